@@ -1,0 +1,287 @@
+/**
+ * The server's trust store (`/1.0/certificates`): list, get, add, update, delete, and
+ * trust tokens for new clients.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Certificates } from "effect-lxd"
+ *
+ * const invite = Effect.gen(function* () {
+ *   const certificates = yield* Certificates.Certificates
+ *   const token = yield* certificates.createToken({ name: "laptop" })
+ *   // hand Redacted.value(token.token) to the new client; it calls Server.authenticate
+ *   return token
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import { path } from "./internal/path.js"
+import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
+import { certificateFingerprint, LxdHttp } from "./LxdHttp.js"
+import { DecodeError, InvalidArgument, type RequestError } from "./LxdError.js"
+import { Operations } from "./Operations.js"
+
+/**
+ * A trusted certificate.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Certificate extends Schema.Class<Certificate>("effect-lxd/Certificate")({
+  name: Schema.String,
+  type: Schema.String,
+  restricted: Schema.Boolean,
+  projects: Schema.optionalWith(Schema.NullOr(Schema.Array(Schema.String)), { default: () => null }),
+  certificate: Schema.String,
+  fingerprint: Schema.String,
+  description: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * The writable fields of a certificate (`PUT /1.0/certificates/<fingerprint>`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface CertificatePut {
+  readonly name: string
+  readonly type: string
+  readonly restricted: boolean
+  readonly projects: ReadonlyArray<string>
+  readonly certificate?: string | undefined
+  readonly description?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface AddOptions {
+  /** The certificate to trust, PEM encoded. */
+  readonly certificate: string
+  readonly name?: string | undefined
+  /** `client` (default) or `metrics`. */
+  readonly type?: "client" | "metrics" | undefined
+  /** Restrict the certificate to `projects`. */
+  readonly restricted?: boolean | undefined
+  readonly projects?: ReadonlyArray<string> | undefined
+  readonly description?: string | undefined
+}
+
+/**
+ * A trust token for a new client. `token` is what the client presents (to
+ * `Server.authenticate`, or `lxc remote add`); keep it secret.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface TrustToken {
+  /** The encoded token. */
+  readonly token: Redacted.Redacted<string>
+  /** The operation that holds the token; cancelling it revokes the token. */
+  readonly operationId: string
+  readonly clientName: string
+  /** The server certificate's fingerprint (the client checks it). */
+  readonly fingerprint: string
+  readonly addresses: ReadonlyArray<string>
+  readonly expiresAt: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  readonly list: Effect.Effect<ReadonlyArray<Certificate>, RequestError>
+  readonly get: (fingerprint: string) => Effect.Effect<Certificate, RequestError | InvalidArgument>
+  /** Trust a certificate; returns its fingerprint. */
+  readonly add: (options: AddOptions) => Effect.Effect<string, RequestError | InvalidArgument>
+  readonly put: (
+    fingerprint: string,
+    body: CertificatePut,
+    options?: { readonly etag?: string | undefined }
+  ) => Effect.Effect<void, RequestError | InvalidArgument>
+  readonly patch: (
+    fingerprint: string,
+    changes: Partial<CertificatePut>
+  ) => Effect.Effect<void, RequestError | InvalidArgument>
+  /** Read with the ETag, apply `f`, write back; retries on 412. */
+  readonly update: (
+    fingerprint: string,
+    f: (current: CertificatePut) => CertificatePut,
+    options?: UpdateOptions
+  ) => Effect.Effect<void, RequestError | InvalidArgument>
+  readonly delete: (fingerprint: string) => Effect.Effect<void, RequestError | InvalidArgument>
+  /** Create a trust token for a client named `name` (extension `certificate_token`). */
+  readonly createToken: (options: {
+    readonly name: string
+    readonly restricted?: boolean | undefined
+    readonly projects?: ReadonlyArray<string> | undefined
+  }) => Effect.Effect<TrustToken, RequestError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Certificates extends Context.Tag("effect-lxd/Certificates")<Certificates, Service>() {}
+
+const TokenMetadata = Schema.Struct({
+  addresses: Schema.optionalWith(Schema.NullOr(Schema.Array(Schema.String)), { default: () => null }),
+  fingerprint: Schema.String,
+  secret: Schema.String,
+  expiresAt: Schema.optional(Schema.String),
+  request: Schema.optional(Schema.Struct({ name: Schema.optional(Schema.String) }))
+})
+
+const pemToBase64Der = (pem: string): string =>
+  pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "")
+
+const checkFingerprint = (fingerprint: string) =>
+  /^[0-9a-fA-F]+$/.test(fingerprint)
+    ? Effect.void
+    : Effect.fail(new InvalidArgument({ argument: "fingerprint", reason: "expected hexadecimal digits" }))
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
+  const http = yield* LxdHttp
+  const ops = yield* Operations
+  const certPath = (fp: string) => path`/1.0/certificates/${fp}`
+  const global = { project: null, target: null } as const
+
+  const list = http.sync(
+    { method: "GET", path: "/1.0/certificates", query: { recursion: 1 }, ...global },
+    Schema.Array(Certificate)
+  )
+
+  const getWithEtag = (fp: string) =>
+    http.syncWithEtag({ method: "GET", path: certPath(fp), ...global }, Certificate)
+
+  const get = (fp: string) =>
+    Effect.zipRight(checkFingerprint(fp), http.sync({ method: "GET", path: certPath(fp), ...global }, Certificate))
+
+  const add = (options: AddOptions) =>
+    Effect.gen(function*() {
+      let fingerprint: string
+      try {
+        fingerprint = certificateFingerprint(options.certificate)
+      } catch {
+        return yield* Effect.fail(
+          new InvalidArgument({ argument: "certificate", reason: "not a PEM encoded X.509 certificate" })
+        )
+      }
+      yield* ops.run({
+        method: "POST",
+        path: "/1.0/certificates",
+        ...global,
+        body: {
+          type: options.type ?? "client",
+          certificate: pemToBase64Der(options.certificate),
+          ...(options.name === undefined ? {} : { name: options.name }),
+          restricted: options.restricted ?? false,
+          projects: options.projects ?? [],
+          ...(options.description === undefined ? {} : { description: options.description })
+        }
+      })
+      return fingerprint
+    })
+
+  const toPut = (c: Certificate): CertificatePut => ({
+    name: c.name,
+    type: c.type,
+    restricted: c.restricted,
+    projects: c.projects ?? [],
+    ...(c.description === undefined ? {} : { description: c.description })
+  })
+
+  const put = (fp: string, body: CertificatePut, options?: { readonly etag?: string | undefined }) =>
+    Effect.zipRight(checkFingerprint(fp), writeJson(ops, "PUT", certPath(fp), body, options?.etag))
+
+  const patch = (fp: string, changes: Partial<CertificatePut>) =>
+    Effect.zipRight(checkFingerprint(fp), writeJson(ops, "PATCH", certPath(fp), changes, undefined))
+
+  const update = (fp: string, f: (current: CertificatePut) => CertificatePut, options?: UpdateOptions) =>
+    Effect.zipRight(
+      checkFingerprint(fp),
+      optimisticUpdate(
+        Effect.map(getWithEtag(fp), ({ etag, value }) => ({ value: toPut(value), etag })),
+        f,
+        (body, etag) => writeJson(ops, "PUT", certPath(fp), body, etag),
+        options
+      )
+    )
+
+  const del = (fp: string) =>
+    Effect.zipRight(checkFingerprint(fp), Effect.asVoid(ops.run({ method: "DELETE", path: certPath(fp), ...global })))
+
+  const createToken = (options: {
+    readonly name: string
+    readonly restricted?: boolean | undefined
+    readonly projects?: ReadonlyArray<string> | undefined
+  }) =>
+    Effect.gen(function*() {
+      const started = yield* ops.start({
+        method: "POST",
+        path: "/1.0/certificates",
+        ...global,
+        body: {
+          name: options.name,
+          type: "client",
+          token: true,
+          restricted: options.restricted ?? false,
+          projects: options.projects ?? []
+        }
+      })
+      if (started._tag !== "Async") {
+        return yield* Effect.fail(
+          new DecodeError({
+            method: "POST",
+            path: "/1.0/certificates",
+            reason: "expected a token operation, got a synchronous answer"
+          })
+        )
+      }
+      const op = started.operation
+      const meta = yield* Schema.decodeUnknown(TokenMetadata)(op.metadata).pipe(
+        // never quote the metadata: it holds the secret
+        Effect.mapError(() =>
+          new DecodeError({ method: "POST", path: "/1.0/certificates", reason: "token operation metadata is malformed" })
+        )
+      )
+      const encoded = Buffer.from(
+        JSON.stringify({
+          client_name: options.name,
+          fingerprint: meta.fingerprint,
+          addresses: meta.addresses ?? [],
+          secret: meta.secret,
+          ...(meta.expiresAt === undefined ? {} : { expires_at: meta.expiresAt })
+        })
+      ).toString("base64")
+      return {
+        token: Redacted.make(encoded),
+        operationId: op.id,
+        clientName: options.name,
+        fingerprint: meta.fingerprint,
+        addresses: meta.addresses ?? [],
+        expiresAt: meta.expiresAt
+      } satisfies TrustToken
+    })
+
+  return Certificates.of({ list, get, add, put, patch, update, delete: del, createToken })
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Certificates, never, LxdHttp | Operations> = Layer.effect(Certificates, make)

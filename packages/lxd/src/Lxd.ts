@@ -1,0 +1,110 @@
+/**
+ * The front door: one layer that gives every effect-lxd service over one connection.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Lxd, Server } from "effect-lxd"
+ *
+ * const program = Effect.gen(function* () {
+ *   const server = yield* Server.Server
+ *   const info = yield* server.info
+ *   console.log(info.environment?.server_version)
+ * })
+ *
+ * Effect.runPromise(program.pipe(Effect.provide(Lxd.layerUnix())))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import type * as ConfigError from "effect/ConfigError"
+import type * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Certificates from "./Certificates.js"
+import * as LxdHttp from "./LxdHttp.js"
+import type { DecodeError, LXDAPIException, NotFound, TransportError } from "./LxdError.js"
+import * as Operations from "./Operations.js"
+import * as Server from "./Server.js"
+
+/**
+ * Every service `layer` provides.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Services =
+  | LxdHttp.LxdHttp
+  | Operations.Operations
+  | Server.Server
+  | Certificates.Certificates
+
+/**
+ * The errors building a connection can fail with.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type ConnectError = TransportError | DecodeError | NotFound | LXDAPIException
+
+/**
+ * Every resource service, built on an `LxdHttp` you provide.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, never, LxdHttp.LxdHttp> = Layer
+  .mergeAll(Server.layer, Certificates.layer)
+  .pipe(Layer.provideMerge(Operations.layer))
+
+/**
+ * Every service over the given connection layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = <E, R>(connection: Layer.Layer<LxdHttp.LxdHttp, E, R>): Layer.Layer<Services, E, R> =>
+  layerServices.pipe(Layer.provideMerge(connection))
+
+/**
+ * Every service over the unix socket (discovered when not given).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerUnix = (options?: LxdHttp.UnixOptions): Layer.Layer<Services, ConnectError> =>
+  layer(LxdHttp.layerUnix(options))
+
+/**
+ * Every service over HTTPS with a client certificate.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerHttps = (options: LxdHttp.HttpsOptions): Layer.Layer<Services, ConnectError> =>
+  layer(LxdHttp.layerHttps(options))
+
+/**
+ * Every service, connected with settings from configuration (see `LxdHttp.config`).
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerConfig = (
+  settings?: Effect.Effect<LxdHttp.ConnectionConfig, ConfigError.ConfigError>
+): Layer.Layer<Services, ConnectError | ConfigError.ConfigError> => layer(LxdHttp.layerConfig(settings))
+
+/**
+ * Scope every LXD call in an effect to a project.
+ *
+ * @since 0.1.0
+ * @category scoping
+ */
+export const withProject = LxdHttp.withProject
+
+/**
+ * Send every LXD call in an effect to one cluster member.
+ *
+ * @since 0.1.0
+ * @category scoping
+ */
+export const withTarget = LxdHttp.withTarget

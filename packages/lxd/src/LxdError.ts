@@ -1,0 +1,292 @@
+/**
+ * The errors every effect-lxd call can fail with.
+ *
+ * Each error is a `Schema.TaggedError`, so callers can handle them exhaustively with
+ * `Effect.catchTags` and serialise them across process boundaries. Messages name the
+ * resource and quote the server: `Instance "web1" not found (GET /1.0/instances/web1)`.
+ *
+ * No error ever carries a secret: request bodies (trust passwords, tokens) are never
+ * recorded, and paths are stored without their query string (websocket secrets travel
+ * in `?secret=`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Instances } from "effect-lxd"
+ *
+ * const program = Effect.gen(function* () {
+ *   const instances = yield* Instances.Instances
+ *   return yield* instances.get("web1")
+ * }).pipe(
+ *   Effect.catchTags({
+ *     NotFound: () => Effect.succeed(undefined),
+ *     LXDAPIException: (e) => Effect.logError(e.message)
+ *   })
+ * )
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Predicate from "effect/Predicate"
+import * as Schema from "effect/Schema"
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export const TypeId: unique symbol = Symbol.for("effect-lxd/LxdError")
+
+/**
+ * @since 0.1.0
+ * @category type ids
+ */
+export type TypeId = typeof TypeId
+
+const describe = (resource: string | undefined, method: string, path: string) =>
+  `${resource === undefined ? "" : resource + " "}(${method} ${path})`
+
+/**
+ * The server answered 404: the resource does not exist (or is not visible in the
+ * current project).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotFound extends Schema.TaggedError<NotFound>("effect-lxd/NotFound")("NotFound", {
+  /** HTTP method of the request. */
+  method: Schema.String,
+  /** Request path, without query string. */
+  path: Schema.String,
+  /** Human label of the resource, e.g. `Instance "web1"`, when it can be derived. */
+  resource: Schema.optional(Schema.String),
+  /** The server's own words, e.g. `Instance not found`. */
+  serverMessage: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const what = this.resource === undefined ? "Resource" : this.resource
+    return `${what} not found (${this.method} ${this.path}): ${this.serverMessage}`
+  }
+}
+
+/**
+ * The server refused a request, or a background operation failed. Carries the HTTP
+ * status, LXD's `error_code`, the server's message and, for operations, the operation id.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class LXDAPIException extends Schema.TaggedError<LXDAPIException>("effect-lxd/LXDAPIException")(
+  "LXDAPIException",
+  {
+    /** HTTP method of the request that failed (or that started the operation). */
+    method: Schema.String,
+    /** Request path, without query string. */
+    path: Schema.String,
+    /** Human label of the resource, when it can be derived from the path. */
+    resource: Schema.optional(Schema.String),
+    /** HTTP status of the answer (200 for a failed operation reported through `/wait`). */
+    status: Schema.Number,
+    /** LXD's `error_code` (or the operation's `status_code`, e.g. 400 Failure, 401 Cancelled). */
+    errorCode: Schema.Number,
+    /** The server's message (`error`, or the operation's `err`). */
+    serverMessage: Schema.String,
+    /** The operation id, when the failure is that of a background operation. */
+    operationId: Schema.optional(Schema.String)
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const op = this.operationId === undefined ? "" : ` [operation ${this.operationId}]`
+    return `LXD error ${this.errorCode} ${describe(this.resource, this.method, this.path)}${op}: ${this.serverMessage}`
+  }
+
+  /**
+   * `true` when the server refused an `If-Match` ETag (HTTP 412): the object changed
+   * since it was read. `update` retries on it.
+   *
+   * @since 0.1.0
+   */
+  get isPreconditionFailed(): boolean {
+    return this.status === 412 || this.errorCode === 412
+  }
+}
+
+/**
+ * The server lacks an API extension a call needs.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class ExtensionNotAvailable extends Schema.TaggedError<ExtensionNotAvailable>(
+  "effect-lxd/ExtensionNotAvailable"
+)("ExtensionNotAvailable", {
+  /** The API extension that is missing. */
+  extension: Schema.String,
+  /** Which server: `lxd` or `incus` (or `unknown` for untrusted views). */
+  server: Schema.String,
+  /** The server's version, when known. */
+  serverVersion: Schema.optional(Schema.String)
+}) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const version = this.serverVersion === undefined ? "" : ` ${this.serverVersion}`
+    return `The server (${this.server}${version}) does not have the API extension "${this.extension}"`
+  }
+}
+
+/**
+ * The request never got an answer: the socket is missing, the connection was refused or
+ * dropped, TLS verification failed, a websocket handshake was refused, or the layer's
+ * connect timeout expired.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class TransportError extends Schema.TaggedError<TransportError>("effect-lxd/TransportError")(
+  "TransportError",
+  {
+    /** The address dialled: `unix:/var/lib/lxd/unix.socket` or `https://127.0.0.1:8443`. */
+    address: Schema.String,
+    /** HTTP method, or `WEBSOCKET`. */
+    method: Schema.String,
+    /** Request path, without query string. */
+    path: Schema.String,
+    /** What went wrong, in words (the underlying error's message). */
+    reason: Schema.String,
+    /** The underlying error, for debugging. */
+    cause: Schema.optional(Schema.Defect)
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `Cannot reach LXD at ${this.address} (${this.method} ${this.path}): ${this.reason}`
+  }
+}
+
+/**
+ * The server's answer does not match the expected schema (or is not JSON at all).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class DecodeError extends Schema.TaggedError<DecodeError>("effect-lxd/DecodeError")("DecodeError", {
+  /** HTTP method of the request. */
+  method: Schema.String,
+  /** Request path, without query string. */
+  path: Schema.String,
+  /** The schema failure, with the path inside the document. */
+  reason: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `Unexpected answer from LXD (${this.method} ${this.path}): ${this.reason}`
+  }
+}
+
+/**
+ * Invalid input detected before any request was sent (an empty name, a relative file
+ * path, an option the server cannot take).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class InvalidArgument extends Schema.TaggedError<InvalidArgument>("effect-lxd/InvalidArgument")(
+  "InvalidArgument",
+  {
+    /** The argument at fault. */
+    argument: Schema.String,
+    /** Why it was refused. */
+    reason: Schema.String
+  }
+) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `Invalid ${this.argument}: ${this.reason}`
+  }
+}
+
+/**
+ * Any error effect-lxd produces.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type LxdError =
+  | NotFound
+  | LXDAPIException
+  | ExtensionNotAvailable
+  | TransportError
+  | DecodeError
+  | InvalidArgument
+
+/**
+ * The errors of a request to the server (what `LxdHttp` calls can fail with).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type RequestError = NotFound | LXDAPIException | TransportError | DecodeError
+
+/**
+ * Schema of the union, for serialising errors (e.g. across workers or RPC).
+ *
+ * @since 0.1.0
+ * @category schemas
+ */
+export const LxdError: Schema.Union<[
+  typeof NotFound,
+  typeof LXDAPIException,
+  typeof ExtensionNotAvailable,
+  typeof TransportError,
+  typeof DecodeError,
+  typeof InvalidArgument
+]> = Schema.Union(NotFound, LXDAPIException, ExtensionNotAvailable, TransportError, DecodeError, InvalidArgument)
+
+/**
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isLxdError = (u: unknown): u is LxdError => Predicate.hasProperty(u, TypeId)

@@ -1,0 +1,275 @@
+/**
+ * Background operations: get, list, wait, cancel, watch.
+ *
+ * Every effect-lxd call that starts background work waits for it by default (through
+ * `run`) and fails with `LXDAPIException` carrying the operation's error when the work
+ * fails. Waiting uses LXD's long poll (`/wait?timeout=`) in bounded chunks, so the wait
+ * stays responsive to interruption; interrupting a fiber that waits on a cancellable
+ * operation cancels it on the server (`DELETE /1.0/operations/<id>`).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Operations } from "effect-lxd"
+ *
+ * // give a background operation at most 30 seconds; on timeout it is cancelled
+ * const bounded = (id: string) =>
+ *   Effect.flatMap(Operations.Operations, (ops) => ops.wait(id)).pipe(Effect.timeout("30 seconds"))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { Operation } from "./internal/envelope.js"
+import { path } from "./internal/path.js"
+import { LxdHttp, type LxdRequest } from "./LxdHttp.js"
+import { LXDAPIException, type RequestError } from "./LxdError.js"
+
+export {
+  /**
+   * A background operation as LXD reports it (`id`, `class`, `status`, `status_code`,
+   * `metadata`, `may_cancel`, `err`, ...).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Operation
+}
+
+/**
+ * What a call that may run in the background produced: the synchronous answer's
+ * metadata, or the finished operation.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Outcome =
+  | {
+    readonly _tag: "Sync"
+    readonly metadata: unknown
+    readonly location: string | undefined
+    readonly etag: string | undefined
+  }
+  | { readonly _tag: "Operation"; readonly operation: Operation }
+
+/**
+ * What `start` returns: the synchronous answer, or the operation just started (not
+ * waited on).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Started =
+  | {
+    readonly _tag: "Sync"
+    readonly metadata: unknown
+    readonly location: string | undefined
+    readonly etag: string | undefined
+  }
+  | { readonly _tag: "Async"; readonly operation: Operation }
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface WaitOptions {
+  /**
+   * How long each server-side long poll lasts before we ask again. Smaller is more
+   * responsive to a dropped connection; default 10 seconds.
+   */
+  readonly pollChunk?: Duration.DurationInput | undefined
+  /** Cancel the operation on the server if the waiting fiber is interrupted. Default `true`. */
+  readonly cancelOnInterrupt?: boolean | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** `GET /1.0/operations/<id>`. */
+  readonly get: (id: string) => Effect.Effect<Operation, RequestError>
+  /**
+   * Every operation the server knows (in the current project, or in all projects),
+   * flattened from LXD's map keyed by status.
+   */
+  readonly list: (options?: { readonly allProjects?: boolean | undefined }) => Effect.Effect<
+    ReadonlyArray<Operation>,
+    RequestError
+  >
+  /**
+   * Wait until the operation finishes. Succeeds with the final operation; fails with
+   * `LXDAPIException` (with the operation's `err`) if it failed or was cancelled. An
+   * operation the server has already reaped counts as finished.
+   */
+  readonly wait: (operation: Operation | string, options?: WaitOptions) => Effect.Effect<Operation, RequestError>
+  /** `DELETE /1.0/operations/<id>`: ask the server to cancel. */
+  readonly cancel: (id: string) => Effect.Effect<void, RequestError>
+  /** Poll the operation until it finishes, emitting each state (progress lives in `metadata`). */
+  readonly watch: (
+    id: string,
+    options?: { readonly interval?: Duration.DurationInput | undefined }
+  ) => Stream.Stream<Operation, RequestError>
+  /** Send a request that may start background work, and wait for that work. */
+  readonly run: <E = never>(request: LxdRequest<E>, options?: WaitOptions) => Effect.Effect<Outcome, RequestError | E>
+  /** Send a request that may start background work, without waiting for it. */
+  readonly start: <E = never>(request: LxdRequest<E>) => Effect.Effect<Started, RequestError | E>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Operations extends Context.Tag("effect-lxd/Operations")<Operations, Service>() {}
+
+const OperationMap = Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.Array(Operation)) })
+
+const DEFAULT_CHUNK = Duration.seconds(10)
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*() {
+  const http = yield* LxdHttp
+
+  const opPath = (id: string) => path`/1.0/operations/${id}`
+
+  const get = (id: string) => http.sync({ method: "GET", path: opPath(id), project: null, target: null }, Operation)
+
+  const list = (options?: { readonly allProjects?: boolean | undefined }) =>
+    http.sync(
+      {
+        method: "GET",
+        path: "/1.0/operations",
+        query: { recursion: 1, ...(options?.allProjects ? { "all-projects": true } : {}) }
+      },
+      OperationMap
+    ).pipe(Effect.map((byStatus) => Object.values(byStatus).flatMap((ops) => ops ?? [])))
+
+  const cancel = (id: string) =>
+    Effect.asVoid(http.send({ method: "DELETE", path: opPath(id), project: null, target: null }))
+
+  const failed = (op: Operation, origin: { readonly method: string; readonly path: string }) =>
+    new LXDAPIException({
+      method: origin.method,
+      path: origin.path,
+      status: 200,
+      errorCode: op.status_code,
+      serverMessage: op.err.length > 0 ? op.err : op.status,
+      operationId: op.id
+    })
+
+  const waitWith = (
+    operation: Operation | string,
+    origin: { readonly method: string; readonly path: string } | undefined,
+    options?: WaitOptions
+  ): Effect.Effect<Operation, RequestError> => {
+    const id = typeof operation === "string" ? operation : operation.id
+    const from = origin ?? { method: "GET", path: opPath(id) }
+    const chunk = Math.max(1, Math.round(Duration.toSeconds(options?.pollChunk ?? DEFAULT_CHUNK)))
+    let last: Operation | undefined = typeof operation === "string" ? undefined : operation
+
+    const settle = (op: Operation): Effect.Effect<Operation | undefined, LXDAPIException> => {
+      last = op
+      if (!op.isFinal) return Effect.succeed(undefined)
+      return op.isSuccess ? Effect.succeed(op) : Effect.fail(failed(op, from))
+    }
+
+    const once: Effect.Effect<Operation | undefined, RequestError> = http.sync(
+      { method: "GET", path: `${opPath(id)}/wait`, query: { timeout: chunk }, project: null, target: null },
+      Operation
+    ).pipe(
+      Effect.flatMap(settle),
+      Effect.catchTags({
+        // reaped: the operation finished a while ago; its outcome is no longer known
+        NotFound: () => Effect.succeed(last ?? placeholder(id)),
+        // LXD 5.x reports both failure and "timeout reached" as an error envelope:
+        // look at the operation itself to tell them apart
+        LXDAPIException: (waitError) =>
+          get(id).pipe(
+            Effect.flatMap(settle),
+            Effect.catchTag("NotFound", () =>
+              /deadline|timeout/i.test(waitError.serverMessage)
+                ? Effect.succeed(last ?? placeholder(id))
+                : Effect.fail(
+                  new LXDAPIException({
+                    method: from.method,
+                    path: from.path,
+                    status: waitError.status,
+                    errorCode: waitError.errorCode,
+                    serverMessage: waitError.serverMessage,
+                    operationId: id
+                  })
+                ))
+          )
+      })
+    )
+
+    const loop: Effect.Effect<Operation, RequestError> = Effect.flatMap(
+      once,
+      (result) => result === undefined ? loop : Effect.succeed(result)
+    )
+
+    if (options?.cancelOnInterrupt === false) return loop
+    return loop.pipe(
+      Effect.onInterrupt(() =>
+        last !== undefined && last.may_cancel && !last.isFinal
+          ? cancel(id).pipe(Effect.timeout("10 seconds"), Effect.ignore)
+          : Effect.void
+      )
+    )
+  }
+
+  const wait = (operation: Operation | string, options?: WaitOptions) => waitWith(operation, undefined, options)
+
+  const start = <E = never>(request: LxdRequest<E>): Effect.Effect<Started, RequestError | E> =>
+    Effect.map(http.send(request), (response): Started =>
+      response._tag === "Async"
+        ? { _tag: "Async", operation: response.operation }
+        : { _tag: "Sync", metadata: response.metadata, location: response.location, etag: response.etag })
+
+  const run = <E = never>(request: LxdRequest<E>, options?: WaitOptions): Effect.Effect<Outcome, RequestError | E> =>
+    Effect.flatMap(start(request), (started): Effect.Effect<Outcome, RequestError> =>
+      started._tag === "Sync"
+        ? Effect.succeed(started)
+        : Effect.map(
+          waitWith(started.operation, { method: request.method, path: request.path }, options),
+          (operation) => ({ _tag: "Operation", operation })
+        ))
+
+  const watch = (id: string, options?: { readonly interval?: Duration.DurationInput | undefined }) =>
+    Stream.repeatEffectWithSchedule(get(id), Schedule.spaced(options?.interval ?? "250 millis")).pipe(
+      Stream.takeUntil((op) => op.isFinal)
+    )
+
+  return Operations.of({ get, list, wait, cancel, watch, run, start })
+})
+
+/** An operation we only know by id (it was reaped before we saw it finish). */
+const placeholder = (id: string): Operation =>
+  new Operation({
+    id,
+    class: "task",
+    description: "",
+    created_at: "",
+    updated_at: "",
+    status: "Success",
+    status_code: 200,
+    resources: null,
+    metadata: null,
+    may_cancel: false,
+    err: ""
+  })
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Operations, never, LxdHttp> = Layer.effect(Operations, make)

@@ -1,0 +1,212 @@
+/**
+ * A scoped websocket over `ws` (unix socket or TLS with client certificates), with
+ * backpressure on incoming frames: when the consumer falls behind, the underlying socket
+ * is paused, so a fast producer (exec output, file streams) never fills our memory.
+ */
+import * as Chunk from "effect/Chunk"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
+import * as Queue from "effect/Queue"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import WebSocket from "ws"
+import { TransportError } from "../LxdError.js"
+
+/** One websocket frame: LXD sends data as binary frames and end-of-stream as an empty text frame. */
+export type WebSocketMessage =
+  | { readonly _tag: "Binary"; readonly data: Uint8Array }
+  | { readonly _tag: "Text"; readonly data: string }
+
+/** An open websocket. `messages` may be consumed once. */
+export interface LxdWebSocket {
+  /** Frames in arrival order; the stream ends when the socket closes. */
+  readonly messages: Stream.Stream<WebSocketMessage, TransportError>
+  /** Send a frame: bytes as a binary frame, a string as a text frame. Completes once written. */
+  readonly send: (data: Uint8Array | string) => Effect.Effect<void, TransportError>
+  /** Close with a normal closure (idempotent). */
+  readonly close: Effect.Effect<void>
+  /** Completes when the socket has closed, for whatever reason. */
+  readonly closed: Effect.Effect<void>
+}
+
+/** Sockets opened and not yet closed, across the process (for leak checks). */
+let openSockets = 0
+export const openWebSocketCount = (): number => openSockets
+
+const HIGH_WATER = 64
+
+export interface OpenOptions {
+  readonly url: string
+  readonly options: WebSocket.ClientOptions
+  /** For error messages. */
+  readonly address: string
+  readonly path: string
+  readonly openTimeoutMs: number
+}
+
+type Item = { readonly _tag: "Message"; readonly message: WebSocketMessage } | { readonly _tag: "End"; readonly error?: TransportError }
+
+export const open = (options: OpenOptions): Effect.Effect<LxdWebSocket, TransportError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const fail = (reason: string, cause?: unknown) =>
+      new TransportError({
+        address: options.address,
+        method: "WEBSOCKET",
+        path: options.path,
+        reason,
+        ...(cause === undefined ? {} : { cause })
+      })
+    const queue = yield* Queue.unbounded<Item>()
+    const closedSignal = yield* Deferred.make<void>()
+    // frames waiting because the consumer is slow; the socket is paused while non-empty
+    const ws = yield* Effect.acquireRelease(
+      Effect.async<WebSocket, TransportError>((resume) => {
+        let settled = false
+        let socket: WebSocket
+        try {
+          socket = new WebSocket(options.url, { ...options.options, handshakeTimeout: options.openTimeoutMs })
+        } catch (cause) {
+          resume(Effect.fail(fail(`cannot open websocket: ${String(cause)}`, cause)))
+          return
+        }
+        openSockets++
+        let counted = true
+        const uncount = () => {
+          if (counted) {
+            counted = false
+            openSockets--
+          }
+        }
+        socket.on("close", () => {
+          uncount()
+          Deferred.unsafeDone(closedSignal, Effect.void)
+        })
+        socket.once("open", () => {
+          settled = true
+          resume(Effect.succeed(socket))
+        })
+        socket.once("unexpected-response", (_req, res) => {
+          settled = true
+          let body = ""
+          res.setEncoding("utf8")
+          res.on("data", (d: string) => {
+            if (body.length < 2000) body += d
+          })
+          res.on("end", () => {
+            socket.terminate()
+            uncount()
+            let message = body
+            try {
+              const parsed: unknown = JSON.parse(body)
+              if (typeof parsed === "object" && parsed !== null && "error" in parsed) {
+                message = String((parsed as { error: unknown }).error)
+              }
+            } catch {
+              // keep the raw body
+            }
+            resume(Effect.fail(fail(`websocket handshake refused with HTTP ${res.statusCode}: ${message.trim()}`)))
+          })
+        })
+        socket.on("error", (err) => {
+          if (!settled) {
+            settled = true
+            uncount()
+            resume(Effect.fail(fail(err.message, err)))
+          } else {
+            queue.unsafeOffer({ _tag: "End", error: fail(`websocket error: ${err.message}`, err) })
+          }
+        })
+        return Effect.sync(() => {
+          // interrupted while connecting
+          socket.terminate()
+          uncount()
+        })
+      }),
+      (socket) =>
+        Effect.gen(function*() {
+          if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
+            socket.close(1000)
+          }
+          if (socket.readyState !== WebSocket.CLOSED) {
+            // give the peer a moment to answer the close frame, then cut the connection
+            const done = yield* Deferred.await(closedSignal).pipe(Effect.timeout("1 second"), Effect.option)
+            if (Option.isNone(done)) socket.terminate()
+          }
+        })
+    )
+
+    // backpressure: frames beyond HIGH_WATER pause the socket until the consumer catches up
+    let buffered = 0
+    let paused = false
+    ws.on("message", (data: WebSocket.RawData, isBinary: boolean) => {
+      const bytes = Array.isArray(data)
+        ? new Uint8Array(Buffer.concat(data))
+        : data instanceof ArrayBuffer
+        ? new Uint8Array(data)
+        : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+      const message: WebSocketMessage = isBinary
+        ? { _tag: "Binary", data: bytes }
+        : { _tag: "Text", data: Buffer.from(bytes).toString("utf8") }
+      buffered++
+      queue.unsafeOffer({ _tag: "Message", message })
+      if (buffered >= HIGH_WATER && !paused) {
+        paused = true
+        ws.pause()
+      }
+    })
+    ws.on("close", () => {
+      queue.unsafeOffer({ _tag: "End" })
+    })
+
+    const onTaken = (n: number) => {
+      buffered -= n
+      if (paused && buffered < HIGH_WATER / 2) {
+        paused = false
+        ws.resume()
+      }
+    }
+
+    const messages: Stream.Stream<WebSocketMessage, TransportError> = Stream.repeatEffectChunkOption(
+      Effect.gen(function*() {
+        const items = yield* Queue.takeBetween(queue, 1, HIGH_WATER)
+        const out: Array<WebSocketMessage> = []
+        for (const item of items) {
+          if (item._tag === "End") {
+            onTaken(out.length)
+            if (out.length > 0) {
+              // deliver what we have; the end marker is seen again next pull
+              yield* Queue.offer(queue, item)
+              return Chunk.unsafeFromArray(out)
+            }
+            return yield* Effect.fail(item.error === undefined ? Option.none() : Option.some(item.error))
+          }
+          out.push(item.message)
+        }
+        onTaken(out.length)
+        return Chunk.unsafeFromArray(out)
+      })
+    )
+
+    const send = (data: Uint8Array | string) =>
+      Effect.async<void, TransportError>((resume) => {
+        if (ws.readyState !== WebSocket.OPEN) {
+          resume(Effect.fail(fail("websocket is closed")))
+          return
+        }
+        ws.send(data, { binary: typeof data !== "string" }, (err) => {
+          resume(err ? Effect.fail(fail(`websocket write failed: ${err.message}`, err)) : Effect.void)
+        })
+      })
+
+    const close = Effect.sync(() => {
+      if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000)
+    })
+
+    return {
+      messages,
+      send,
+      close,
+      closed: Deferred.await(closedSignal)
+    } satisfies LxdWebSocket
+  })
