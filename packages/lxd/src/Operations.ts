@@ -182,33 +182,36 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
       return op.isSuccess ? Effect.succeed(op) : Effect.fail(failed(op, from))
     }
 
+    // LXD 5.x reports both "the operation failed" and "the long poll timed out" as an
+    // error envelope (behind HTTP 200): ask for the operation itself to tell them apart
+    const afterWaitError = (waitError: LXDAPIException): Effect.Effect<Operation | undefined, RequestError> =>
+      get(id).pipe(
+        Effect.catchTag("NotFound", () =>
+          /deadline|timeout/i.test(waitError.serverMessage)
+            ? Effect.succeed(last ?? placeholder(id))
+            : Effect.fail(
+              new LXDAPIException({
+                method: from.method,
+                path: from.path,
+                status: waitError.status,
+                errorCode: waitError.errorCode,
+                serverMessage: waitError.serverMessage,
+                operationId: id
+              })
+            )),
+        Effect.flatMap(settle)
+      )
+
     const once: Effect.Effect<Operation | undefined, RequestError> = http.sync(
       { method: "GET", path: `${opPath(id)}/wait`, query: { timeout: chunk }, project: null, target: null },
       Operation
     ).pipe(
-      Effect.flatMap(settle),
-      Effect.catchTags({
-        // reaped: the operation finished a while ago; its outcome is no longer known
-        NotFound: () => Effect.succeed(last ?? placeholder(id)),
-        // LXD 5.x reports both failure and "timeout reached" as an error envelope:
-        // look at the operation itself to tell them apart
-        LXDAPIException: (waitError) =>
-          get(id).pipe(
-            Effect.flatMap(settle),
-            Effect.catchTag("NotFound", () =>
-              /deadline|timeout/i.test(waitError.serverMessage)
-                ? Effect.succeed(last ?? placeholder(id))
-                : Effect.fail(
-                  new LXDAPIException({
-                    method: from.method,
-                    path: from.path,
-                    status: waitError.status,
-                    errorCode: waitError.errorCode,
-                    serverMessage: waitError.serverMessage,
-                    operationId: id
-                  })
-                ))
-          )
+      Effect.map((op): Operation | { readonly reaped: true } => op),
+      // reaped: the operation finished a while ago; its outcome is no longer known
+      Effect.catchTag("NotFound", () => Effect.succeed({ reaped: true } as const)),
+      Effect.matchEffect({
+        onFailure: (e) => e._tag === "LXDAPIException" ? afterWaitError(e) : Effect.fail(e),
+        onSuccess: (op) => "reaped" in op ? Effect.succeed(last ?? placeholder(id)) : settle(op)
       })
     )
 

@@ -1,0 +1,255 @@
+import { assert, describe, it } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
+import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import * as Fs from "node:fs"
+import * as Net from "node:net"
+import * as Path from "node:path"
+import { LxdError, LxdHttp } from "../src/index.js"
+import { version } from "../src/internal/version.js"
+import { error, fakeServer, json, operation, serverInfo, sync } from "./fakeServer.js"
+
+const connect = (socketPath: string) => LxdHttp.make({ _tag: "Unix", socketPath })
+
+describe("LxdHttp against a scripted server", () => {
+  it.scoped("decodes sync answers and keeps ETag and Location", () =>
+    Effect.gen(function*() {
+      const { socketPath } = yield* fakeServer((_req, res) =>
+        json(res, 201, sync({ name: "p1" }), { etag: `"abc"`, location: "/1.0/profiles/p1" })
+      )
+      const http = yield* connect(socketPath)
+      const response = yield* http.send({ method: "POST", path: "/1.0/profiles", body: { name: "p1" } })
+      assert.strictEqual(response._tag, "Sync")
+      if (response._tag === "Sync") {
+        assert.deepStrictEqual(response.metadata, { name: "p1" })
+        assert.strictEqual(response.etag, `"abc"`)
+        assert.strictEqual(response.location, "/1.0/profiles/p1")
+        assert.strictEqual(response.status, 201)
+      }
+    }))
+
+  it.scoped("decodes async answers into an Operation", () =>
+    Effect.gen(function*() {
+      const { socketPath } = yield* fakeServer((_req, res) =>
+        json(res, 202, {
+          type: "async",
+          status: "Operation created",
+          status_code: 100,
+          operation: "/1.0/operations/op1",
+          metadata: operation("op1", { may_cancel: true })
+        })
+      )
+      const http = yield* connect(socketPath)
+      const response = yield* http.send({ method: "POST", path: "/1.0/instances", body: {} })
+      assert.strictEqual(response._tag, "Async")
+      if (response._tag === "Async") {
+        assert.strictEqual(response.operation.id, "op1")
+        assert.isTrue(response.operation.may_cancel)
+        assert.isFalse(response.operation.isFinal)
+      }
+    }))
+
+  it.scoped("maps 404 to NotFound with a readable message", () =>
+    Effect.gen(function*() {
+      const { socketPath } = yield* fakeServer((_req, res) => json(res, 404, error(404, "Instance not found")))
+      const http = yield* connect(socketPath)
+      const failure = yield* Effect.flip(
+        http.sync({ method: "GET", path: "/1.0/instances/web1", query: { recursion: 1 } }, Schema.Unknown)
+      )
+      assert.strictEqual(failure._tag, "NotFound")
+      assert.strictEqual(failure.message, `Instance "web1" not found (GET /1.0/instances/web1): Instance not found`)
+    }))
+
+  it.scoped("maps other error envelopes to LXDAPIException with status and code", () =>
+    Effect.gen(function*() {
+      const { socketPath } = yield* fakeServer((_req, res) => json(res, 412, error(412, "ETag doesn't match")))
+      const http = yield* connect(socketPath)
+      const failure = yield* Effect.flip(http.send({ method: "PUT", path: "/1.0/profiles/p", body: {}, etag: "x" }))
+      assert.strictEqual(failure._tag, "LXDAPIException")
+      if (failure._tag === "LXDAPIException") {
+        assert.strictEqual(failure.status, 412)
+        assert.strictEqual(failure.errorCode, 412)
+        assert.isTrue(failure.isPreconditionFailed)
+        assert.include(failure.message, `Profile "p"`)
+        assert.include(failure.message, "ETag doesn't match")
+      }
+    }))
+
+  it.scoped("sends If-Match, JSON bodies, the project and a distinct User-Agent", () =>
+    Effect.gen(function*() {
+      const { requests, socketPath } = yield* fakeServer((_req, res) => json(res, 200, sync(null)))
+      const http = yield* connect(socketPath)
+      yield* LxdHttp.withProject("p 1")(
+        http.send({ method: "PUT", path: "/1.0/profiles/x", body: { a: 1 }, etag: `"e1"` })
+      )
+      yield* http.send({ method: "GET", path: "/1.0/certificates", project: null })
+      const put = requests.find((r) => r.method === "PUT")!
+      assert.strictEqual(put.url, "/1.0/profiles/x?project=p%201")
+      assert.strictEqual(put.headers["if-match"], `"e1"`)
+      assert.strictEqual(put.headers["content-type"], "application/json")
+      assert.strictEqual(put.headers["user-agent"], `effect-lxd/${version}`)
+      assert.deepStrictEqual(JSON.parse(put.body), { a: 1 })
+      const get = requests.find((r) => r.url.startsWith("/1.0/certificates"))!
+      assert.strictEqual(get.url, "/1.0/certificates")
+    }))
+
+  it.scoped("applies withTarget to requests", () =>
+    Effect.gen(function*() {
+      const { requests, socketPath } = yield* fakeServer((_req, res) => json(res, 200, sync([])))
+      const http = yield* connect(socketPath)
+      yield* LxdHttp.withTarget("node2")(http.send({ method: "GET", path: "/1.0/instances" }))
+      assert.strictEqual(requests[requests.length - 1]!.url, "/1.0/instances?target=node2")
+    }))
+
+  it.scoped("reports a body that is not an envelope as DecodeError", () =>
+    Effect.gen(function*() {
+      const { socketPath } = yield* fakeServer((req, res) =>
+        req.url === "/1.0/a" ? json(res, 200, { hello: "world" }) : (res.writeHead(200), res.end("not json"))
+      )
+      const http = yield* connect(socketPath)
+      const a = yield* Effect.flip(http.send({ method: "GET", path: "/1.0/a" }))
+      assert.strictEqual(a._tag, "DecodeError")
+      const b = yield* Effect.flip(http.send({ method: "GET", path: "/1.0/b" }))
+      assert.strictEqual(b._tag, "DecodeError")
+      assert.include(b.message, "not JSON")
+    }))
+
+  it.scoped("reports metadata that does not match the schema as DecodeError with the path", () =>
+    Effect.gen(function*() {
+      const { socketPath } = yield* fakeServer((_req, res) => json(res, 200, sync({ name: 42 })))
+      const http = yield* connect(socketPath)
+      const failure = yield* Effect.flip(
+        http.sync({ method: "GET", path: "/1.0/profiles/x" }, Schema.Struct({ name: Schema.String }))
+      )
+      assert.strictEqual(failure._tag, "DecodeError")
+      assert.include(failure.message, "name")
+    }))
+
+  it.scoped("a connection dropped mid-answer is a TransportError", () =>
+    Effect.gen(function*() {
+      const { socketPath } = yield* fakeServer((_req, res) => {
+        res.writeHead(200, { "content-type": "application/json", "content-length": "1000" })
+        res.write(`{"type":"sync","metadata":`)
+        setTimeout(() => res.socket?.destroy(), 20)
+      })
+      const http = yield* connect(socketPath)
+      const failure = yield* Effect.flip(http.send({ method: "GET", path: "/1.0/instances" }))
+      assert.strictEqual(failure._tag, "TransportError")
+      assert.include(failure.message, socketPath)
+    }))
+
+  it.scoped("raw answers stream the body; error statuses still decode the envelope", () =>
+    Effect.gen(function*() {
+      const { socketPath } = yield* fakeServer((req, res) => {
+        if (req.url.startsWith("/1.0/instances/c/files")) {
+          res.writeHead(200, { "content-type": "application/octet-stream", "x-lxd-type": "file" })
+          res.end(Buffer.from([0, 255, 1]))
+        } else json(res, 404, error(404, "not found"))
+      })
+      const http = yield* connect(socketPath)
+      const ok = yield* http.raw({ method: "GET", path: "/1.0/instances/c/files", query: { path: "/x" } })
+      const bytes = yield* Stream.runCollect(ok.body)
+      assert.deepStrictEqual(Array.from(Buffer.concat(Array.from(bytes))), [0, 255, 1])
+      assert.strictEqual(ok.headers["x-lxd-type"], "file")
+      const missing = yield* Effect.flip(http.raw({ method: "GET", path: "/1.0/instances/d/files" }))
+      assert.strictEqual(missing._tag, "NotFound")
+    }))
+
+  it.scoped("dialect and header prefix come from environment.server", () =>
+    Effect.gen(function*() {
+      const { socketPath } = yield* fakeServer(() => undefined, serverInfo(["instances"], "incus"))
+      const http = yield* connect(socketPath)
+      assert.strictEqual(http.dialect, "incus")
+      assert.strictEqual(http.headerPrefix, "X-Incus")
+    }))
+
+  it.scoped("requireExtension fails with ExtensionNotAvailable naming the extension", () =>
+    Effect.gen(function*() {
+      const { socketPath } = yield* fakeServer(() => undefined, serverInfo(["instances", "metrics"]))
+      const http = yield* connect(socketPath)
+      assert.isTrue(yield* http.hasExtension("metrics"))
+      yield* http.requireExtension("metrics")
+      const failure = yield* Effect.flip(http.requireExtension("storage_buckets"))
+      assert.strictEqual(failure._tag, "ExtensionNotAvailable")
+      assert.strictEqual(failure.extension, "storage_buckets")
+      assert.include(failure.message, "lxd 5.0.2")
+    }))
+
+  it.scoped("a body stream that fails surfaces its own error, not a transport error", () =>
+    Effect.gen(function*() {
+      const { socketPath } = yield* fakeServer((_req, res) => json(res, 200, sync(null)))
+      const http = yield* connect(socketPath)
+      const failure = yield* Effect.flip(
+        http.send({
+          method: "POST",
+          path: "/1.0/images",
+          raw: {
+            contentType: "application/octet-stream",
+            data: Stream.concat(Stream.make(new Uint8Array([1, 2])), Stream.fail("disk on fire" as const))
+          }
+        })
+      )
+      assert.strictEqual(failure, "disk on fire")
+    }))
+
+  it.live("a missing socket fails at connection with a TransportError naming it", () =>
+    Effect.gen(function*() {
+      const exit = yield* Effect.exit(Effect.scoped(connect("/nonexistent/dir/unix.socket")))
+      assert.isTrue(Exit.isFailure(exit))
+      const failure = yield* Effect.flip(Effect.scoped(connect("/nonexistent/dir/unix.socket")))
+      assert.strictEqual(failure._tag, "TransportError")
+      assert.include(failure.message, "/nonexistent/dir/unix.socket")
+    }))
+
+  it.live("a server that never answers fails the connection after connectTimeout", () =>
+    Effect.gen(function*() {
+      const { socketPath } = yield* fakeServer(() => undefined, serverInfo())
+      // a second server that accepts but never answers GET /1.0
+      const dir = Fs.mkdtempSync(Path.join(Path.dirname(socketPath), "x"))
+      const silent = Path.join(dir, "silent.socket")
+      yield* Effect.acquireRelease(
+        Effect.async<Net.Server>((resume) => {
+          const s = Net.createServer(() => undefined)
+          s.listen(silent, () => resume(Effect.succeed(s)))
+        }),
+        (s) => Effect.sync(() => s.close())
+      )
+      const failure = yield* Effect.flip(
+        Effect.scoped(LxdHttp.make({ _tag: "Unix", socketPath: silent, connectTimeout: "300 millis" }))
+      )
+      assert.strictEqual(failure._tag, "TransportError")
+      assert.include(failure.message, "no answer within")
+    }).pipe(Effect.scoped))
+
+  it.effect("layerConfig reads the socket from configuration", () =>
+    Effect.gen(function*() {
+      const settings = yield* LxdHttp.config().pipe(
+        Effect.withConfigProvider(ConfigProvider.fromMap(new Map([["LXD_SOCKET", "/run/x.socket"]])))
+      )
+      assert.deepStrictEqual(settings, { _tag: "Unix", dialect: "lxd", socketPath: "/run/x.socket" })
+      const missingKey = yield* LxdHttp.config().pipe(
+        Effect.withConfigProvider(
+          ConfigProvider.fromMap(
+            new Map([["LXD_HTTPS_URL", "https://127.0.0.1:8443"], ["LXD_CLIENT_CERT", "/nonexistent.crt"]])
+          )
+        ),
+        Effect.flip
+      )
+      assert.include(String(missingKey), "LXD_CLIENT_CERT")
+    }))
+
+  it("the User-Agent version follows package.json", () => {
+    const pkg = JSON.parse(Fs.readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string }
+    assert.strictEqual(version, pkg.version)
+  })
+
+  it("errors are recognisable and serialisable", () => {
+    const e = new LxdError.NotFound({ method: "GET", path: "/1.0/instances/x", serverMessage: "Instance not found" })
+    assert.isTrue(LxdError.isLxdError(e))
+    assert.isFalse(LxdError.isLxdError(new Error("x")))
+    const encoded = Schema.encodeSync(LxdError.LxdError)(e)
+    assert.strictEqual((encoded as { _tag: string })._tag, "NotFound")
+  })
+})

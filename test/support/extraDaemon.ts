@@ -1,0 +1,548 @@
+/**
+ * Throwaway LXD daemons for tests that must not touch the shared one: clustering,
+ * copies and moves between servers.
+ *
+ * `extraDaemon(options)` starts `/usr/bin/lxd` with its own `LXD_DIR` (a fresh temporary
+ * directory), waits for its socket, configures it without `lxd init --auto` (a `dir` pool
+ * "default", a default profile with only a root disk, no network at all), listens on
+ * HTTPS at 127.0.0.1:<free port from 8643 up> and trusts the test client certificate.
+ * With `cluster: "bootstrap"` it then enables clustering; with `cluster: { join }` it
+ * joins an existing (throwaway) cluster instead of being configured.
+ *
+ * When the scope closes: `lxd shutdown`, then SIGKILL of that one pid if it is still
+ * alive, lazy unmount of anything still mounted under its directory, and removal of the
+ * directory. A process exit hook does the same (without the graceful shutdown) for
+ * daemons whose scope never closed.
+ *
+ * ```ts
+ * it.scoped("copy between servers", () =>
+ *   Effect.gen(function*() {
+ *     const other = yield* extraDaemon()
+ *     const names = yield* Effect.provide(listInstances, other.httpsLayer)
+ *   }))
+ * ```
+ *
+ * All external fetches of the daemon end at a closed loopback port (HTTP(S)_PROXY is
+ * http://127.0.0.1:9).
+ */
+import * as Data from "effect/Data"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import { Lxd, LxdHttp, Operations } from "effect-lxd"
+import * as ChildProcess from "node:child_process"
+import * as Fs from "node:fs"
+import * as Http from "node:http"
+import * as Net from "node:net"
+import * as Os from "node:os"
+import * as Path from "node:path"
+import { daemons, type DaemonEnv } from "./env.js"
+import { uniqueName } from "./servers.js"
+
+/** Something went wrong starting, configuring or joining a throwaway daemon. */
+export class ExtraDaemonError extends Data.TaggedError("ExtraDaemonError")<{
+  readonly reason: string
+  readonly cause?: unknown
+}> {
+  override get message(): string {
+    return `extra LXD daemon: ${this.reason}`
+  }
+}
+
+/** How to join an existing throwaway cluster. */
+export interface JoinOptions {
+  /** A member of the cluster to join (a daemon from this fixture). */
+  readonly join: ExtraDaemon
+  /**
+   * A join token for this daemon's `name`. When absent the fixture asks `join` for one
+   * (POST /1.0/cluster/members).
+   */
+  readonly token?: Redacted.Redacted<string> | string | undefined
+}
+
+export interface ExtraDaemonOptions {
+  /** Server name (and cluster member name). Default: a unique name. */
+  readonly name?: string | undefined
+  /**
+   * `"bootstrap"`: configure, then enable clustering (this daemon becomes the first member).
+   * `{ join }`: start bare and join the given cluster (pools and profiles come from it).
+   * Default: a standalone daemon.
+   */
+  readonly cluster?: "bootstrap" | JoinOptions | undefined
+  /**
+   * Standalone only: skip the configuration (no pool, no profile devices, no trust), so a
+   * test can join this daemon to a cluster itself. HTTPS is still set up.
+   */
+  readonly bare?: boolean | undefined
+  /** How long the daemon may take to answer on its socket. Default 30 seconds. */
+  readonly startTimeout?: Duration.DurationInput | undefined
+}
+
+/** A running throwaway daemon. */
+export interface ExtraDaemon {
+  readonly name: string
+  readonly lxdDir: string
+  readonly socket: string
+  /** `127.0.0.1:<port>` */
+  readonly httpsAddress: string
+  readonly port: number
+  /** `https://127.0.0.1:<port>` */
+  readonly httpsUrl: string
+  /**
+   * Path of the certificate the HTTPS listener presents right now: `server.crt`, or
+   * `cluster.crt` once the daemon is clustered.
+   */
+  readonly serverCert: string
+  /** Reads which certificate the listener presents now (clustering changes it). */
+  readonly currentServerCert: () => string
+  readonly pid: number
+  readonly logFile: string
+  /** The connection over the unix socket. */
+  readonly unixConnection: Layer.Layer<LxdHttp.LxdHttp, Lxd.ConnectError>
+  /** The connection over HTTPS with the test client certificate (server cert pinned at build time). */
+  readonly httpsConnection: Layer.Layer<LxdHttp.LxdHttp, Lxd.ConnectError>
+  /** Every service over the unix socket. */
+  readonly unixLayer: Layer.Layer<Lxd.Services, Lxd.ConnectError>
+  /** Every service over HTTPS. */
+  readonly httpsLayer: Layer.Layer<Lxd.Services, Lxd.ConnectError>
+  /** Both, for running a body once per transport. */
+  readonly transports: ReadonlyArray<{ readonly transport: "unix" | "https"; readonly layer: Layer.Layer<Lxd.Services, Lxd.ConnectError> }>
+}
+
+// -----------------------------------------------------------------------------
+// process bookkeeping
+// -----------------------------------------------------------------------------
+
+interface Running {
+  readonly dir: string
+  readonly child: ChildProcess.ChildProcess
+  readonly exited: Promise<void>
+  port: number | undefined
+}
+
+const running = new Map<number, Running>()
+const reservedPorts = new Set<number>()
+let exitHookInstalled = false
+
+const mountsUnder = (dir: string): Array<string> => {
+  let text: string
+  try {
+    text = Fs.readFileSync("/proc/mounts", "utf8")
+  } catch {
+    return []
+  }
+  const prefix = dir.endsWith("/") ? dir : dir + "/"
+  return text
+    .split("\n")
+    .map((line) => line.split(" ")[1])
+    .filter((m): m is string => m !== undefined)
+    .map((m) => m.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8))))
+    .filter((m) => m === dir || m.startsWith(prefix))
+    .sort((a, b) => b.length - a.length)
+}
+
+const isAlive = (r: Running): boolean => r.child.exitCode === null && r.child.signalCode === null
+
+/** Last resort, synchronous: used at process exit for daemons whose scope never closed. */
+const killSync = (pid: number, r: Running): void => {
+  if (isAlive(r)) {
+    try {
+      process.kill(pid, "SIGKILL")
+    } catch {
+      // already gone
+    }
+  }
+  for (const m of mountsUnder(r.dir)) ChildProcess.spawnSync("umount", ["-l", m], { stdio: "ignore" })
+  try {
+    Fs.rmSync(r.dir, { recursive: true, force: true })
+  } catch {
+    // nothing more to do at exit
+  }
+}
+
+const installExitHook = () => {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.once("exit", () => {
+    for (const [pid, r] of running) killSync(pid, r)
+  })
+}
+
+// -----------------------------------------------------------------------------
+// helpers
+// -----------------------------------------------------------------------------
+
+const PORT_FIRST = 8643
+const PORT_LAST = 8699
+
+const portIsFree = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const server = Net.createServer()
+    server.once("error", () => resolve(false))
+    server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
+  })
+
+/** Reserve a free loopback port (in this process) from 8643 upward. */
+const reservePort: Effect.Effect<number, ExtraDaemonError> = Effect.gen(function*() {
+  for (let port = PORT_FIRST; port <= PORT_LAST; port++) {
+    if (reservedPorts.has(port)) continue
+    reservedPorts.add(port)
+    if (yield* Effect.promise(() => portIsFree(port))) return port
+    reservedPorts.delete(port)
+  }
+  return yield* new ExtraDaemonError({ reason: `no free port in 127.0.0.1:${PORT_FIRST}-${PORT_LAST}` })
+})
+
+const pingSocket = (socketPath: string): Promise<boolean> =>
+  new Promise((resolve) => {
+    const req = Http.request({ socketPath, path: "/1.0", method: "GET", timeout: 2000 }, (res) => {
+      res.resume()
+      res.on("end", () => resolve(res.statusCode === 200))
+    })
+    req.on("timeout", () => req.destroy(new Error("timeout")))
+    req.on("error", () => resolve(false))
+    req.end()
+  })
+
+const logTail = (file: string): string => {
+  try {
+    return Fs.readFileSync(file, "utf8").split("\n").slice(-8).join("\n")
+  } catch {
+    return "(no log)"
+  }
+}
+
+const runCommand = (command: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, timeoutMs: number) =>
+  Effect.async<void>((resume) => {
+    const child = ChildProcess.execFile(command, [...args], { env, timeout: timeoutMs }, () => resume(Effect.void))
+    return Effect.sync(() => child.kill("SIGKILL"))
+  })
+
+const daemonEnv = (dir: string): NodeJS.ProcessEnv => ({
+  PATH: process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
+  LXD_DIR: dir,
+  HTTPS_PROXY: "http://127.0.0.1:9",
+  HTTP_PROXY: "http://127.0.0.1:9",
+  https_proxy: "http://127.0.0.1:9",
+  http_proxy: "http://127.0.0.1:9",
+  NO_PROXY: "127.0.0.1,localhost,::1",
+  no_proxy: "127.0.0.1,localhost,::1"
+})
+
+const lxdEnv = (): DaemonEnv => {
+  const env = daemons().find((d) => d.kind === "lxd")
+  if (env === undefined) throw new Error("no LXD test environment (client certificate) found")
+  return env
+}
+
+const fail = (reason: string) => (cause: unknown) => new ExtraDaemonError({ reason, cause })
+
+// -----------------------------------------------------------------------------
+// start and stop
+// -----------------------------------------------------------------------------
+
+const launch: Effect.Effect<{ readonly pid: number; readonly run: Running; readonly logFile: string }, ExtraDaemonError> =
+  Effect.try({
+    try: () => {
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "lxd-extra-"))
+      try {
+        Fs.chmodSync(dir, 0o711)
+        const logFile = Path.join(dir, "lxd.log")
+        const out = Fs.openSync(Path.join(dir, "lxd.stdout"), "a")
+        let child: ChildProcess.ChildProcess
+        try {
+          child = ChildProcess.spawn("/usr/bin/lxd", ["--group", "lxd", `--logfile=${logFile}`], {
+            cwd: "/",
+            env: daemonEnv(dir),
+            detached: true,
+            stdio: ["ignore", out, out]
+          })
+        } finally {
+          Fs.closeSync(out)
+        }
+        const exited = new Promise<void>((resolve) => {
+          if (child.exitCode !== null || child.signalCode !== null) resolve()
+          child.once("exit", () => resolve())
+          child.once("error", () => resolve())
+        })
+        child.unref()
+        if (child.pid === undefined) throw new Error("spawn gave no pid")
+        const run: Running = { dir, child, exited, port: undefined }
+        running.set(child.pid, run)
+        installExitHook()
+        return { pid: child.pid, run, logFile }
+      } catch (e) {
+        Fs.rmSync(dir, { recursive: true, force: true })
+        throw e
+      }
+    },
+    catch: fail("could not start /usr/bin/lxd")
+  })
+
+const stop = (pid: number, r: Running): Effect.Effect<void> =>
+  Effect.gen(function*() {
+    const waitExit = (ms: number) =>
+      Effect.promise(() => r.exited).pipe(Effect.timeout(Duration.millis(ms)), Effect.isSuccess)
+    if (isAlive(r)) {
+      yield* runCommand("/usr/bin/lxd", ["shutdown", "--timeout=20"], daemonEnv(r.dir), 30_000)
+      const gone = yield* waitExit(5_000)
+      if (!gone && isAlive(r)) {
+        yield* Effect.sync(() => {
+          try {
+            process.kill(pid, "SIGKILL")
+          } catch {
+            // already gone
+          }
+        })
+        yield* waitExit(10_000)
+      }
+    }
+    for (const m of mountsUnder(r.dir)) {
+      yield* runCommand("umount", ["-l", m], process.env, 10_000)
+    }
+    yield* Effect.sync(() => {
+      try {
+        Fs.rmSync(r.dir, { recursive: true, force: true })
+      } catch {
+        // leave it; reported by the leak check in the tests
+      }
+      if (r.port !== undefined) reservedPorts.delete(r.port)
+      running.delete(pid)
+    })
+  })
+
+const waitReady = (socket: string, logFile: string, r: Running, timeout: Duration.DurationInput) =>
+  Effect.gen(function*() {
+    const deadline = Date.now() + Duration.toMillis(Duration.decode(timeout))
+    while (Date.now() < deadline) {
+      if (!isAlive(r)) {
+        return yield* new ExtraDaemonError({ reason: `the daemon exited during start-up:\n${logTail(logFile)}` })
+      }
+      if (yield* Effect.promise(() => pingSocket(socket))) return
+      yield* Effect.sleep("50 millis")
+    }
+    return yield* new ExtraDaemonError({ reason: `no answer on ${socket} within the start timeout:\n${logTail(logFile)}` })
+  })
+
+// -----------------------------------------------------------------------------
+// configuration (over the daemon's own unix socket)
+// -----------------------------------------------------------------------------
+
+const pemToBase64Der = (pem: string): string =>
+  pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "")
+
+const ClusterConfig = Schema.Struct({
+  member_config: Schema.optionalWith(
+    Schema.NullOr(Schema.Array(Schema.Struct({ entity: Schema.String, name: Schema.String, key: Schema.String }))),
+    { default: () => null }
+  )
+})
+
+const TokenMetadata = Schema.Struct({
+  serverName: Schema.optional(Schema.String),
+  fingerprint: Schema.String,
+  addresses: Schema.NullOr(Schema.Array(Schema.String)),
+  secret: Schema.String,
+  expiresAt: Schema.optional(Schema.String)
+})
+
+const onSocket = <A, E>(socket: string, effect: Effect.Effect<A, E, LxdHttp.LxdHttp | Operations.Operations>) =>
+  Effect.provide(effect, Operations.layer.pipe(Layer.provideMerge(LxdHttp.layerUnix({ socketPath: socket }))))
+
+/** Point core.https_address at a free loopback port; tries the next port if LXD cannot bind. */
+const listenHttps = (socket: string, r: Running) =>
+  onSocket(
+    socket,
+    Effect.gen(function*() {
+      const ops = yield* Operations.Operations
+      let lastError: unknown = undefined
+      for (let attempt = 0; attempt < 10; attempt++) {
+        const port = yield* reservePort
+        const set = yield* Effect.either(
+          ops.run({ method: "PATCH", path: "/1.0", project: null, body: { config: { "core.https_address": `127.0.0.1:${port}` } } })
+        )
+        if (set._tag === "Right") {
+          r.port = port
+          return port
+        }
+        lastError = set.left
+        // another process took it between our check and LXD's bind: keep it reserved, move on
+      }
+      return yield* new ExtraDaemonError({ reason: "could not bind core.https_address", cause: lastError })
+    })
+  )
+
+const configureStandalone = (socket: string, clientCert: string) =>
+  onSocket(
+    socket,
+    Effect.gen(function*() {
+      const ops = yield* Operations.Operations
+      yield* ops.run({ method: "POST", path: "/1.0/storage-pools", project: null, body: { name: "default", driver: "dir", config: {} } })
+      yield* ops.run({
+        method: "PUT",
+        path: "/1.0/profiles/default",
+        project: null,
+        body: { description: "Default LXD profile", config: {}, devices: { root: { type: "disk", path: "/", pool: "default" } } }
+      })
+      yield* ops.run({
+        method: "POST",
+        path: "/1.0/certificates",
+        project: null,
+        body: { type: "client", name: "lxd-test-client", certificate: pemToBase64Der(clientCert), restricted: false, projects: [] }
+      })
+    })
+  )
+
+const bootstrap = (socket: string, name: string) =>
+  onSocket(
+    socket,
+    Effect.gen(function*() {
+      const ops = yield* Operations.Operations
+      yield* ops.run({ method: "PUT", path: "/1.0/cluster", project: null, target: null, body: { server_name: name, enabled: true } })
+    })
+  )
+
+/** A join token from a member of the cluster, encoded as `lxc cluster add` prints it. */
+export const joinToken = (member: ExtraDaemon, name: string): Effect.Effect<Redacted.Redacted<string>, ExtraDaemonError> =>
+  onSocket(
+    member.socket,
+    Effect.gen(function*() {
+      const ops = yield* Operations.Operations
+      const started = yield* ops.start({ method: "POST", path: "/1.0/cluster/members", project: null, target: null, body: { server_name: name } })
+      if (started._tag !== "Async") return yield* new ExtraDaemonError({ reason: "expected a token operation" })
+      const meta = yield* Schema.decodeUnknown(TokenMetadata)(started.operation.metadata).pipe(
+        Effect.mapError(() => new ExtraDaemonError({ reason: "malformed join token operation" }))
+      )
+      return Redacted.make(
+        Buffer.from(JSON.stringify({
+          server_name: name,
+          fingerprint: meta.fingerprint,
+          addresses: meta.addresses ?? [],
+          secret: meta.secret,
+          ...(meta.expiresAt === undefined ? {} : { expires_at: meta.expiresAt })
+        })).toString("base64")
+      )
+    })
+  ).pipe(Effect.mapError((e) => e instanceof ExtraDaemonError ? e : new ExtraDaemonError({ reason: "join token request failed", cause: e })))
+
+const joinCluster = (socket: string, name: string, port: number, options: JoinOptions) =>
+  Effect.gen(function*() {
+    const leader = options.join
+    const token = options.token === undefined
+      ? yield* joinToken(leader, name)
+      : Redacted.isRedacted(options.token)
+      ? options.token
+      : Redacted.make(options.token)
+    const memberConfig = yield* onSocket(
+      leader.socket,
+      Effect.flatMap(LxdHttp.LxdHttp, (http) => http.sync({ method: "GET", path: "/1.0/cluster", project: null, target: null }, ClusterConfig))
+    )
+    yield* onSocket(
+      socket,
+      Effect.gen(function*() {
+        const ops = yield* Operations.Operations
+        yield* ops.run({
+          method: "PUT",
+          path: "/1.0/cluster",
+          project: null,
+          target: null,
+          body: {
+            server_name: name,
+            enabled: true,
+            server_address: `127.0.0.1:${port}`,
+            cluster_address: leader.httpsAddress,
+            cluster_certificate: Fs.readFileSync(leader.currentServerCert(), "utf8"),
+            // LXD 5.0 reads the token from cluster_password, newer servers from cluster_token
+            cluster_token: Redacted.value(token),
+            cluster_password: Redacted.value(token),
+            member_config: (memberConfig.member_config ?? []).map((c) => ({ ...c, value: "" }))
+          }
+        })
+      })
+    )
+  })
+
+// -----------------------------------------------------------------------------
+// the fixture
+// -----------------------------------------------------------------------------
+
+/**
+ * Start a throwaway LXD daemon for the current scope (see the module comment).
+ */
+export const extraDaemon = (
+  options: ExtraDaemonOptions = {}
+): Effect.Effect<ExtraDaemon, ExtraDaemonError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const env = yield* Effect.try({ try: lxdEnv, catch: fail("no LXD test environment") })
+    const clientCert = yield* Effect.try({ try: () => Fs.readFileSync(env.clientCert, "utf8"), catch: fail("cannot read the client certificate") })
+    const clientKey = yield* Effect.try({ try: () => Fs.readFileSync(env.clientKey, "utf8"), catch: fail("cannot read the client key") })
+    const name = options.name ?? uniqueName("m")
+
+    const { logFile, pid, run } = yield* Effect.acquireRelease(launch, ({ pid, run }) => stop(pid, run))
+    const dir = run.dir
+    const socket = Path.join(dir, "unix.socket")
+    yield* waitReady(socket, logFile, run, options.startTimeout ?? "30 seconds")
+
+    const configure = Effect.gen(function*() {
+      const port = yield* listenHttps(socket, run)
+      const cluster = options.cluster
+      if (cluster !== undefined && cluster !== "bootstrap") {
+        yield* joinCluster(socket, name, port, cluster)
+      } else if (options.bare !== true || cluster === "bootstrap") {
+        yield* configureStandalone(socket, clientCert)
+        if (cluster === "bootstrap") yield* bootstrap(socket, name)
+      }
+      return port
+    })
+    const port = yield* configure.pipe(
+      Effect.mapError((e) =>
+        e instanceof ExtraDaemonError ? e : new ExtraDaemonError({ reason: `configuring ${name} failed: ${String(e)}\n${logTail(logFile)}`, cause: e })
+      )
+    )
+
+    const currentServerCert = () => {
+      const clusterCert = Path.join(dir, "cluster.crt")
+      return Fs.existsSync(clusterCert) ? clusterCert : Path.join(dir, "server.crt")
+    }
+    const httpsUrl = `https://127.0.0.1:${port}`
+    const unixConnection = LxdHttp.layerUnix({ socketPath: socket })
+    const httpsConnection = Layer.unwrapEffect(
+      Effect.sync(() =>
+        LxdHttp.layerHttps({
+          url: httpsUrl,
+          cert: clientCert,
+          key: Redacted.make(clientKey),
+          serverCert: Fs.readFileSync(currentServerCert(), "utf8")
+        })
+      )
+    )
+    const unixLayer = Lxd.layer(unixConnection)
+    const httpsLayer = Lxd.layer(httpsConnection)
+    return {
+      name,
+      lxdDir: dir,
+      socket,
+      httpsAddress: `127.0.0.1:${port}`,
+      port,
+      httpsUrl,
+      serverCert: currentServerCert(),
+      currentServerCert,
+      pid,
+      logFile,
+      unixConnection,
+      httpsConnection,
+      unixLayer,
+      httpsLayer,
+      transports: [{ transport: "unix", layer: unixLayer }, { transport: "https", layer: httpsLayer }]
+    } satisfies ExtraDaemon
+  })
+
+/** The pids of the throwaway daemons this process still runs (for leak checks in tests). */
+export const runningExtraDaemons = (): ReadonlyArray<{ readonly pid: number; readonly lxdDir: string }> =>
+  [...running].map(([pid, r]) => ({ pid, lxdDir: r.dir }))
+
+/** Mount points still present under a directory (for leak checks in tests). */
+export const mountsBelow = (dir: string): ReadonlyArray<string> => mountsUnder(dir)

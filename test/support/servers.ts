@@ -1,0 +1,79 @@
+/**
+ * The integration matrix: every suite runs once per (daemon × transport), with the
+ * server named in each test's title, e.g. `[lxd 5.0.2 https] instances › create`.
+ */
+import { describe, layer, type Vitest } from "@effect/vitest"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import { Lxd, LxdHttp } from "effect-lxd"
+import { daemons, type DaemonEnv, readText } from "./env.js"
+
+export interface TestServer {
+  /** e.g. `lxd 5.0.2 unix` */
+  readonly name: string
+  readonly env: DaemonEnv
+  readonly transport: "unix" | "https"
+  /** The connection alone. */
+  readonly connection: Layer.Layer<LxdHttp.LxdHttp, Lxd.ConnectError>
+  /** Every service over that connection. */
+  readonly layer: Layer.Layer<Lxd.Services, Lxd.ConnectError>
+  /** HTTPS options of this daemon with another client certificate (for trust tests). */
+  readonly httpsWith: (cert: string, key: string) => LxdHttp.HttpsOptions
+}
+
+export const unixOptions = (env: DaemonEnv): LxdHttp.UnixOptions => ({ socketPath: env.socket })
+
+export const httpsOptions = (env: DaemonEnv, cert = env.clientCert, key = env.clientKey): LxdHttp.HttpsOptions => ({
+  url: env.httpsUrl,
+  cert: readText(cert),
+  key: Redacted.make(readText(key)),
+  serverCert: readText(env.serverCert)
+})
+
+export const servers = (): ReadonlyArray<TestServer> =>
+  daemons().flatMap((env) => {
+    const make = (transport: "unix" | "https"): TestServer => {
+      const connection = transport === "unix"
+        ? LxdHttp.layerUnix(unixOptions(env))
+        : LxdHttp.layerHttps(httpsOptions(env))
+      return {
+        name: `${env.kind} ${env.serverVersion} ${transport}`,
+        env,
+        transport,
+        connection,
+        layer: Lxd.layer(connection),
+        httpsWith: (cert, key) => httpsOptions(env, cert, key)
+      }
+    }
+    return [make("unix"), make("https")]
+  })
+
+/** The test methods inside a server suite: live clock, every service of the connection. */
+export type It = Vitest.MethodsNonLive<Lxd.Services, true>
+
+/**
+ * Run `body` once per server, inside `layer(server.layer)`, with the server in the title.
+ */
+export const forEachServer = (
+  suite: string,
+  body: (it: It, server: TestServer) => void,
+  options?: { readonly timeout?: Duration.DurationInput }
+): void => {
+  for (const server of servers()) {
+    describe(`[${server.name}] ${suite}`, () => {
+      layer(server.layer, { timeout: options?.timeout ?? Duration.minutes(2), excludeTestServices: true })((it) =>
+        body(it, server)
+      )
+    })
+  }
+}
+
+/** A unique, valid LXD name for this run: `t-<prefix>-<random>`. */
+export const uniqueName = (prefix: string): string =>
+  `t-${prefix}-${Math.random().toString(36).slice(2, 8)}`.toLowerCase()
+
+/** Run `effect` and swallow any failure (for clean-up in finalizers). */
+export const quietly = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> =>
+  Effect.ignore(effect)
