@@ -27,7 +27,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Operation } from "./internal/envelope.js"
-import { path } from "./internal/path.js"
+import { path, resourceLabel } from "./internal/path.js"
 import { LxdHttp, type LxdRequest } from "./LxdHttp.js"
 import { LXDAPIException, type RequestError } from "./LxdError.js"
 
@@ -160,6 +160,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
     new LXDAPIException({
       method: origin.method,
       path: origin.path,
+      ...labelOf(origin.path),
       status: 200,
       errorCode: op.status_code,
       serverMessage: op.err.length > 0 ? op.err : op.status,
@@ -193,6 +194,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
               new LXDAPIException({
                 method: from.method,
                 path: from.path,
+                ...labelOf(from.path),
                 status: waitError.status,
                 errorCode: waitError.errorCode,
                 serverMessage: waitError.serverMessage,
@@ -254,6 +256,11 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
 
   return Operations.of({ get, list, wait, cancel, watch, run, start })
 })
+
+const labelOf = (p: string): { readonly resource?: string } => {
+  const resource = resourceLabel(p)
+  return resource === undefined ? {} : { resource }
+}
 
 /** An operation we only know by id (it was reaped before we saw it finish). */
 const placeholder = (id: string): Operation =>
