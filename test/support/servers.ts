@@ -19,8 +19,10 @@ export interface TestServer {
   readonly connection: Layer.Layer<LxdHttp.LxdHttp, Lxd.ConnectError>
   /** Every service over that connection. */
   readonly layer: Layer.Layer<Lxd.Services, Lxd.ConnectError>
-  /** HTTPS options of this daemon with another client certificate (for trust tests). */
-  readonly httpsWith: (cert: string, key: string) => LxdHttp.HttpsOptions
+  /** HTTPS options of this daemon with certificate and key files (for trust tests). */
+  readonly httpsWith: (certFile: string, keyFile: string) => LxdHttp.HttpsOptions
+  /** HTTPS options of this daemon with another client certificate and key, as PEM text. */
+  readonly httpsAs: (cert: string, key: string) => LxdHttp.HttpsOptions
 }
 
 export const unixOptions = (env: DaemonEnv): LxdHttp.UnixOptions => ({ socketPath: env.socket })
@@ -44,7 +46,8 @@ export const servers = (): ReadonlyArray<TestServer> =>
         transport,
         connection,
         layer: Lxd.layer(connection),
-        httpsWith: (cert, key) => httpsOptions(env, cert, key)
+        httpsWith: (cert, key) => httpsOptions(env, cert, key),
+        httpsAs: (cert, key) => ({ url: env.httpsUrl, cert, key: Redacted.make(key), serverCert: readText(env.serverCert) })
       }
     }
     return [make("unix"), make("https")]

@@ -137,7 +137,9 @@ const TokenMetadata = Schema.Struct({
   addresses: Schema.optionalWith(Schema.NullOr(Schema.Array(Schema.String)), { default: () => null }),
   fingerprint: Schema.String,
   secret: Schema.String,
+  // LXD says `expiresAt`, Incus `expires_at`
   expiresAt: Schema.optional(Schema.String),
+  expires_at: Schema.optional(Schema.String),
   request: Schema.optional(Schema.Struct({ name: Schema.optional(Schema.String) }))
 })
 
@@ -258,13 +260,14 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
           new DecodeError({ method: "POST", path: "/1.0/certificates", reason: "token operation metadata is malformed" })
         )
       )
+      const expiresAt = meta.expiresAt ?? meta.expires_at
       const encoded = Buffer.from(
         JSON.stringify({
           client_name: options.name,
           fingerprint: meta.fingerprint,
           addresses: meta.addresses ?? [],
           secret: meta.secret,
-          ...(meta.expiresAt === undefined ? {} : { expires_at: meta.expiresAt })
+          ...(expiresAt === undefined ? {} : { expires_at: expiresAt })
         })
       ).toString("base64")
       return {
@@ -273,7 +276,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         clientName: options.name,
         fingerprint: meta.fingerprint,
         addresses: meta.addresses ?? [],
-        expiresAt: meta.expiresAt
+        expiresAt
       } satisfies TrustToken
     })
 

@@ -655,6 +655,20 @@ const decodeError = (method: string, path: string, error: ParseResult.ParseError
   })
 
 /**
+ * Which server family answers. Trusted clients see `environment.server`; untrusted ones
+ * only the extension list, where Incus's renamed dev-incus extensions give it away.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const detectDialect = (info: ServerInfo): Dialect => {
+  if (info.environment !== undefined) return info.environment.server === "incus" ? "incus" : "lxd"
+  return info.api_extensions.includes("restrict_dev_incus") || info.api_extensions.includes("dev_incus_events")
+    ? "incus"
+    : "lxd"
+}
+
+/**
  * Build the service: open the transport (an undici agent owned by the scope) and prove
  * the connection with `GET /1.0` under the connect timeout.
  *
@@ -873,11 +887,7 @@ export const make = (
     )
     const infoRef = yield* Ref.make(initial)
 
-    const dialect: Dialect = initial.environment?.server === "incus"
-      ? "incus"
-      : initial.environment === undefined && socketPath !== undefined && socketPath.includes("incus")
-      ? "incus"
-      : "lxd"
+    const dialect = detectDialect(initial)
 
     const requireExtension = (extension: string) =>
       Effect.flatMap(Ref.get(infoRef), (info) =>

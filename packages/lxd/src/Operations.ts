@@ -223,13 +223,12 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
     )
 
     if (options?.cancelOnInterrupt === false) return loop
-    return loop.pipe(
-      Effect.onInterrupt(() =>
-        last !== undefined && last.may_cancel && !last.isFinal
-          ? cancel(id).pipe(Effect.timeout("10 seconds"), Effect.ignore)
-          : Effect.void
-      )
-    )
+    // on interruption: cancel if the server says it can be (ask it when we only know the id)
+    const cancelIfPossible = Effect.gen(function*() {
+      const known = last ?? (yield* get(id))
+      if (known.may_cancel && !known.isFinal) yield* cancel(id)
+    }).pipe(Effect.timeout("10 seconds"), Effect.ignore)
+    return loop.pipe(Effect.onInterrupt(() => cancelIfPossible))
   }
 
   const wait = (operation: Operation | string, options?: WaitOptions) => waitWith(operation, undefined, options)

@@ -164,7 +164,8 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       if (options?.name !== undefined) body.name = options.name
       if ("password" in credentials) {
         body.password = Redacted.value(credentials.password)
-      } else if (current.api_extensions.includes("explicit_trust_token")) {
+      } else if (http.dialect === "incus" || current.api_extensions.includes("explicit_trust_token")) {
+        // Incus always took the token in `trust_token`, without advertising an extension
         body.trust_token = Redacted.value(credentials.token)
       } else {
         // LXD 5.0 takes the token in `password`
