@@ -3,6 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { Lxd, LxdHttp, Server } from "effect-lxd"
 import * as ChildProcess from "node:child_process"
+import { path } from "../../packages/lxd/src/internal/path.js"
 import { forEachServer, uniqueName } from "../support/servers.js"
 
 const KEY = "images.remote_cache_expiry"
@@ -109,7 +110,6 @@ forEachServer("server", (it, server) => {
   it.effect("names with /, .. and ? are encoded and never reach another endpoint", () =>
     Effect.gen(function*() {
       const http = yield* LxdHttp.LxdHttp
-      const { path } = yield* Effect.promise(() => import("../../packages/lxd/src/internal/path.js"))
       for (const name of ["a/../../1.0/certificates", "..", "x?recursion=1", "../certificates"]) {
         const failure = yield* Effect.flip(http.sync({ method: "GET", path: path`/1.0/instances/${name}` }, Schema.Unknown))
         // had the name escaped its segment, GET /1.0/certificates (or a list) would have succeeded

@@ -1,4 +1,5 @@
 import { assert } from "@effect/vitest"
+import * as ConfigProvider from "effect/ConfigProvider"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
@@ -175,7 +176,6 @@ forEachServer("connection failures", (it, server) => {
   it.effect("layerConfig connects from environment-style settings", () =>
     Effect.gen(function*() {
       const prefix = server.env.kind === "incus" ? "INCUS" : "LXD"
-      const { ConfigProvider } = yield* Effect.promise(() => import("effect"))
       const settings = new Map(
         server.transport === "unix"
           ? [[`${prefix}_SOCKET`, server.env.socket]]

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# scripts/test.sh: the project's full test run (README: `bash scripts/test.sh`).
+#
+# Run as root. On a fresh Debian 12 machine it does all the set-up itself:
+#   1. pnpm (pinned) and the workspace dependencies      scripts/ensure-pnpm.sh
+#   2. LXD 5.0, reset to a clean baseline                 scripts/lxd-setup.sh --reset
+#   3. Incus 6.0 next to it, reset the same way           scripts/incus-setup.sh --reset
+#   4. both env files exported, LXD_INTEGRATION=required  (integration tests must not skip)
+#   5. pnpm run check (type-check), then pnpm exec vitest run [extra args]
+#
+# Extra arguments go to vitest, e.g. `bash scripts/test.sh --project unit`.
+# Exits non-zero as soon as a step fails.
+
+set -Eeuo pipefail
+exec </dev/null
+
+TAG="test"
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+die() { printf '%s: ERROR: %s\n' "$TAG" "$*" >&2; exit 1; }
+step() { printf '\n%s: ==> %s\n' "$TAG" "$*"; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root: the set-up installs packages and starts the LXD and Incus daemons"
+
+step "pnpm and dependencies"
+bash "$ROOT/scripts/ensure-pnpm.sh" || die "scripts/ensure-pnpm.sh failed"
+
+step "LXD daemon (reset)"
+bash "$ROOT/scripts/lxd-setup.sh" --reset || die "scripts/lxd-setup.sh --reset failed"
+
+step "Incus daemon (reset)"
+bash "$ROOT/scripts/incus-setup.sh" --reset || die "scripts/incus-setup.sh --reset failed"
+
+for env_file in /var/lib/lxd-test/lxd-test.env /var/lib/incus-test/incus-test.env; do
+  [ -r "$env_file" ] || die "$env_file is missing after the set-up"
+  set -a
+  # shellcheck disable=SC1090
+  . "$env_file"
+  set +a
+done
+export LXD_INTEGRATION=required INCUS_INTEGRATION=required
+
+cd "$ROOT"
+step "type-check (pnpm run check)"
+pnpm run check || die "type-check failed"
+
+step "tests (pnpm exec vitest run $*)"
+pnpm exec vitest run "$@" || die "vitest reported failures"
