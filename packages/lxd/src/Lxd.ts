@@ -25,6 +25,16 @@ import * as LxdHttp from "./LxdHttp.js"
 import type { DecodeError, LXDAPIException, NotFound, TransportError } from "./LxdError.js"
 import * as Operations from "./Operations.js"
 import * as Server from "./Server.js"
+import * as Profiles from "./Profiles.js"
+import * as Projects from "./Projects.js"
+import * as Networks from "./Networks.js"
+import * as NetworkAcls from "./NetworkAcls.js"
+import * as NetworkZones from "./NetworkZones.js"
+import * as StoragePools from "./StoragePools.js"
+import * as StorageVolumes from "./StorageVolumes.js"
+import * as StorageBuckets from "./StorageBuckets.js"
+import * as Warnings from "./Warnings.js"
+import * as Metrics from "./Metrics.js"
 
 /**
  * Every service `layer` provides.
@@ -37,6 +47,16 @@ export type Services =
   | Operations.Operations
   | Server.Server
   | Certificates.Certificates
+  | Profiles.Profiles
+  | Projects.Projects
+  | Networks.Networks
+  | NetworkAcls.NetworkAcls
+  | NetworkZones.NetworkZones
+  | StoragePools.StoragePools
+  | StorageVolumes.StorageVolumes
+  | StorageBuckets.StorageBuckets
+  | Warnings.Warnings
+  | Metrics.Metrics
 
 /**
  * The errors building a connection can fail with.
@@ -53,7 +73,11 @@ export type ConnectError = TransportError | DecodeError | NotFound | LXDAPIExcep
  * @category layers
  */
 export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, never, LxdHttp.LxdHttp> = Layer
-  .mergeAll(Server.layer, Certificates.layer)
+  .mergeAll(
+    Server.layer, Certificates.layer, Profiles.layer, Projects.layer, Networks.layer,
+    NetworkAcls.layer, NetworkZones.layer, StoragePools.layer, StorageVolumes.layer,
+    StorageBuckets.layer, Warnings.layer, Metrics.layer
+  )
   .pipe(Layer.provideMerge(Operations.layer))
 
 /**

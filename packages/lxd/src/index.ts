@@ -33,3 +33,53 @@ export * as Server from "./Server.js"
  * @since 0.1.0
  */
 export * as Certificates from "./Certificates.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Profiles from "./Profiles.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Projects from "./Projects.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Networks from "./Networks.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as NetworkAcls from "./NetworkAcls.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as NetworkZones from "./NetworkZones.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as StoragePools from "./StoragePools.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as StorageVolumes from "./StorageVolumes.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as StorageBuckets from "./StorageBuckets.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Warnings from "./Warnings.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Metrics from "./Metrics.js"

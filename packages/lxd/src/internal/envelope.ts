@@ -13,9 +13,13 @@ export class Operation extends Schema.Class<Operation>("effect-lxd/Operation")({
   updated_at: Schema.String,
   status: Schema.String,
   status_code: Schema.Number,
-  resources: Schema.optionalWith(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Array(Schema.String) })), {
-    default: () => null
-  }),
+  // LXD lists a touched collection with no URLs as `null`, e.g. `{"cluster": null}`
+  resources: Schema.optionalWith(
+    Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.Array(Schema.String)) })),
+    {
+      default: () => null
+    }
+  ),
   metadata: Schema.optionalWith(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown })), {
     default: () => null
   }),

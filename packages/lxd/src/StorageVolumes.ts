@@ -1,0 +1,516 @@
+/**
+ * Storage volumes (`/1.0/storage-pools/<pool>/volumes/<type>/<name>`) and their
+ * snapshots.
+ *
+ * A volume is addressed by a `VolumeRef`: its pool, its name and its type (`custom` when
+ * not given; `container`, `virtual-machine` and `image` volumes belong to instances and
+ * images). Calls apply to the current project (`Lxd.withProject`). Writes wait for the
+ * work whether the server answers synchronously (LXD 5.0, Incus) or with an operation
+ * (newer LXD).
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { StorageVolumes } from "effect-lxd"
+ *
+ * const program = Effect.gen(function* () {
+ *   const volumes = yield* StorageVolumes.StorageVolumes
+ *   const data = { pool: "default", name: "data" }
+ *   yield* volumes.create("default", { name: "data", config: { size: "1GiB" } })
+ *   yield* volumes.snapshots.create(data, { name: "before", expiresAt: new Date(Date.now() + 86_400_000) })
+ *   // ... change the data, then go back
+ *   yield* volumes.snapshots.restore(data, "before")
+ *   yield* volumes.copy(data, { pool: "backup", name: "data-copy" })
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import { path } from "./internal/path.js"
+import {
+  arrayOf,
+  defined,
+  exists,
+  optionalConfig,
+  optionalString,
+  optionalStrings,
+  OptionalTime,
+  patchKeeping,
+  run
+} from "./internal/resource.js"
+import { optimisticUpdate, type UpdateOptions } from "./internal/update.js"
+import { LxdHttp, withProject } from "./LxdHttp.js"
+import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
+import { Operations } from "./Operations.js"
+
+// -----------------------------------------------------------------------------
+// Models
+// -----------------------------------------------------------------------------
+
+/**
+ * The volume types LXD knows.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type VolumeType = "custom" | "container" | "virtual-machine" | "image"
+
+/**
+ * Which volume: pool, name and type (`custom` by default).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface VolumeRef {
+  readonly pool: string
+  readonly name: string
+  readonly type?: VolumeType | undefined
+}
+
+/**
+ * A storage volume as LXD returns it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class StorageVolume extends Schema.Class<StorageVolume>("effect-lxd/StorageVolume")({
+  name: Schema.String,
+  type: Schema.String,
+  description: optionalString,
+  config: optionalConfig,
+  /** URLs of the instances and profiles that use the volume. */
+  used_by: optionalStrings,
+  /** `filesystem`, `block` or `iso`. */
+  content_type: optionalString,
+  location: Schema.optional(Schema.String),
+  project: Schema.optional(Schema.String),
+  pool: Schema.optional(Schema.String),
+  /** `null` when the server does not record it (LXD 5.0 sends a zero time). */
+  created_at: OptionalTime
+}) {}
+
+/**
+ * The writable fields of a volume.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StorageVolumePut {
+  readonly description: string
+  readonly config: Readonly<Record<string, string>>
+}
+
+/**
+ * `GET .../state`: the space used (`usage` is `null` when the driver cannot tell).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class StorageVolumeState extends Schema.Class<StorageVolumeState>("effect-lxd/StorageVolumeState")({
+  usage: Schema.optionalWith(
+    Schema.NullOr(Schema.Struct({
+      used: Schema.Number,
+      total: Schema.optional(Schema.Number)
+    })),
+    { default: () => null }
+  )
+}) {}
+
+/** LXD 5.0 names snapshots `<volume>/<snapshot>`: keep the snapshot part. */
+const SnapshotName = Schema.transform(Schema.String, Schema.String, {
+  strict: true,
+  decode: (s) => s.slice(s.lastIndexOf("/") + 1),
+  encode: (s) => s
+})
+
+/**
+ * A snapshot of a volume.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class StorageVolumeSnapshot extends Schema.Class<StorageVolumeSnapshot>("effect-lxd/StorageVolumeSnapshot")({
+  /** The snapshot's own name (without the `volume/` prefix LXD 5.0 adds). */
+  name: SnapshotName,
+  description: optionalString,
+  config: optionalConfig,
+  content_type: optionalString,
+  /** `null` when the server does not record it. */
+  created_at: OptionalTime,
+  /** `null` when the snapshot never expires. */
+  expires_at: OptionalTime
+}) {}
+
+/**
+ * The writable fields of a volume snapshot.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StorageVolumeSnapshotPut {
+  readonly description: string
+  /** RFC 3339 time, or `null` for never. */
+  readonly expires_at: string | null
+}
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface CreateOptions {
+  readonly name: string
+  /** Only `custom` volumes can be created directly (default). */
+  readonly type?: "custom" | undefined
+  /** `filesystem` (default) or `block`. */
+  readonly contentType?: "filesystem" | "block" | undefined
+  readonly description?: string | undefined
+  readonly config?: Readonly<Record<string, string>> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface ListOptions {
+  /** Only volumes of this type (`/volumes/<type>`). */
+  readonly type?: VolumeType | undefined
+  /** Volumes of every project (extension `storage_volumes_all_projects`). */
+  readonly allProjects?: boolean | undefined
+  /** A server-side filter, e.g. `config.size eq 1GiB` (extension `storage_volume_api_filtering`). */
+  readonly filter?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface CopyOptions {
+  /** Target pool (may be the source pool). */
+  readonly pool: string
+  /** Name of the copy. */
+  readonly name: string
+  readonly description?: string | undefined
+  readonly config?: Readonly<Record<string, string>> | undefined
+  /** Copy the volume without its snapshots. */
+  readonly volumeOnly?: boolean | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface MoveOptions {
+  /** Target pool. */
+  readonly pool: string
+  /** New name (default: keep it). */
+  readonly name?: string | undefined
+  /** Target project (extension `storage_volume_project_move`). */
+  readonly project?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface SnapshotCreateOptions {
+  /** Default: the server picks one (`snap0`, `snap1`, ...). */
+  readonly name?: string | undefined
+  /** When the server deletes the snapshot by itself. */
+  readonly expiresAt?: Date | string | undefined
+}
+
+type Fails<A> = Effect.Effect<A, RequestError>
+
+/**
+ * Volume snapshots.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Snapshots {
+  /** Every snapshot of the volume, in full. */
+  readonly list: (volume: VolumeRef) => Fails<ReadonlyArray<StorageVolumeSnapshot>>
+  readonly listNames: (volume: VolumeRef) => Fails<ReadonlyArray<string>>
+  readonly get: (volume: VolumeRef, name: string) => Fails<StorageVolumeSnapshot>
+  readonly exists: (volume: VolumeRef, name: string) => Fails<boolean>
+  /** Take a snapshot and return it (with the name the server picked, if none was given). */
+  readonly create: (volume: VolumeRef, options?: SnapshotCreateOptions) => Fails<StorageVolumeSnapshot>
+  readonly rename: (volume: VolumeRef, name: string, newName: string) => Fails<void>
+  readonly put: (
+    volume: VolumeRef,
+    name: string,
+    body: StorageVolumeSnapshotPut,
+    options?: { readonly etag?: string | undefined }
+  ) => Fails<void>
+  /** Change some fields (`PATCH`): the others are kept. */
+  readonly patch: (volume: VolumeRef, name: string, changes: Partial<StorageVolumeSnapshotPut>) => Fails<void>
+  /** Read with the ETag, apply `f`, write back; retries on 412. */
+  readonly update: (
+    volume: VolumeRef,
+    name: string,
+    f: (current: StorageVolumeSnapshotPut) => StorageVolumeSnapshotPut,
+    options?: UpdateOptions
+  ) => Fails<void>
+  /** Put the volume back to the snapshot's content. */
+  readonly restore: (volume: VolumeRef, name: string) => Fails<void>
+  readonly delete: (volume: VolumeRef, name: string) => Fails<void>
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The volumes of a pool, in full (snapshots are listed by `snapshots.list`). */
+  readonly list: (pool: string, options?: ListOptions) => Fails<ReadonlyArray<StorageVolume>>
+  /** The type and name of every volume of a pool. */
+  readonly listNames: (
+    pool: string,
+    options?: { readonly type?: VolumeType | undefined }
+  ) => Fails<ReadonlyArray<{ readonly type: string; readonly name: string }>>
+  readonly get: (volume: VolumeRef) => Fails<StorageVolume>
+  readonly exists: (volume: VolumeRef) => Fails<boolean>
+  /** Create a custom volume and return it as the server stored it. */
+  readonly create: (pool: string, options: CreateOptions) => Fails<StorageVolume>
+  readonly put: (volume: VolumeRef, body: StorageVolumePut, options?: { readonly etag?: string | undefined }) => Fails<void>
+  /** Change some fields (`PATCH`): the others are kept, `config` keys are merged. */
+  readonly patch: (volume: VolumeRef, changes: Partial<StorageVolumePut>) => Fails<void>
+  /** Read with the ETag, apply `f`, write back with `If-Match`; retries on 412. */
+  readonly update: (
+    volume: VolumeRef,
+    f: (current: StorageVolumePut) => StorageVolumePut,
+    options?: UpdateOptions
+  ) => Fails<void>
+  /** Rename in place. */
+  readonly rename: (volume: VolumeRef, newName: string) => Fails<void>
+  /** Copy a custom volume (with its snapshots unless `volumeOnly`) to a pool; returns the copy. */
+  readonly copy: (source: VolumeRef, target: CopyOptions) => Fails<StorageVolume>
+  /** Move a custom volume to another pool (and/or project, name); returns it at its new place. */
+  readonly move: (volume: VolumeRef, target: MoveOptions) => Effect.Effect<StorageVolume, RequestError | ExtensionNotAvailable>
+  readonly delete: (volume: VolumeRef) => Fails<void>
+  /** Space used (extension `storage_volume_state`). */
+  readonly state: (volume: VolumeRef) => Effect.Effect<StorageVolumeState, RequestError | ExtensionNotAvailable>
+  /** Snapshots (extension `storage_api_volume_snapshots`). */
+  readonly snapshots: Snapshots
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class StorageVolumes extends Context.Tag("effect-lxd/StorageVolumes")<StorageVolumes, Service>() {}
+
+/**
+ * The type and name of a volume from its URL, or `undefined` for a snapshot URL.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const volumeFromUrl = (url: string): { readonly type: string; readonly name: string } | undefined => {
+  const segments = url.split("?")[0]!.split("/")
+  const i = segments.lastIndexOf("volumes")
+  if (i < 0 || segments.length !== i + 3) return undefined
+  return { type: decodeURIComponent(segments[i + 1]!), name: decodeURIComponent(segments[i + 2]!) }
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
+  const http = yield* LxdHttp
+  const ops = yield* Operations
+
+  const volPath = (v: VolumeRef) => path`/1.0/storage-pools/${v.pool}/volumes/${v.type ?? "custom"}/${v.name}`
+  const snapsPath = (v: VolumeRef) => `${volPath(v)}/snapshots`
+  const snapPath = (v: VolumeRef, s: string) => `${snapsPath(v)}${path`/${s}`}`
+
+  const volToPut = (v: StorageVolume): StorageVolumePut => ({ description: v.description, config: v.config })
+
+  const list = (pool: string, options?: ListOptions) =>
+    http.sync(
+      {
+        method: "GET",
+        path: options?.type === undefined
+          ? path`/1.0/storage-pools/${pool}/volumes`
+          : path`/1.0/storage-pools/${pool}/volumes/${options.type}`,
+        query: {
+          recursion: 1,
+          ...(options?.allProjects ? { "all-projects": true } : {}),
+          ...(options?.filter === undefined ? {} : { filter: options.filter })
+        }
+      },
+      arrayOf(StorageVolume)
+    ).pipe(Effect.map((vols) => vols.filter((v) => !v.name.includes("/"))))
+
+  const listNames = (pool: string, options?: { readonly type?: VolumeType | undefined }) =>
+    http.sync(
+      {
+        method: "GET",
+        path: options?.type === undefined
+          ? path`/1.0/storage-pools/${pool}/volumes`
+          : path`/1.0/storage-pools/${pool}/volumes/${options.type}`
+      },
+      arrayOf(Schema.String)
+    ).pipe(Effect.map((urls) => urls.flatMap((u) => volumeFromUrl(u) ?? [])))
+
+  const get = (v: VolumeRef) => http.sync({ method: "GET", path: volPath(v) }, StorageVolume)
+
+  const put = (v: VolumeRef, body: StorageVolumePut, options?: { readonly etag?: string | undefined }) =>
+    run(ops, { method: "PUT", path: volPath(v), body, etag: options?.etag })
+
+  const create = (pool: string, options: CreateOptions) => {
+    const type = options.type ?? "custom"
+    return Effect.zipRight(
+      run(ops, {
+        method: "POST",
+        path: path`/1.0/storage-pools/${pool}/volumes/${type}`,
+        body: defined({
+          name: options.name,
+          type,
+          content_type: options.contentType,
+          description: options.description,
+          config: options.config ?? {}
+        })
+      }),
+      get({ pool, name: options.name, type })
+    )
+  }
+
+  const copy = (source: VolumeRef, target: CopyOptions) =>
+    Effect.zipRight(
+      run(ops, {
+        method: "POST",
+        path: path`/1.0/storage-pools/${target.pool}/volumes/custom`,
+        body: defined({
+          name: target.name,
+          type: "custom",
+          description: target.description,
+          config: target.config,
+          source: defined({
+            type: "copy",
+            pool: source.pool,
+            name: source.name,
+            volume_only: target.volumeOnly
+          })
+        })
+      }),
+      get({ pool: target.pool, name: target.name })
+    )
+
+  const move = (v: VolumeRef, target: MoveOptions) =>
+    Effect.gen(function*() {
+      if (target.project !== undefined) yield* http.requireExtension("storage_volume_project_move")
+      const name = target.name ?? v.name
+      yield* run(ops, {
+        method: "POST",
+        path: volPath(v),
+        body: defined({ name, pool: target.pool, project: target.project })
+      })
+      const moved = get({ pool: target.pool, name, type: v.type })
+      return yield* (target.project === undefined ? moved : withProject(moved, target.project))
+    })
+
+  // --- snapshots ---------------------------------------------------------------
+
+  const snapToPut = (s: StorageVolumeSnapshot): StorageVolumeSnapshotPut => ({
+    description: s.description,
+    expires_at: s.expires_at
+  })
+
+  const snapGet = (v: VolumeRef, s: string) => http.sync({ method: "GET", path: snapPath(v, s) }, StorageVolumeSnapshot)
+
+  const snapNames = (v: VolumeRef) =>
+    http.sync({ method: "GET", path: snapsPath(v) }, arrayOf(Schema.String)).pipe(
+      Effect.map((urls) => urls.map((u) => decodeURIComponent(u.split("?")[0]!.split("/").pop() ?? "")))
+    )
+
+  const snapPut = (v: VolumeRef, s: string, body: StorageVolumeSnapshotPut, options?: { readonly etag?: string | undefined }) =>
+    run(ops, { method: "PUT", path: snapPath(v, s), body, etag: options?.etag })
+
+  const snapCreate = (v: VolumeRef, options?: SnapshotCreateOptions) =>
+    Effect.gen(function*() {
+      const before = options?.name === undefined ? yield* snapNames(v) : []
+      const expiresAt = options?.expiresAt instanceof Date ? options.expiresAt.toISOString() : options?.expiresAt
+      const outcome = yield* ops.run({
+        method: "POST",
+        path: snapsPath(v),
+        body: defined({ name: options?.name, expires_at: expiresAt })
+      })
+      let name = options?.name
+      if (name === undefined && outcome._tag === "Operation") {
+        // newer servers name the snapshot in the operation's resources
+        const url = outcome.operation.resources?.["storage_volume_snapshots"]?.[0]
+        if (url !== undefined) name = decodeURIComponent(url.split("?")[0]!.split("/").pop() ?? "")
+      }
+      if (name === undefined) {
+        const after = yield* snapNames(v)
+        name = after.find((n) => !before.includes(n)) ?? after[after.length - 1] ?? ""
+      }
+      return yield* snapGet(v, name)
+    })
+
+  const snapshots: Snapshots = {
+    list: (v) => http.sync({ method: "GET", path: snapsPath(v), query: { recursion: 1 } }, arrayOf(StorageVolumeSnapshot)),
+    listNames: snapNames,
+    get: snapGet,
+    exists: (v, s) => exists(snapGet(v, s)),
+    create: snapCreate,
+    rename: (v, s, newName) => run(ops, { method: "POST", path: snapPath(v, s), body: { name: newName } }),
+    put: snapPut,
+    patch: (v, s, changes) =>
+      patchKeeping({ http, ops, path: snapPath(v, s), schema: StorageVolumeSnapshot, toPut: snapToPut, changes }),
+    update: (v, s, f, options) =>
+      optimisticUpdate(
+        Effect.map(
+          http.syncWithEtag({ method: "GET", path: snapPath(v, s) }, StorageVolumeSnapshot),
+          ({ etag, value }) => ({ value: snapToPut(value), etag })
+        ),
+        f,
+        (body, etag) => snapPut(v, s, body, { etag }),
+        options
+      ),
+    restore: (v, s) => run(ops, { method: "PUT", path: volPath(v), body: { restore: s } }),
+    delete: (v, s) => run(ops, { method: "DELETE", path: snapPath(v, s) })
+  }
+
+  return StorageVolumes.of({
+    list,
+    listNames,
+    get,
+    exists: (v) => exists(get(v)),
+    create,
+    put,
+    patch: (v, changes) => patchKeeping({ http, ops, path: volPath(v), schema: StorageVolume, toPut: volToPut, changes }),
+    update: (v, f, options) =>
+      optimisticUpdate(
+        Effect.map(http.syncWithEtag({ method: "GET", path: volPath(v) }, StorageVolume), ({ etag, value }) => ({
+          value: volToPut(value),
+          etag
+        })),
+        f,
+        (body, etag) => put(v, body, { etag }),
+        options
+      ),
+    rename: (v, newName) => run(ops, { method: "POST", path: volPath(v), body: { name: newName } }),
+    copy,
+    move,
+    delete: (v) => run(ops, { method: "DELETE", path: volPath(v) }),
+    state: (v) =>
+      Effect.zipRight(
+        http.requireExtension("storage_volume_state"),
+        http.sync({ method: "GET", path: `${volPath(v)}/state` }, StorageVolumeState)
+      ),
+    snapshots
+  })
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<StorageVolumes, never, LxdHttp | Operations> = Layer.effect(StorageVolumes, make)
