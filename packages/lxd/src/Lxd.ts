@@ -21,6 +21,10 @@ import type * as ConfigError from "effect/ConfigError"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Certificates from "./Certificates.js"
+import * as Console from "./Console.js"
+import * as Exec from "./Exec.js"
+import * as Events from "./Events.js"
+import * as Files from "./Files.js"
 import * as LxdHttp from "./LxdHttp.js"
 import type { DecodeError, LXDAPIException, NotFound, TransportError } from "./LxdError.js"
 import * as Operations from "./Operations.js"
@@ -47,6 +51,10 @@ export type Services =
   | Operations.Operations
   | Server.Server
   | Certificates.Certificates
+  | Exec.Exec
+  | Files.Files
+  | Events.Events
+  | Console.Console
   | Profiles.Profiles
   | Projects.Projects
   | Networks.Networks
@@ -74,9 +82,9 @@ export type ConnectError = TransportError | DecodeError | NotFound | LXDAPIExcep
  */
 export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, never, LxdHttp.LxdHttp> = Layer
   .mergeAll(
-    Server.layer, Certificates.layer, Profiles.layer, Projects.layer, Networks.layer,
-    NetworkAcls.layer, NetworkZones.layer, StoragePools.layer, StorageVolumes.layer,
-    StorageBuckets.layer, Warnings.layer, Metrics.layer
+    Server.layer, Certificates.layer, Exec.layer, Files.layer, Events.layer, Console.layer,
+    Profiles.layer, Projects.layer, Networks.layer, NetworkAcls.layer, NetworkZones.layer,
+    StoragePools.layer, StorageVolumes.layer, StorageBuckets.layer, Warnings.layer, Metrics.layer
   )
   .pipe(Layer.provideMerge(Operations.layer))
 

@@ -37,6 +37,11 @@ export * as Certificates from "./Certificates.js"
 /**
  * @since 0.1.0
  */
+export * as Exec from "./Exec.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Profiles from "./Profiles.js"
 
 /**
@@ -83,3 +88,18 @@ export * as Warnings from "./Warnings.js"
  * @since 0.1.0
  */
 export * as Metrics from "./Metrics.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Files from "./Files.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Events from "./Events.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Console from "./Console.js"

@@ -59,7 +59,32 @@ export const open = (options: OpenOptions): Effect.Effect<LxdWebSocket, Transpor
       })
     const queue = yield* Queue.unbounded<Item>()
     const closedSignal = yield* Deferred.make<void>()
-    // frames waiting because the consumer is slow; the socket is paused while non-empty
+    // backpressure: frames beyond HIGH_WATER pause the socket until the consumer catches up
+    let buffered = 0
+    let paused = false
+    // listeners go on at construction: a server may send its first frames right after the
+    // handshake, before the opening fiber runs again, and frames without a listener are lost
+    const listen = (socket: WebSocket) => {
+      socket.on("message", (data: WebSocket.RawData, isBinary: boolean) => {
+        const bytes = Array.isArray(data)
+          ? new Uint8Array(Buffer.concat(data))
+          : data instanceof ArrayBuffer
+          ? new Uint8Array(data)
+          : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+        const message: WebSocketMessage = isBinary
+          ? { _tag: "Binary", data: bytes }
+          : { _tag: "Text", data: Buffer.from(bytes).toString("utf8") }
+        buffered++
+        queue.unsafeOffer({ _tag: "Message", message })
+        if (buffered >= HIGH_WATER && !paused) {
+          paused = true
+          socket.pause()
+        }
+      })
+      socket.on("close", () => {
+        queue.unsafeOffer({ _tag: "End" })
+      })
+    }
     const ws = yield* Effect.acquireRelease(
       Effect.async<WebSocket, TransportError>((resume) => {
         let settled = false
@@ -70,6 +95,7 @@ export const open = (options: OpenOptions): Effect.Effect<LxdWebSocket, Transpor
           resume(Effect.fail(fail(`cannot open websocket: ${String(cause)}`, cause)))
           return
         }
+        listen(socket)
         openSockets++
         let counted = true
         const uncount = () => {
@@ -135,29 +161,6 @@ export const open = (options: OpenOptions): Effect.Effect<LxdWebSocket, Transpor
           }
         })
     )
-
-    // backpressure: frames beyond HIGH_WATER pause the socket until the consumer catches up
-    let buffered = 0
-    let paused = false
-    ws.on("message", (data: WebSocket.RawData, isBinary: boolean) => {
-      const bytes = Array.isArray(data)
-        ? new Uint8Array(Buffer.concat(data))
-        : data instanceof ArrayBuffer
-        ? new Uint8Array(data)
-        : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-      const message: WebSocketMessage = isBinary
-        ? { _tag: "Binary", data: bytes }
-        : { _tag: "Text", data: Buffer.from(bytes).toString("utf8") }
-      buffered++
-      queue.unsafeOffer({ _tag: "Message", message })
-      if (buffered >= HIGH_WATER && !paused) {
-        paused = true
-        ws.pause()
-      }
-    })
-    ws.on("close", () => {
-      queue.unsafeOffer({ _tag: "End" })
-    })
 
     const onTaken = (n: number) => {
       buffered -= n

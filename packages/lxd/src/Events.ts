@@ -1,0 +1,341 @@
+/**
+ * The server's event feed (`/1.0/events`) as a Stream of a tagged union: lifecycle
+ * events (`instance-started`, ...), operation updates and log records. Event types this
+ * library does not know (or frames it cannot decode) arrive as `OtherEvent` instead of
+ * ending the stream.
+ *
+ * Every subscriber with the same filter (types and project) shares one websocket, which
+ * closes when the last of them stops. The project comes from the options, or from
+ * `Lxd.withProject` around the subscription.
+ *
+ * LXD does not replay events from before a subscription: use `subscribe` (which returns
+ * once the socket is listening) when you act right after, or start `stream` first.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Events } from "effect-lxd"
+ *
+ * const program = Effect.gen(function* () {
+ *   const events = yield* Events.Events
+ *   yield* events.stream({ types: ["lifecycle"] }).pipe(
+ *     Stream.filter((e) => e._tag === "LifecycleEvent"),
+ *     Stream.runForEach((e) => Effect.log(e.metadata.action, e.metadata.source))
+ *   )
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as PubSub from "effect/PubSub"
+import * as RcMap from "effect/RcMap"
+import type * as Schedule from "effect/Schedule"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
+import * as Take from "effect/Take"
+import { Operation } from "./internal/envelope.js"
+import { currentProject, LxdHttp } from "./LxdHttp.js"
+import type { RequestError, TransportError } from "./LxdError.js"
+import { Operations } from "./Operations.js"
+
+/**
+ * The event types a subscription can ask for. LXD knows `logging`, `operation`,
+ * `lifecycle`, `ovn`, `security`; Incus `logging`, `operation`, `lifecycle`,
+ * `network-acl`. An unknown type is refused by the server.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type EventType = "lifecycle" | "operation" | "logging" | "ovn" | "security" | "network-acl" | (string & {})
+
+/**
+ * Who caused a lifecycle event.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const Requestor = Schema.Struct({
+  username: Schema.optional(Schema.String),
+  protocol: Schema.optional(Schema.String),
+  address: Schema.optional(Schema.String)
+})
+
+/**
+ * What happened to which resource (`instance-started` on `/1.0/instances/web1`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const LifecycleMetadata = Schema.Struct({
+  action: Schema.String,
+  source: Schema.String,
+  context: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown }))),
+  requestor: Schema.optional(Schema.NullOr(Requestor)),
+  name: Schema.optional(Schema.String),
+  project: Schema.optional(Schema.String)
+})
+
+/**
+ * A log record of the daemon.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const LoggingMetadata = Schema.Struct({
+  message: Schema.String,
+  level: Schema.String,
+  context: Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown })))
+})
+
+const common = {
+  /** When the server emitted it (RFC 3339). */
+  timestamp: Schema.String,
+  /** The cluster member it comes from (`none` outside clusters). */
+  location: Schema.optional(Schema.String),
+  /** The project it belongs to (when the server says). */
+  project: Schema.optional(Schema.String)
+}
+
+/**
+ * A lifecycle event: a resource was created, started, updated, deleted...
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class LifecycleEvent extends Schema.TaggedClass<LifecycleEvent>("effect-lxd/LifecycleEvent")(
+  "LifecycleEvent",
+  { ...common, metadata: LifecycleMetadata }
+) {}
+
+/**
+ * An operation changed state (created, running, progress, finished).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class OperationEvent extends Schema.TaggedClass<OperationEvent>("effect-lxd/OperationEvent")(
+  "OperationEvent",
+  { ...common, metadata: Operation }
+) {}
+
+/**
+ * A log record.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class LoggingEvent extends Schema.TaggedClass<LoggingEvent>("effect-lxd/LoggingEvent")("LoggingEvent", {
+  ...common,
+  metadata: LoggingMetadata
+}) {}
+
+/**
+ * Any other event: a type this library does not model (`ovn`, `security`,
+ * `network-acl`, newer ones), or one whose metadata did not decode. Nothing is lost.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class OtherEvent extends Schema.TaggedClass<OtherEvent>("effect-lxd/OtherEvent")("OtherEvent", {
+  ...common,
+  type: Schema.String,
+  metadata: Schema.Unknown
+}) {}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export type Event = LifecycleEvent | OperationEvent | LoggingEvent | OtherEvent
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface StreamOptions {
+  /** Only these types (default: every type the client may see). */
+  readonly types?: ReadonlyArray<EventType> | undefined
+  /** Events of this project (default: the one of `Lxd.withProject`, else the default project). */
+  readonly project?: string | undefined
+  /** Events of every project. */
+  readonly allProjects?: boolean | undefined
+  /**
+   * Reconnect after the connection drops, on this schedule (events in between are lost).
+   * Without it, the stream fails with `TransportError`.
+   */
+  readonly reconnect?: Schedule.Schedule<unknown, TransportError> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Events from the moment the stream starts, until it is stopped. */
+  readonly stream: (options?: StreamOptions) => Stream.Stream<Event, TransportError>
+  /**
+   * Connect (or join the shared connection) now, and return the events from this point
+   * on. Act after this returns and you will see the consequences.
+   */
+  readonly subscribe: (
+    options?: Omit<StreamOptions, "reconnect">
+  ) => Effect.Effect<Stream.Stream<Event, TransportError>, TransportError, Scope.Scope>
+  /**
+   * The states of one operation, from now until it ends (the first element is its
+   * current state), from `operation` events: progress without polling.
+   */
+  readonly watchOperation: (id: string) => Stream.Stream<Operation, TransportError | RequestError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Events extends Context.Tag("effect-lxd/Events")<Events, Service>() {}
+
+const Frame = Schema.Struct({
+  type: Schema.String,
+  timestamp: Schema.optionalWith(Schema.String, { default: () => "" }),
+  metadata: Schema.optionalWith(Schema.Unknown, { default: () => null }),
+  location: Schema.optional(Schema.String),
+  project: Schema.optional(Schema.String)
+})
+
+const decodeFrame = Schema.decodeUnknownOption(Schema.parseJson(Frame))
+const decodeLifecycle = Schema.decodeUnknownOption(LifecycleMetadata)
+const decodeOperation = Schema.decodeUnknownOption(Operation)
+const decodeLogging = Schema.decodeUnknownOption(LoggingMetadata)
+
+/**
+ * Decode one text frame of `/1.0/events`. Never fails: what does not fit a known type
+ * becomes an `OtherEvent`; `None` only for a frame that is not a JSON event at all.
+ *
+ * @since 0.1.0
+ * @category decoding
+ */
+export const decodeEvent = (text: string): Option.Option<Event> =>
+  Option.map(decodeFrame(text), (frame): Event => {
+    const base = {
+      timestamp: frame.timestamp,
+      ...(frame.location === undefined ? {} : { location: frame.location }),
+      ...(frame.project === undefined ? {} : { project: frame.project })
+    }
+    const other = () => new OtherEvent({ ...base, type: frame.type, metadata: frame.metadata })
+    switch (frame.type) {
+      case "lifecycle":
+        return Option.match(decodeLifecycle(frame.metadata), {
+          onNone: other,
+          onSome: (metadata) => new LifecycleEvent({ ...base, metadata })
+        })
+      case "operation":
+        return Option.match(decodeOperation(frame.metadata), {
+          onNone: other,
+          onSome: (metadata) => new OperationEvent({ ...base, metadata })
+        })
+      case "logging":
+        return Option.match(decodeLogging(frame.metadata), {
+          onNone: other,
+          onSome: (metadata) => new LoggingEvent({ ...base, metadata })
+        })
+      default:
+        return other()
+    }
+  })
+
+type Hub = PubSub.PubSub<Take.Take<Event, TransportError>>
+
+interface Key {
+  readonly types: string
+  readonly project: string | undefined
+  readonly allProjects: boolean
+}
+
+const keyString = (k: Key) => JSON.stringify([k.types, k.project ?? null, k.allProjects])
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, LxdHttp | Operations | Scope.Scope> = Effect.gen(function*() {
+  const http = yield* LxdHttp
+  const ops = yield* Operations
+
+  const connectionsRef: { current: RcMap.RcMap<string, Hub, TransportError> | undefined } = { current: undefined }
+  // one websocket per filter, shared by its subscribers, closed after the last one leaves
+  const connections = yield* RcMap.make({
+    lookup: (serialized: string): Effect.Effect<Hub, TransportError, Scope.Scope> =>
+      Effect.gen(function*() {
+        const key: Key = (() => {
+          const [types, project, allProjects] = JSON.parse(serialized) as [string, string | null, boolean]
+          return { types, project: project ?? undefined, allProjects }
+        })()
+        const query: Record<string, string | boolean | undefined> = {
+          type: key.types.length > 0 ? key.types : undefined
+        }
+        if (key.allProjects) query["all-projects"] = true
+        else if (key.project !== undefined) query.project = key.project
+        const ws = yield* Effect.locally(http.websocket("/1.0/events", query), currentProject, Option.none())
+        const hub = yield* Effect.acquireRelease(
+          PubSub.unbounded<Take.Take<Event, TransportError>>(),
+          PubSub.shutdown
+        )
+        yield* ws.messages.pipe(
+          Stream.filterMap((m) => (m._tag === "Text" ? decodeEvent(m.data) : Option.none())),
+          Stream.runForEachChunk((chunk) => PubSub.publish(hub, Take.chunk(chunk))),
+          Effect.matchCauseEffect({
+            onSuccess: () => PubSub.publish(hub, Take.end),
+            onFailure: (cause) => PubSub.publish(hub, Take.failCause(cause))
+          }),
+          // a dead connection must not be handed to the next subscriber
+          Effect.zipRight(RcMap.invalidate(connectionsRef.current!, serialized)),
+          Effect.forkScoped
+        )
+        return hub
+      })
+  })
+  connectionsRef.current = connections
+
+  const subscribe = (options?: Omit<StreamOptions, "reconnect">) =>
+    Effect.gen(function*() {
+      const project = options?.project ?? Option.getOrUndefined(yield* FiberRef.get(currentProject))
+      const key: Key = {
+        types: [...new Set(options?.types ?? [])].sort().join(","),
+        project: options?.allProjects === true ? undefined : project,
+        allProjects: options?.allProjects === true
+      }
+      const hub = yield* RcMap.get(connections, keyString(key))
+      const queue = yield* PubSub.subscribe(hub)
+      return Stream.fromQueue(queue).pipe(Stream.flattenTake)
+    })
+
+  const stream = (options?: StreamOptions): Stream.Stream<Event, TransportError> => {
+    const once = Stream.unwrapScoped(subscribe(options))
+    return options?.reconnect === undefined ? once : Stream.retry(once, options.reconnect)
+  }
+
+  const watchOperation = (id: string): Stream.Stream<Operation, TransportError | RequestError> =>
+    Stream.unwrapScoped(Effect.gen(function*() {
+      // listen first, then look: nothing can happen in between unseen
+      const events = yield* subscribe({ types: ["operation"] })
+      const current = yield* ops.get(id)
+      if (current.isFinal) return Stream.make(current)
+      const updates = events.pipe(
+        Stream.filterMap((e) => (e._tag === "OperationEvent" && e.metadata.id === id ? Option.some(e.metadata) : Option.none()))
+      )
+      return Stream.concat(Stream.make(current), updates).pipe(Stream.takeUntil((op) => op.isFinal))
+    }))
+
+  return Events.of({ stream, subscribe, watchOperation })
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Events, never, LxdHttp | Operations> = Layer.scoped(Events, make)

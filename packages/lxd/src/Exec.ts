@@ -1,0 +1,520 @@
+/**
+ * Run commands inside instances (`POST /1.0/instances/<name>/exec`).
+ *
+ * `start` gives a scoped process handle shaped like `@effect/platform`'s
+ * `CommandExecutor.Process`: `stdin` is a Sink, `stdout` and `stderr` are Streams of
+ * bytes with backpressure (a slow reader pauses the websocket, so nothing piles up in
+ * memory), `exitCode` waits until the command has ended and its output is drained,
+ * `signal` and `resize` speak LXD's control socket. Closing the scope closes every
+ * socket; if the command is still running then, it is killed (SIGKILL) and the server's
+ * operation ends.
+ *
+ * `run` collects everything, like pylxd's `execute`: `{ exitCode, stdout, stderr }`,
+ * decoded as UTF-8 unless told otherwise, or raw bytes with `decode: false`.
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { Exec } from "effect-lxd"
+ *
+ * const program = Effect.gen(function* () {
+ *   const exec = yield* Exec.Exec
+ *   // collect
+ *   const { exitCode, stdout } = yield* exec.run("web1", ["uname", "-a"])
+ *   // or stream, live
+ *   yield* Effect.scoped(Effect.gen(function* () {
+ *     const proc = yield* exec.start("web1", ["sh", "-c", "for i in 1 2 3; do echo $i; sleep 1; done"])
+ *     yield* proc.stdout.pipe(Stream.decodeText(), Stream.runForEach((s) => Effect.log(s)))
+ *     return yield* proc.exitCode
+ *   }))
+ * })
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Option from "effect/Option"
+import * as Schema from "effect/Schema"
+import type * as Scope from "effect/Scope"
+import type * as Sink from "effect/Sink"
+import * as Stream from "effect/Stream"
+import type { Operation } from "./internal/envelope.js"
+import { path, withoutQuery } from "./internal/path.js"
+import { connectFds, readBytes, resizeMessage, signalMessage, writeBytes } from "./internal/stream-socket.js"
+import { LxdHttp, type LxdWebSocket } from "./LxdHttp.js"
+import {
+  DecodeError,
+  type ExtensionNotAvailable,
+  InvalidArgument,
+  type RequestError,
+  type TransportError
+} from "./LxdError.js"
+import { Operations } from "./Operations.js"
+
+/**
+ * How to run the command.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export interface ExecOptions {
+  /** Extra environment variables (LXD adds `PATH`, `LANG`, `HOME`, `USER` defaults). */
+  readonly environment?: Readonly<Record<string, string>> | undefined
+  /** Working directory (absolute). Needs extension `container_exec_user_group_cwd`. */
+  readonly cwd?: string | undefined
+  /** Numeric user id to run as. Needs extension `container_exec_user_group_cwd`. */
+  readonly user?: number | undefined
+  /** Numeric group id to run as. Needs extension `container_exec_user_group_cwd`. */
+  readonly group?: number | undefined
+  /**
+   * Run on a pseudo-terminal: one bidirectional stream (`stdout` carries both output
+   * streams, `stderr` is empty), `resize` works, end of input is the terminal's `0x04`.
+   */
+  readonly interactive?: boolean | undefined
+  /** Initial terminal width in columns (interactive). */
+  readonly width?: number | undefined
+  /** Initial terminal height in rows (interactive). */
+  readonly height?: number | undefined
+}
+
+/**
+ * A running command. Shaped like `@effect/platform`'s `CommandExecutor.Process`.
+ *
+ * Read `stdout` and `stderr` (each once): as with a local child process, a command with
+ * much output cannot finish while nobody reads it.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Process {
+  /** The server's operation id (look it up with `Operations.get`). */
+  readonly operationId: string
+  /**
+   * The command's input. Each chunk is sent as it comes; when the input stream ends, the
+   * command sees end of file (non-interactive) or nothing (interactive: send `0x04`).
+   */
+  readonly stdin: Sink.Sink<void, Uint8Array, never, TransportError>
+  /** The command's output (in interactive mode: the terminal's output), with backpressure. */
+  readonly stdout: Stream.Stream<Uint8Array, TransportError>
+  /** The command's error output (empty in interactive mode). */
+  readonly stderr: Stream.Stream<Uint8Array, TransportError>
+  /**
+   * The exit status, once the command has ended and the output being read has been
+   * drained: 128+N when killed by signal N, 127 when the command was not found. Fails
+   * with `LXDAPIException` when the command could not be started.
+   */
+  readonly exitCode: Effect.Effect<number, RequestError>
+  /** Whether the command is still running. */
+  readonly isRunning: Effect.Effect<boolean>
+  /** Send a signal (a number: 15 for SIGTERM, 9 for SIGKILL) to the command. */
+  readonly signal: (signal: number) => Effect.Effect<void, TransportError>
+  /** Send SIGTERM (default) or another signal; like `Process.kill`. */
+  readonly kill: (signal?: number) => Effect.Effect<void, TransportError>
+  /** Resize the terminal (interactive mode; LXD ignores it otherwise). */
+  readonly resize: (cols: number, rows: number) => Effect.Effect<void, TransportError>
+}
+
+/**
+ * What `run` feeds the command and does with its output.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export interface RunOptions<A> extends ExecOptions {
+  /** Input for the command: bytes, a string (UTF-8) or a stream. Without it, stdin is empty. */
+  readonly stdin?: Uint8Array | string | Stream.Stream<Uint8Array, TransportError> | undefined
+  /**
+   * Called with each chunk of output as it arrives, instead of buffering it: that field
+   * of the result is then empty.
+   */
+  readonly onStdout?: ((chunk: A) => Effect.Effect<void>) | undefined
+  /** The same for the error output. */
+  readonly onStderr?: ((chunk: A) => Effect.Effect<void>) | undefined
+  /**
+   * Let the server record the output to log files instead of streaming it (no stdin, no
+   * interactive mode): the logs are read back (and deleted) once the command has ended.
+   */
+  readonly recordOutput?: boolean | undefined
+}
+
+/**
+ * What a finished command produced.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ExecResult<A> {
+  readonly exitCode: number
+  readonly stdout: A
+  readonly stderr: A
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /**
+   * Start a command and attach to it. The handle lives in the current scope: closing it
+   * closes every socket and, if the command still runs, kills it.
+   */
+  readonly start: (
+    instance: string,
+    command: ReadonlyArray<string>,
+    options?: ExecOptions
+  ) => Effect.Effect<Process, RequestError | InvalidArgument | ExtensionNotAvailable, Scope.Scope>
+  /**
+   * Run a command to its end and collect `{ exitCode, stdout, stderr }`. Output is
+   * decoded as UTF-8, or with `encoding` (any `TextDecoder` label, e.g. `latin1`);
+   * `decode: false` returns the raw bytes.
+   */
+  readonly run: {
+    (
+      instance: string,
+      command: ReadonlyArray<string>,
+      options: RunOptions<Uint8Array> & { readonly decode: false }
+    ): Effect.Effect<ExecResult<Uint8Array>, RequestError | InvalidArgument | ExtensionNotAvailable>
+    (
+      instance: string,
+      command: ReadonlyArray<string>,
+      options?: RunOptions<string> & { readonly decode?: true | undefined; readonly encoding?: string | undefined }
+    ): Effect.Effect<ExecResult<string>, RequestError | InvalidArgument | ExtensionNotAvailable>
+  }
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Exec extends Context.Tag("effect-lxd/Exec")<Exec, Service>() {}
+
+const ExitMetadata = Schema.Struct({ return: Schema.Number })
+
+const RecordedMetadata = Schema.Struct({
+  return: Schema.Number,
+  output: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) })
+})
+
+const SIGKILL = 9
+const SIGTERM = 15
+
+const validate = (instance: string, command: ReadonlyArray<string>, options: ExecOptions | undefined) => {
+  if (instance.length === 0) {
+    return Effect.fail(new InvalidArgument({ argument: "instance", reason: "the instance name is empty" }))
+  }
+  if (command.length === 0) {
+    return Effect.fail(new InvalidArgument({ argument: "command", reason: "the command is empty" }))
+  }
+  if (options?.cwd !== undefined && !options.cwd.startsWith("/")) {
+    return Effect.fail(new InvalidArgument({ argument: "cwd", reason: `"${options.cwd}" is not an absolute path` }))
+  }
+  for (const [name, value] of [["user", options?.user], ["group", options?.group]] as const) {
+    if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
+      return Effect.fail(new InvalidArgument({ argument: name, reason: "must be a non-negative integer" }))
+    }
+  }
+  return Effect.void
+}
+
+const requestBody = (command: ReadonlyArray<string>, options: ExecOptions | undefined) => {
+  const body: Record<string, unknown> = {
+    command,
+    environment: options?.environment ?? {},
+    interactive: options?.interactive === true
+  }
+  if (options?.width !== undefined) body.width = options.width
+  if (options?.height !== undefined) body.height = options.height
+  if (options?.cwd !== undefined) body.cwd = options.cwd
+  if (options?.user !== undefined) body.user = options.user
+  if (options?.group !== undefined) body.group = options.group
+  return body
+}
+
+const makeDecoder = (encoding: string): Effect.Effect<TextDecoder, InvalidArgument> =>
+  Effect.try({
+    try: () => new TextDecoder(encoding),
+    catch: () => new InvalidArgument({ argument: "encoding", reason: `"${encoding}" is not a known text encoding` })
+  })
+
+const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
+  let size = 0
+  for (const c of chunks) size += c.length
+  const out = new Uint8Array(size)
+  let at = 0
+  for (const c of chunks) {
+    out.set(c, at)
+    at += c.length
+  }
+  return out
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
+  const http = yield* LxdHttp
+  const ops = yield* Operations
+
+  const needsUserGroupCwd = (options: ExecOptions | undefined) =>
+    options?.cwd !== undefined || options?.user !== undefined || options?.group !== undefined
+      ? http.requireExtension("container_exec_user_group_cwd")
+      : Effect.void
+
+  const exitCodeOf = (op: Operation, origin: { readonly method: string; readonly path: string }) =>
+    Schema.decodeUnknown(ExitMetadata)(op.metadata).pipe(
+      Effect.map((m) => m.return),
+      Effect.mapError(() =>
+        new DecodeError({ ...origin, reason: `operation ${op.id} finished without an exit status (metadata.return)` })
+      )
+    )
+
+  // A command that cannot be found (or executed) fails the operation, yet LXD still
+  // reports the shell's status (127, 126) in `metadata.return`, as `lxc exec` exits with:
+  // such a failure is an exit status, not an error. Without a status it stays an error.
+  const withExitStatus = (failure: RequestError, id: string): Effect.Effect<Operation, RequestError> =>
+    failure._tag === "LXDAPIException" && failure.operationId === id
+      ? ops.get(id).pipe(
+        Effect.flatMap((op) =>
+          Schema.decodeUnknownOption(ExitMetadata)(op.metadata).pipe(
+            Option.filter((m) => m.return >= 0),
+            Option.match({ onNone: () => Effect.fail(failure), onSome: () => Effect.succeed(op) })
+          )
+        ),
+        Effect.catchAll(() => Effect.fail(failure))
+      )
+      : Effect.fail(failure)
+
+  const finalState = (operation: Operation) =>
+    ops.wait(operation, { cancelOnInterrupt: false }).pipe(
+      Effect.catchAll((failure) => withExitStatus(failure, operation.id))
+    )
+
+  const start = (instance: string, command: ReadonlyArray<string>, options?: ExecOptions) =>
+    Effect.gen(function*() {
+      yield* validate(instance, command, options)
+      yield* needsUserGroupCwd(options)
+      const interactive = options?.interactive === true
+      const execPath = path`/1.0/instances/${instance}/exec`
+      const origin = { method: "POST", path: execPath }
+      const started = yield* ops.start({
+        method: "POST",
+        path: execPath,
+        body: { ...requestBody(command, options), "wait-for-websocket": true, "record-output": false }
+      })
+      if (started._tag !== "Async") {
+        return yield* Effect.fail(
+          new DecodeError({ ...origin, reason: "expected a background operation, got a synchronous answer" })
+        )
+      }
+      const operation = started.operation
+
+      // the operation's end, watched from now on (exec operations cannot be cancelled:
+      // ending one means ending the process)
+      const finished = yield* Deferred.make<Operation, RequestError>()
+      yield* finalState(operation).pipe(
+        Effect.intoDeferred(finished),
+        Effect.forkScoped
+      )
+
+      const names = interactive ? (["0", "control"] as const) : (["0", "1", "2", "control"] as const)
+      const sockets: Partial<Record<"0" | "1" | "2" | "control", LxdWebSocket>> = yield* connectFds(
+        http,
+        operation,
+        names,
+        origin
+      )
+      const control = sockets.control!
+      const all = Object.values(sockets)
+
+      // the output streams somebody reads, so that exitCode waits for them to drain
+      const draining: Array<Deferred.Deferred<void>> = []
+      const output = (ws: LxdWebSocket, onEnd: Effect.Effect<void>) =>
+        Stream.unwrap(Effect.gen(function*() {
+          const done = yield* Deferred.make<void>()
+          draining.push(done)
+          return readBytes(ws).pipe(
+            Stream.ensuring(Effect.zipRight(onEnd, Deferred.succeed(done, undefined)))
+          )
+        }))
+
+      // interactive: the server keeps the operation open until we close the terminal
+      // socket, once it has sent the end of output
+      const stdout = interactive ? output(sockets["0"]!, sockets["0"]!.close) : output(sockets["1"]!, Effect.void)
+      const stderr = interactive ? Stream.empty : output(sockets["2"]!, Effect.void)
+
+      const exitCode = Effect.gen(function*() {
+        const op = yield* Deferred.await(finished)
+        yield* Effect.forEach(draining, Deferred.await, { discard: true })
+        return yield* exitCodeOf(op, origin)
+      })
+
+      // closing the scope while the command runs: kill it, let go of the sockets (a
+      // paused output socket would hold the server back), and see the operation end
+      yield* Effect.addFinalizer(() =>
+        Effect.gen(function*() {
+          if (yield* Deferred.isDone(finished)) return
+          yield* control.send(signalMessage(SIGKILL)).pipe(Effect.ignore)
+          yield* Effect.forEach(all, (ws) => ws.close, { discard: true })
+          yield* Deferred.await(finished).pipe(Effect.timeout("10 seconds"), Effect.ignore)
+        })
+      )
+
+      const signal = (n: number) => control.send(signalMessage(n))
+
+      return {
+        operationId: operation.id,
+        stdin: writeBytes(sockets["0"]!, interactive ? "none" : "barrier"),
+        stdout,
+        stderr,
+        exitCode,
+        isRunning: Effect.map(Deferred.isDone(finished), (done) => !done),
+        signal,
+        kill: (n?: number) => signal(n ?? SIGTERM),
+        resize: (cols: number, rows: number) => control.send(resizeMessage(cols, rows))
+      } satisfies Process
+    })
+
+  const runRecorded = (
+    instance: string,
+    command: ReadonlyArray<string>,
+    options: ExecOptions
+  ): Effect.Effect<ExecResult<Uint8Array>, RequestError | InvalidArgument | ExtensionNotAvailable> =>
+    Effect.gen(function*() {
+      yield* validate(instance, command, options)
+      yield* needsUserGroupCwd(options)
+      if (options.interactive === true) {
+        return yield* Effect.fail(
+          new InvalidArgument({ argument: "recordOutput", reason: "cannot be combined with interactive mode" })
+        )
+      }
+      yield* http.requireExtension("container_exec_recording")
+      const execPath = path`/1.0/instances/${instance}/exec`
+      const started = yield* ops.start({
+        method: "POST",
+        path: execPath,
+        body: { ...requestBody(command, options), "wait-for-websocket": false, "record-output": true }
+      })
+      const metadata = started._tag === "Async" ? (yield* finalState(started.operation)).metadata : started.metadata
+      const decoded = yield* Schema.decodeUnknown(RecordedMetadata)(metadata).pipe(
+        Effect.mapError(() =>
+          new DecodeError({ method: "POST", path: execPath, reason: "no exit status or output logs in the operation" })
+        )
+      )
+      const fetchLog = (url: string | undefined) =>
+        url === undefined ? Effect.succeed(new Uint8Array(0)) : Effect.gen(function*() {
+          const logPath = withoutQuery(url)
+          const bytes = yield* Effect.scoped(
+            Effect.flatMap(http.raw({ method: "GET", path: logPath }), (res) =>
+              Stream.runCollect(res.body).pipe(Effect.map((c) => concat(Array.from(c)))))
+          )
+          // the log files stay on the server until removed
+          yield* http.send({ method: "DELETE", path: logPath }).pipe(Effect.ignore)
+          return bytes
+        })
+      const [stdout, stderr] = yield* Effect.all([fetchLog(decoded.output["1"]), fetchLog(decoded.output["2"])], {
+        concurrency: 2
+      })
+      return { exitCode: decoded.return, stdout, stderr }
+    })
+
+  const runAny = (
+    instance: string,
+    command: ReadonlyArray<string>,
+    options:
+      | (RunOptions<unknown> & { readonly decode?: boolean | undefined; readonly encoding?: string | undefined })
+      | undefined
+  ): Effect.Effect<ExecResult<string | Uint8Array>, RequestError | InvalidArgument | ExtensionNotAvailable> =>
+    Effect.gen(function*() {
+      const decode = options?.decode !== false
+      const encoding = options?.encoding ?? "utf-8"
+      // fail on a bad encoding before anything runs
+      if (decode) yield* makeDecoder(encoding)
+
+      type Sinkish = { readonly handler: ((chunk: unknown) => Effect.Effect<void>) | undefined }
+      const finish = (bytes: Uint8Array, s: Sinkish) =>
+        Effect.gen(function*() {
+          if (!decode) {
+            if (s.handler !== undefined) {
+              if (bytes.length > 0) yield* s.handler(bytes)
+              return new Uint8Array(0)
+            }
+            return bytes
+          }
+          const text = (yield* makeDecoder(encoding)).decode(bytes)
+          if (s.handler !== undefined) {
+            if (text.length > 0) yield* s.handler(text)
+            return ""
+          }
+          return text
+        })
+
+      if (options?.recordOutput === true) {
+        if (options.stdin !== undefined) {
+          return yield* Effect.fail(
+            new InvalidArgument({ argument: "stdin", reason: "recorded commands run without input" })
+          )
+        }
+        const recorded = yield* runRecorded(instance, command, options)
+        return {
+          exitCode: recorded.exitCode,
+          stdout: yield* finish(recorded.stdout, { handler: options.onStdout }),
+          stderr: yield* finish(recorded.stderr, { handler: options.onStderr })
+        }
+      }
+
+      return yield* Effect.scoped(Effect.gen(function*() {
+        const proc = yield* start(instance, command, options)
+        const input: Stream.Stream<Uint8Array, TransportError> = options?.stdin === undefined
+          ? Stream.empty
+          : typeof options.stdin === "string"
+          ? Stream.make(new TextEncoder().encode(options.stdin))
+          : options.stdin instanceof Uint8Array
+          ? Stream.make(options.stdin)
+          : options.stdin
+        // the command may exit without reading its input: a write that finds the socket
+        // closed is not an error of the command
+        if (options?.interactive !== true || options.stdin !== undefined) {
+          yield* Stream.run(input, proc.stdin).pipe(Effect.ignore, Effect.forkScoped)
+        }
+
+        const collect = (stream: Stream.Stream<Uint8Array, TransportError>, handler: Sinkish["handler"]) =>
+          Effect.gen(function*() {
+            if (handler === undefined) {
+              const chunks = yield* Stream.runCollect(stream)
+              return yield* finish(concat(Array.from(chunks)), { handler: undefined })
+            }
+            if (!decode) {
+              yield* Stream.runForEach(stream, (chunk) => handler(chunk))
+              return new Uint8Array(0)
+            }
+            const decoder = yield* makeDecoder(encoding)
+            yield* Stream.runForEach(stream, (chunk) => {
+              const text = decoder.decode(chunk, { stream: true })
+              return text.length > 0 ? handler(text) : Effect.void
+            })
+            const rest = decoder.decode()
+            if (rest.length > 0) yield* handler(rest)
+            return ""
+          })
+
+        const [stdout, stderr] = yield* Effect.all(
+          [collect(proc.stdout, options?.onStdout), collect(proc.stderr, options?.onStderr)],
+          { concurrency: 2 }
+        )
+        const exitCode = yield* proc.exitCode
+        return { exitCode, stdout, stderr }
+      }))
+    })
+
+  return Exec.of({ start, run: runAny as Service["run"] })
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Exec, never, LxdHttp | Operations> = Layer.effect(Exec, make)

@@ -1,0 +1,166 @@
+import { assert } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
+import * as Stream from "effect/Stream"
+import { Events, Lxd, LxdHttp, Operations } from "effect-lxd"
+import { container, deleteInstance } from "../support/fixtures.js"
+import { forEachServer, uniqueName } from "../support/servers.js"
+
+/** Lifecycle events about one resource name, until `done` says so (or a timeout). */
+const lifecycleOf = (
+  events: Stream.Stream<Events.Event, unknown>,
+  name: string,
+  done: (actions: ReadonlyArray<string>) => boolean
+) =>
+  events.pipe(
+    Stream.filter((e): e is Events.LifecycleEvent =>
+      e._tag === "LifecycleEvent" && decodeURIComponent(e.metadata.source.split("?")[0]!).endsWith(`/${name}`)
+    ),
+    Stream.map((e) => e.metadata.action),
+    Stream.scan([] as Array<string>, (acc, a) => [...acc, a]),
+    Stream.takeUntil(done),
+    Stream.runLast,
+    Effect.map((last) => (last._tag === "Some" ? last.value : [])),
+    Effect.timeoutFail({ duration: "60 seconds", onTimeout: () => new Error(`no lifecycle events for ${name}`) })
+  )
+
+/** A throwaway project made with raw calls; deleted when the scope closes. */
+const throwawayProject = Effect.gen(function*() {
+  const http = yield* LxdHttp.LxdHttp
+  const name = uniqueName("evp")
+  yield* Effect.acquireRelease(
+    http.send({ method: "POST", path: "/1.0/projects", body: { name, config: { "features.profiles": "true" } }, project: null }),
+    () => Effect.ignore(http.send({ method: "DELETE", path: `/1.0/projects/${name}`, project: null }))
+  )
+  return name
+})
+
+/** A profile made and deleted with raw calls (quick lifecycle events). */
+const profileInAndOut = (name: string, project: string | undefined) =>
+  Effect.gen(function*() {
+    const http = yield* LxdHttp.LxdHttp
+    const where = project === undefined ? {} : { project }
+    yield* http.send({ method: "POST", path: "/1.0/profiles", body: { name, config: {}, devices: {} }, ...where })
+    yield* http.send({ method: "DELETE", path: `/1.0/profiles/${name}`, ...where })
+  })
+
+forEachServer("events", (it, server) => {
+  it.scoped("see the lifecycle of an instance created in the test", () =>
+    Effect.gen(function*() {
+      const events = yield* Events.Events
+      const stream = yield* events.subscribe({ types: ["lifecycle"] })
+      const name = yield* container(server.env.imageAlias, { prefix: "ev" })
+      const actions = yield* lifecycleOf(stream, name, (a) => a.includes("instance-started"))
+      assert.includeMembers(actions, ["instance-created", "instance-started"])
+      assert.isBelow(actions.indexOf("instance-created"), actions.indexOf("instance-started"))
+    }))
+
+  it.scoped("operation events and watchOperation follow an operation to its end", () =>
+    Effect.gen(function*() {
+      const events = yield* Events.Events
+      const ops = yield* Operations.Operations
+      const name = uniqueName("evop")
+      yield* Effect.addFinalizer(() => deleteInstance(name))
+      const seen = yield* events.subscribe({ types: ["operation"] })
+      const started = yield* ops.start({
+        method: "POST",
+        path: "/1.0/instances",
+        body: { name, type: "container", source: { type: "image", alias: server.env.imageAlias }, profiles: ["default"] }
+      })
+      assert.strictEqual(started._tag, "Async")
+      if (started._tag !== "Async") return
+      const states = yield* events.watchOperation(started.operation.id).pipe(
+        Stream.runCollect,
+        Effect.map(Chunk.toArray),
+        Effect.timeout("60 seconds")
+      )
+      assert.isAtLeast(states.length, 1)
+      const last = states[states.length - 1]!
+      assert.strictEqual(last.id, started.operation.id)
+      assert.strictEqual(last.status, "Success")
+      // the raw feed saw the same operation as operation events
+      const fromFeed = yield* seen.pipe(
+        Stream.filter((e) => e._tag === "OperationEvent" && e.metadata.id === started.operation.id),
+        Stream.take(1),
+        Stream.runCollect,
+        Effect.timeout("10 seconds")
+      )
+      assert.strictEqual(Chunk.size(fromFeed), 1)
+    }))
+
+  it.scoped("project-scoped events see only their project (options and Lxd.withProject)", () =>
+    Effect.gen(function*() {
+      const events = yield* Events.Events
+      const project = yield* throwawayProject
+      const inProject = yield* events.subscribe({ types: ["lifecycle"], project })
+      const viaWithProject = yield* Lxd.withProject(project)(events.subscribe({ types: ["lifecycle"] }))
+      const inDefault = yield* events.subscribe({ types: ["lifecycle"] })
+      const mine = uniqueName("evpa")
+      const theirs = uniqueName("evpb")
+      yield* profileInAndOut(theirs, undefined)
+      yield* profileInAndOut(mine, project)
+
+      const names = (stream: Stream.Stream<Events.Event, unknown>, until: string) =>
+        stream.pipe(
+          Stream.filter((e): e is Events.LifecycleEvent => e._tag === "LifecycleEvent"),
+          Stream.map((e) => decodeURIComponent(e.metadata.source.split("?")[0]!.split("/").pop()!) + ":" + e.metadata.action),
+          Stream.takeUntil((s) => s === `${until}:profile-deleted`),
+          Stream.runCollect,
+          Effect.map(Chunk.toArray),
+          Effect.timeout("30 seconds")
+        )
+      const p = yield* names(inProject, mine)
+      assert.includeMembers(p, [`${mine}:profile-created`, `${mine}:profile-deleted`])
+      assert.isFalse(p.some((s) => s.startsWith(theirs)))
+      const w = yield* names(viaWithProject, mine)
+      assert.includeMembers(w, [`${mine}:profile-created`, `${mine}:profile-deleted`])
+      assert.isFalse(w.some((s) => s.startsWith(theirs)))
+      const d = yield* names(inDefault, theirs)
+      assert.includeMembers(d, [`${theirs}:profile-created`, `${theirs}:profile-deleted`])
+      assert.isFalse(d.some((s) => s.startsWith(mine)))
+    }))
+
+  it.scoped("two subscribers share one socket and get the same events", () =>
+    Effect.gen(function*() {
+      const events = yield* Events.Events
+      const before = LxdHttp.openWebSocketCount()
+      const a = yield* events.subscribe({ types: ["lifecycle"] })
+      const afterFirst = LxdHttp.openWebSocketCount()
+      const b = yield* events.subscribe({ types: ["lifecycle"] })
+      assert.strictEqual(afterFirst, before + 1)
+      assert.strictEqual(LxdHttp.openWebSocketCount(), afterFirst)
+      const name = uniqueName("evs")
+      yield* profileInAndOut(name, undefined)
+      const collect = (s: Stream.Stream<Events.Event, unknown>) =>
+        lifecycleOf(s, name, (actions) => actions.includes("profile-deleted"))
+      const [fromA, fromB] = yield* Effect.all([collect(a), collect(b)], { concurrency: 2 })
+      assert.deepStrictEqual(fromA, ["profile-created", "profile-deleted"])
+      assert.deepStrictEqual(fromB, fromA)
+    }))
+
+  it.effect("the shared socket closes after the last subscriber leaves", () =>
+    Effect.gen(function*() {
+      const events = yield* Events.Events
+      const before = LxdHttp.openWebSocketCount()
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* events.subscribe({ types: ["operation"] })
+        yield* events.subscribe({ types: ["operation"] })
+        assert.strictEqual(LxdHttp.openWebSocketCount(), before + 1)
+      }))
+      // the close handshake completes asynchronously
+      for (let i = 0; i < 40 && LxdHttp.openWebSocketCount() !== before; i++) yield* Effect.sleep("50 millis")
+      assert.strictEqual(LxdHttp.openWebSocketCount(), before)
+    }))
+
+  it.effect("an unknown event type is refused by the server with TransportError (also with reconnect)", () =>
+    Effect.gen(function*() {
+      const events = yield* Events.Events
+      const error = yield* Effect.flip(Stream.runDrain(events.stream({ types: ["no-such-type"] })))
+      assert.strictEqual(error._tag, "TransportError")
+      const retried = yield* Effect.flip(
+        Stream.runDrain(events.stream({ types: ["no-such-type"], reconnect: Schedule.recurs(2) }))
+      )
+      assert.strictEqual(retried._tag, "TransportError")
+    }))
+})

@@ -1,0 +1,229 @@
+import { assert } from "@effect/vitest"
+import * as Chunk from "effect/Chunk"
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Stream from "effect/Stream"
+import { Exec, Files } from "effect-lxd"
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as NodePath from "node:path"
+import { container } from "../support/fixtures.js"
+import { forEachServer } from "../support/servers.js"
+
+class Box extends Context.Tag("test/files/Box")<Box, string>() {}
+
+const readAll = (stream: Stream.Stream<Uint8Array, unknown>) =>
+  Stream.runCollect(stream).pipe(Effect.map((chunks) => Buffer.concat(Chunk.toArray(chunks))))
+
+/** A fresh local temporary directory, removed when the scope closes. */
+const tempDir = Effect.acquireRelease(
+  Effect.sync(() => Fs.mkdtempSync(NodePath.join(Os.tmpdir(), "effect-lxd-files-"))),
+  (dir) => Effect.sync(() => Fs.rmSync(dir, { recursive: true, force: true }))
+)
+
+let counter = 0
+const remoteDir = () => `/tmp/t-files-${process.pid}-${Date.now()}-${counter++}`
+
+forEachServer("files", (it, server) => {
+  it.layer(Layer.scoped(Box, container(server.env.imageAlias, { prefix: "files" })), { timeout: "2 minutes" })(
+    (it) => {
+      it.effect("put and get of binary data round-trip (pylxd test_put_get_file)", () =>
+        Effect.gen(function*() {
+          const files = yield* Files.Files
+          const box = yield* Box
+          const data = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Crypto.randomBytes(3 << 20)])
+          const p = remoteDir() + ".bin"
+          yield* files.write(box, p, new Uint8Array(data))
+          const back = yield* readAll(files.read(box, p))
+          assert.strictEqual(back.length, data.length)
+          assert.isTrue(back.equals(data))
+        }))
+
+      it.effect("write from a string and from a stream", () =>
+        Effect.gen(function*() {
+          const files = yield* Files.Files
+          const box = yield* Box
+          const p = remoteDir()
+          yield* files.write(box, p, "héllo\n")
+          assert.strictEqual((yield* readAll(files.read(box, p))).toString("utf8"), "héllo\n")
+          const parts = Array.from({ length: 50 }, (_, i) => new TextEncoder().encode(`line ${i}\n`))
+          yield* files.write(box, p, Stream.fromIterable(parts))
+          const expected = parts.map((b) => Buffer.from(b).toString()).join("")
+          assert.strictEqual((yield* readAll(files.read(box, p))).toString("utf8"), expected)
+        }))
+
+      it.effect("append mode", () =>
+        Effect.gen(function*() {
+          const files = yield* Files.Files
+          const box = yield* Box
+          const p = remoteDir()
+          yield* files.write(box, p, "one\n")
+          yield* files.write(box, p, "two\n", { write: "append" })
+          yield* files.write(box, p, Stream.make(new TextEncoder().encode("three\n")), { write: "append" })
+          assert.strictEqual((yield* readAll(files.read(box, p))).toString(), "one\ntwo\nthree\n")
+          yield* files.write(box, p, "over\n", { write: "overwrite" })
+          assert.strictEqual((yield* readAll(files.read(box, p))).toString(), "over\n")
+        }))
+
+      it.effect("mode, uid and gid are honoured", () =>
+        Effect.gen(function*() {
+          const files = yield* Files.Files
+          const exec = yield* Exec.Exec
+          const box = yield* Box
+          const p = remoteDir()
+          yield* files.write(box, p, "secret\n", { mode: 0o640, uid: 1234, gid: 4321 })
+          const info = yield* files.stat(box, p)
+          assert.deepStrictEqual(
+            { type: info.type, mode: info.mode, uid: info.uid, gid: info.gid },
+            { type: "file", mode: 0o640, uid: 1234, gid: 4321 }
+          )
+          // as the instance itself sees it
+          const inside = yield* exec.run(box, ["stat", "-c", "%a %u %g", p])
+          assert.strictEqual(inside.stdout.trim(), "640 1234 4321")
+          assert.strictEqual(Files.formatMode(0o755), "0755")
+        }))
+
+      it.effect("mkdir with parents, list, stat of a directory", () =>
+        Effect.gen(function*() {
+          const files = yield* Files.Files
+          const box = yield* Box
+          const base = remoteDir()
+          const deep = `${base}/a/b/c`
+          // without parents, a missing parent is an error
+          const orphan = yield* Effect.flip(files.mkdir(box, deep))
+          assert.oneOf(orphan._tag, ["NotFound", "LXDAPIException"])
+          yield* files.mkdir(box, deep, { parents: true, mode: 0o750 })
+          const info = yield* files.stat(box, deep)
+          assert.strictEqual(info.type, "directory")
+          assert.strictEqual(info.mode, 0o750)
+          // existing directories are left alone
+          yield* files.mkdir(box, deep, { parents: true })
+          yield* files.write(box, `${base}/a/file.txt`, "x")
+          const names = yield* files.list(box, `${base}/a`)
+          assert.deepStrictEqual([...names].sort(), ["b", "file.txt"])
+          const notDir = yield* Effect.flip(files.list(box, `${base}/a/file.txt`))
+          assert.strictEqual(notDir._tag, "InvalidArgument")
+          const readDir = yield* Effect.flip(readAll(files.read(box, `${base}/a`)))
+          assert.strictEqual((readDir as { _tag: string })._tag, "InvalidArgument")
+        }))
+
+      it.effect("symlinks: create, stat gives the target, read follows it", () =>
+        Effect.gen(function*() {
+          const files = yield* Files.Files
+          const box = yield* Box
+          const base = remoteDir()
+          yield* files.mkdir(box, base, { parents: true })
+          yield* files.write(box, `${base}/real.txt`, "real contents\n")
+          yield* files.symlink(box, `${base}/link.txt`, `${base}/real.txt`)
+          const info = yield* files.stat(box, `${base}/link.txt`)
+          assert.strictEqual(info.type, "symlink")
+          assert.strictEqual(info.target, `${base}/real.txt`)
+          assert.strictEqual((yield* readAll(files.read(box, `${base}/link.txt`))).toString(), "real contents\n")
+        }))
+
+      it.effect("delete; a missing file gives NotFound", () =>
+        Effect.gen(function*() {
+          const files = yield* Files.Files
+          const box = yield* Box
+          const p = remoteDir()
+          yield* files.write(box, p, "bye")
+          yield* files.delete(box, p)
+          const gone = yield* Effect.flip(files.stat(box, p))
+          assert.strictEqual(gone._tag, "NotFound")
+          const read = yield* Effect.flip(readAll(files.read(box, p)))
+          assert.strictEqual((read as { _tag: string })._tag, "NotFound")
+          const again = yield* Effect.flip(files.delete(box, p))
+          assert.strictEqual(again._tag, "NotFound")
+        }))
+
+      it.effect("relative paths are refused before any request", () =>
+        Effect.gen(function*() {
+          const files = yield* Files.Files
+          const box = yield* Box
+          for (const attempt of [
+            files.write(box, "etc/passwd", "x"),
+            files.stat(box, "etc"),
+            files.mkdir(box, "a/b", { parents: true }),
+            files.delete(box, "x"),
+            Stream.runDrain(files.read(box, "../etc/passwd"))
+          ]) {
+            const error = yield* Effect.flip(attempt)
+            assert.strictEqual((error as { _tag: string })._tag, "InvalidArgument")
+          }
+        }))
+
+      it.scoped("recursive push and pull of a tree keep contents, modes and symlinks", () =>
+        Effect.gen(function*() {
+          const files = yield* Files.Files
+          const exec = yield* Exec.Exec
+          const box = yield* Box
+          const src = yield* tempDir
+          const dst = yield* tempDir
+          // a small tree: nested directories, modes, an empty directory, a symlink, a big file
+          Fs.mkdirSync(NodePath.join(src, "bin"))
+          Fs.mkdirSync(NodePath.join(src, "etc/conf.d"), { recursive: true })
+          Fs.mkdirSync(NodePath.join(src, "empty"))
+          Fs.writeFileSync(NodePath.join(src, "bin/run.sh"), "#!/bin/sh\necho ran\n")
+          Fs.chmodSync(NodePath.join(src, "bin/run.sh"), 0o755)
+          Fs.writeFileSync(NodePath.join(src, "etc/conf.d/app.conf"), "key=value\n")
+          Fs.chmodSync(NodePath.join(src, "etc/conf.d/app.conf"), 0o600)
+          Fs.chmodSync(NodePath.join(src, "etc/conf.d"), 0o750)
+          const big = Crypto.randomBytes(2 << 20)
+          Fs.writeFileSync(NodePath.join(src, "data.bin"), big)
+          Fs.chmodSync(NodePath.join(src, "data.bin"), 0o644)
+          for (let i = 0; i < 20; i++) Fs.writeFileSync(NodePath.join(src, "etc", `f${i}.txt`), `file ${i}\n`)
+          Fs.symlinkSync("bin/run.sh", NodePath.join(src, "run"))
+
+          const remote = `${remoteDir()}/tree`
+          yield* files.push(box, src, remote, { concurrency: 4 })
+
+          const ran = yield* exec.run(box, [`${remote}/bin/run.sh`])
+          assert.strictEqual(ran.stdout, "ran\n")
+          const modes = yield* exec.run(box, [
+            "stat",
+            "-c",
+            "%n %a",
+            `${remote}/etc/conf.d`,
+            `${remote}/etc/conf.d/app.conf`,
+            `${remote}/data.bin`
+          ])
+          assert.strictEqual(
+            modes.stdout,
+            `${remote}/etc/conf.d 750\n${remote}/etc/conf.d/app.conf 600\n${remote}/data.bin 644\n`
+          )
+          const sum = yield* exec.run(box, ["sha256sum", `${remote}/data.bin`])
+          assert.strictEqual(sum.stdout.split(" ")[0], Crypto.createHash("sha256").update(big).digest("hex"))
+          assert.strictEqual((yield* files.stat(box, `${remote}/run`)).type, "symlink")
+          assert.strictEqual((yield* files.stat(box, `${remote}/empty`)).type, "directory")
+
+          const back = NodePath.join(dst, "copy")
+          yield* files.pull(box, remote, back, { concurrency: 4 })
+          assert.isTrue(Fs.readFileSync(NodePath.join(back, "data.bin")).equals(big))
+          assert.strictEqual(Fs.readFileSync(NodePath.join(back, "etc/conf.d/app.conf"), "utf8"), "key=value\n")
+          assert.strictEqual(Fs.statSync(NodePath.join(back, "bin/run.sh")).mode & 0o777, 0o755)
+          assert.strictEqual(Fs.statSync(NodePath.join(back, "etc/conf.d/app.conf")).mode & 0o777, 0o600)
+          assert.strictEqual(Fs.statSync(NodePath.join(back, "etc/conf.d")).mode & 0o777, 0o750)
+          assert.isTrue(Fs.statSync(NodePath.join(back, "empty")).isDirectory())
+          assert.isTrue(Fs.lstatSync(NodePath.join(back, "run")).isSymbolicLink())
+          for (let i = 0; i < 20; i++) {
+            assert.strictEqual(Fs.readFileSync(NodePath.join(back, "etc", `f${i}.txt`), "utf8"), `file ${i}\n`)
+          }
+          const count = (dir: string): number =>
+            Fs.readdirSync(dir, { withFileTypes: true }).reduce(
+              (n, e) => n + 1 + (e.isDirectory() ? count(NodePath.join(dir, e.name)) : 0),
+              0
+            )
+          assert.strictEqual(count(back), count(src))
+        }), { timeout: 120_000 })
+
+      it.effect("push of a missing local path fails with InvalidArgument", () =>
+        Effect.gen(function*() {
+          const files = yield* Files.Files
+          const error = yield* Effect.flip(files.push(yield* Box, "/no/such/local/dir", "/tmp/x"))
+          assert.strictEqual(error._tag, "InvalidArgument")
+        }))
+    }
+  )
+})
