@@ -22,7 +22,6 @@
  *
  * @since 0.1.0
  */
-import * as NodeSink from "@effect/platform-node/NodeSink"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -498,13 +497,23 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
 
   const pullFile = (instance: string, remote: string, local: string, mode: number) =>
     Effect.gen(function*() {
-      yield* read(instance, remote).pipe(
-        Stream.run(
-          NodeSink.fromWritable(
-            () => Fs.createWriteStream(local, { mode: 0o600 }),
-            (cause) => localError(`cannot write ${local}`, cause)
+      // each write is awaited before the next chunk is pulled, so a slow disk slows the
+      // download instead of piling chunks up in memory (a Writable sink would not wait)
+      yield* Effect.scoped(
+        Effect.gen(function*() {
+          const handle = yield* Effect.acquireRelease(
+            Effect.tryPromise({
+              try: () => Fs.promises.open(local, "w", 0o600),
+              catch: (cause) => localError(`cannot open ${local}`, cause)
+            }),
+            (h) => Effect.promise(() => h.close())
           )
-        )
+          yield* Stream.runForEach(read(instance, remote), (chunk) =>
+            Effect.tryPromise({
+              try: () => handle.write(chunk),
+              catch: (cause) => localError(`cannot write ${local}`, cause)
+            }))
+        })
       )
       yield* Effect.tryPromise({
         try: () => Fs.promises.chmod(local, mode),
