@@ -24,6 +24,14 @@
  *
  * All external fetches of the daemon end at a closed loopback port (HTTP(S)_PROXY is
  * http://127.0.0.1:9).
+ *
+ * Debugging: `LXD_EXTRA_DEBUG=1` prints each stop step; `LXD_EXTRA_KEEP_LOGS=<dir>` keeps a
+ * copy of every daemon's `lxd.log` there before its directory is removed.
+ *
+ * Known LXD 5.0.2 behaviour this handles: a member removed from a cluster resets itself in
+ * place and then ignores `lxd shutdown` (it answers, but never exits), so it is killed
+ * after 5 seconds; a member that joined only trusts the client certificate after its next
+ * trust refresh (~10 s) unless the certificate entry is rewritten (`reloadTrust`).
  */
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
@@ -40,7 +48,6 @@ import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { daemons, type DaemonEnv } from "./env.js"
-import { uniqueName } from "./servers.js"
 
 /** Something went wrong starting, configuring or joining a throwaway daemon. */
 export class ExtraDaemonError extends Data.TaggedError("ExtraDaemonError")<{
@@ -119,7 +126,6 @@ export interface ExtraDaemon {
 interface Running {
   readonly dir: string
   readonly child: ChildProcess.ChildProcess
-  readonly exited: Promise<void>
   port: number | undefined
 }
 
@@ -146,15 +152,48 @@ const mountsUnder = (dir: string): Array<string> => {
 
 const isAlive = (r: Running): boolean => r.child.exitCode === null && r.child.signalCode === null
 
-/** Last resort, synchronous: used at process exit for daemons whose scope never closed. */
-const killSync = (pid: number, r: Running): void => {
-  if (isAlive(r)) {
+/**
+ * The pids of the daemon processes serving `dir`. LXD 5.0 starts a fresh copy of itself
+ * (new pid, same arguments) when it is removed from a cluster, so the pid we spawned is
+ * not always the one running: the daemon is recognised by its `--logfile=<dir>/lxd.log`
+ * argument, which names our own temporary directory and nothing else.
+ */
+const daemonPids = (dir: string): Array<number> => {
+  const marker = `--logfile=${Path.join(dir, "lxd.log")}`
+  const out: Array<number> = []
+  let entries: Array<string>
+  try {
+    entries = Fs.readdirSync("/proc")
+  } catch {
+    return out
+  }
+  for (const entry of entries) {
+    if (!/^[0-9]+$/.test(entry)) continue
     try {
-      process.kill(pid, "SIGKILL")
+      const args = Fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0")
+      if (args.includes(marker) && !Fs.readFileSync(`/proc/${entry}/stat`, "utf8").includes(") Z ")) {
+        out.push(Number(entry))
+      }
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out
+}
+
+const killAll = (pids: ReadonlyArray<number>): void => {
+  for (const p of pids) {
+    try {
+      process.kill(p, "SIGKILL")
     } catch {
       // already gone
     }
   }
+}
+
+/** Last resort, synchronous: used at process exit for daemons whose scope never closed. */
+const killSync = (pid: number, r: Running): void => {
+  killAll([...(isAlive(r) ? [pid] : []), ...daemonPids(r.dir)])
   for (const m of mountsUnder(r.dir)) ChildProcess.spawnSync("umount", ["-l", m], { stdio: "ignore" })
   try {
     Fs.rmSync(r.dir, { recursive: true, force: true })
@@ -163,12 +202,36 @@ const killSync = (pid: number, r: Running): void => {
   }
 }
 
+const cleanUpAll = () => {
+  for (const [pid, r] of running) killSync(pid, r)
+  running.clear()
+}
+
+// A worker that is terminated (vitest stops its workers with SIGTERM) never runs the
+// scopes' finalizers: clean up synchronously, then die of the same signal.
+const signals = ["SIGTERM", "SIGINT", "SIGHUP"] as const
+const onSignal = (signal: NodeJS.Signals) => {
+  cleanUpAll()
+  uninstallSignalHooks()
+  process.kill(process.pid, signal)
+}
+let signalHooksInstalled = false
+const installSignalHooks = () => {
+  if (signalHooksInstalled) return
+  signalHooksInstalled = true
+  for (const s of signals) process.on(s, onSignal)
+}
+const uninstallSignalHooks = () => {
+  if (!signalHooksInstalled) return
+  signalHooksInstalled = false
+  for (const s of signals) process.removeListener(s, onSignal)
+}
+
 const installExitHook = () => {
+  installSignalHooks()
   if (exitHookInstalled) return
   exitHookInstalled = true
-  process.once("exit", () => {
-    for (const [pid, r] of running) killSync(pid, r)
-  })
+  process.once("exit", cleanUpAll)
 }
 
 // -----------------------------------------------------------------------------
@@ -217,7 +280,8 @@ const logTail = (file: string): string => {
 
 const runCommand = (command: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, timeoutMs: number) =>
   Effect.async<void>((resume) => {
-    const child = ChildProcess.execFile(command, [...args], { env, timeout: timeoutMs }, () => resume(Effect.void))
+    const child = ChildProcess.execFile(command, [...args], { env, timeout: timeoutMs, killSignal: "SIGKILL" }, () =>
+      resume(Effect.void))
     return Effect.sync(() => child.kill("SIGKILL"))
   })
 
@@ -263,14 +327,9 @@ const launch: Effect.Effect<{ readonly pid: number; readonly run: Running; reado
         } finally {
           Fs.closeSync(out)
         }
-        const exited = new Promise<void>((resolve) => {
-          if (child.exitCode !== null || child.signalCode !== null) resolve()
-          child.once("exit", () => resolve())
-          child.once("error", () => resolve())
-        })
         child.unref()
         if (child.pid === undefined) throw new Error("spawn gave no pid")
-        const run: Running = { dir, child, exited, port: undefined }
+        const run: Running = { dir, child, port: undefined }
         running.set(child.pid, run)
         installExitHook()
         return { pid: child.pid, run, logFile }
@@ -282,28 +341,47 @@ const launch: Effect.Effect<{ readonly pid: number; readonly run: Running; reado
     catch: fail("could not start /usr/bin/lxd")
   })
 
+const debug = (message: string) =>
+  Effect.sync(() => {
+    if (process.env.LXD_EXTRA_DEBUG) console.error(`[extraDaemon ${new Date().toISOString()}] ${message}`)
+  })
+
 const stop = (pid: number, r: Running): Effect.Effect<void> =>
   Effect.gen(function*() {
+    yield* debug(`stopping ${pid} (${r.dir}), alive ${isAlive(r)}`)
+    // polled, not raced: a release runs uninterruptibly, where a timeout cannot cut a wait short
     const waitExit = (ms: number) =>
-      Effect.promise(() => r.exited).pipe(Effect.timeout(Duration.millis(ms)), Effect.isSuccess)
-    if (isAlive(r)) {
+      Effect.gen(function*() {
+        for (let waited = 0; waited < ms && isAlive(r); waited += 50) yield* Effect.sleep("50 millis")
+      })
+    const others = () => daemonPids(r.dir).filter((p) => p !== pid)
+    if (isAlive(r) || others().length > 0) {
       yield* runCommand("/usr/bin/lxd", ["shutdown", "--timeout=20"], daemonEnv(r.dir), 30_000)
-      const gone = yield* waitExit(5_000)
-      if (!gone && isAlive(r)) {
-        yield* Effect.sync(() => {
-          try {
-            process.kill(pid, "SIGKILL")
-          } catch {
-            // already gone
-          }
-        })
-        yield* waitExit(10_000)
-      }
+      yield* debug(`lxd shutdown returned for ${r.dir}`)
+      yield* waitExit(5_000)
     }
+    // whatever still runs (the spawned pid, or a copy it started of itself) is killed
+    for (let attempt = 0; attempt < 50; attempt++) {
+      const left = [...(isAlive(r) ? [pid] : []), ...others()]
+      if (left.length === 0) break
+      killAll(left)
+      yield* Effect.sleep("100 millis")
+    }
+    yield* debug(`no process left for ${r.dir}`)
     for (const m of mountsUnder(r.dir)) {
       yield* runCommand("umount", ["-l", m], process.env, 10_000)
     }
     yield* Effect.sync(() => {
+      // for debugging: keep the daemon's log (LXD_EXTRA_KEEP_LOGS=<directory>)
+      const keep = process.env.LXD_EXTRA_KEEP_LOGS
+      if (keep !== undefined && keep !== "") {
+        try {
+          Fs.mkdirSync(keep, { recursive: true })
+          Fs.copyFileSync(Path.join(r.dir, "lxd.log"), Path.join(keep, `${Path.basename(r.dir)}.log`))
+        } catch {
+          // best effort
+        }
+      }
       try {
         Fs.rmSync(r.dir, { recursive: true, force: true })
       } catch {
@@ -311,6 +389,7 @@ const stop = (pid: number, r: Running): Effect.Effect<void> =>
       }
       if (r.port !== undefined) reservedPorts.delete(r.port)
       running.delete(pid)
+      if (running.size === 0) uninstallSignalHooks()
     })
   })
 
@@ -428,7 +507,7 @@ export const joinToken = (member: ExtraDaemon, name: string): Effect.Effect<Reda
     })
   ).pipe(Effect.mapError((e) => e instanceof ExtraDaemonError ? e : new ExtraDaemonError({ reason: "join token request failed", cause: e })))
 
-const joinCluster = (socket: string, name: string, port: number, options: JoinOptions) =>
+const joinCluster = (socket: string, name: string, port: number, options: JoinOptions, clientFingerprint: string) =>
   Effect.gen(function*() {
     const leader = options.join
     const token = options.token === undefined
@@ -463,7 +542,37 @@ const joinCluster = (socket: string, name: string, port: number, options: JoinOp
         })
       })
     )
+    yield* reloadTrustOn(socket, clientFingerprint)
   })
+
+/**
+ * A new member loads the cluster's trust store only on its next periodic refresh (~10 s),
+ * so HTTPS calls to it are refused until then; rewriting the client certificate's entry
+ * makes it reload its cache now.
+ */
+const reloadTrustOn = (socket: string, clientFingerprint: string) =>
+  onSocket(
+    socket,
+    Effect.flatMap(Operations.Operations, (ops) =>
+      ops.run({
+        method: "PATCH",
+        path: `/1.0/certificates/${encodeURIComponent(clientFingerprint)}`,
+        project: null,
+        target: null,
+        body: { name: "lxd-test-client" }
+      }))
+  )
+
+/**
+ * After joining a daemon to a cluster yourself (with `Cluster.join`), make it trust the
+ * test client over HTTPS right away (see `reloadTrustOn`).
+ */
+export const reloadTrust = (daemon: ExtraDaemon): Effect.Effect<void, ExtraDaemonError> =>
+  Effect.try({ try: lxdEnv, catch: fail("no LXD test environment") }).pipe(
+    Effect.flatMap((env) => reloadTrustOn(daemon.socket, env.clientFingerprint)),
+    Effect.asVoid,
+    Effect.mapError((e) => e instanceof ExtraDaemonError ? e : new ExtraDaemonError({ reason: "reloading trust failed", cause: e }))
+  )
 
 // -----------------------------------------------------------------------------
 // the fixture
@@ -479,7 +588,7 @@ export const extraDaemon = (
     const env = yield* Effect.try({ try: lxdEnv, catch: fail("no LXD test environment") })
     const clientCert = yield* Effect.try({ try: () => Fs.readFileSync(env.clientCert, "utf8"), catch: fail("cannot read the client certificate") })
     const clientKey = yield* Effect.try({ try: () => Fs.readFileSync(env.clientKey, "utf8"), catch: fail("cannot read the client key") })
-    const name = options.name ?? uniqueName("m")
+    const name = options.name ?? `t-m-${Math.random().toString(36).slice(2, 8)}`
 
     const { logFile, pid, run } = yield* Effect.acquireRelease(launch, ({ pid, run }) => stop(pid, run))
     const dir = run.dir
@@ -490,7 +599,7 @@ export const extraDaemon = (
       const port = yield* listenHttps(socket, run)
       const cluster = options.cluster
       if (cluster !== undefined && cluster !== "bootstrap") {
-        yield* joinCluster(socket, name, port, cluster)
+        yield* joinCluster(socket, name, port, cluster, env.clientFingerprint)
       } else if (options.bare !== true || cluster === "bootstrap") {
         yield* configureStandalone(socket, clientCert)
         if (cluster === "bootstrap") yield* bootstrap(socket, name)
@@ -543,6 +652,9 @@ export const extraDaemon = (
 /** The pids of the throwaway daemons this process still runs (for leak checks in tests). */
 export const runningExtraDaemons = (): ReadonlyArray<{ readonly pid: number; readonly lxdDir: string }> =>
   [...running].map(([pid, r]) => ({ pid, lxdDir: r.dir }))
+
+/** Daemon processes still serving a directory of this fixture (for leak checks in tests). */
+export const processesServing = (dir: string): ReadonlyArray<number> => daemonPids(dir)
 
 /** Mount points still present under a directory (for leak checks in tests). */
 export const mountsBelow = (dir: string): ReadonlyArray<string> => mountsUnder(dir)

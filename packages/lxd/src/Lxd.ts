@@ -25,6 +25,8 @@ import * as Console from "./Console.js"
 import * as Exec from "./Exec.js"
 import * as Events from "./Events.js"
 import * as Files from "./Files.js"
+import * as Images from "./Images.js"
+import * as Instances from "./Instances.js"
 import * as LxdHttp from "./LxdHttp.js"
 import type { DecodeError, LXDAPIException, NotFound, TransportError } from "./LxdError.js"
 import * as Operations from "./Operations.js"
@@ -39,6 +41,7 @@ import * as StorageVolumes from "./StorageVolumes.js"
 import * as StorageBuckets from "./StorageBuckets.js"
 import * as Warnings from "./Warnings.js"
 import * as Metrics from "./Metrics.js"
+import * as Snapshots from "./Snapshots.js"
 
 /**
  * Every service `layer` provides.
@@ -49,6 +52,9 @@ import * as Metrics from "./Metrics.js"
 export type Services =
   | LxdHttp.LxdHttp
   | Operations.Operations
+  | Instances.Instances
+  | Snapshots.Snapshots
+  | Images.Images
   | Server.Server
   | Certificates.Certificates
   | Exec.Exec
@@ -83,8 +89,9 @@ export type ConnectError = TransportError | DecodeError | NotFound | LXDAPIExcep
 export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, never, LxdHttp.LxdHttp> = Layer
   .mergeAll(
     Server.layer, Certificates.layer, Exec.layer, Files.layer, Events.layer, Console.layer,
-    Profiles.layer, Projects.layer, Networks.layer, NetworkAcls.layer, NetworkZones.layer,
-    StoragePools.layer, StorageVolumes.layer, StorageBuckets.layer, Warnings.layer, Metrics.layer
+    Instances.layer, Snapshots.layer, Images.layer, Profiles.layer, Projects.layer, Networks.layer,
+    NetworkAcls.layer, NetworkZones.layer, StoragePools.layer, StorageVolumes.layer,
+    StorageBuckets.layer, Warnings.layer, Metrics.layer
   )
   .pipe(Layer.provideMerge(Operations.layer))
 

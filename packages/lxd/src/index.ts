@@ -42,6 +42,21 @@ export * as Exec from "./Exec.js"
 /**
  * @since 0.1.0
  */
+export * as Instances from "./Instances.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Snapshots from "./Snapshots.js"
+
+/**
+ * @since 0.1.0
+ */
+export * as Images from "./Images.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Profiles from "./Profiles.js"
 
 /**

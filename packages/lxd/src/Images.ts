@@ -1,0 +1,770 @@
+/**
+ * Images (`/1.0/images`): list, get, upload from a stream (unified tarball, or metadata
+ * plus rootfs), export as a stream, properties and flags with ETags, aliases, copies to
+ * another server, downloads from a remote image server, refresh and secrets.
+ *
+ * Uploads never hold the image in memory: the body is streamed to the server (split
+ * images as a streamed `multipart/form-data` body) and its SHA-256 is computed on the way,
+ * then checked against the fingerprint the server reports.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { NodeFileSystem } from "@effect/platform-node"
+ * import { FileSystem } from "@effect/platform"
+ * import { Images } from "effect-lxd"
+ *
+ * const importTarball = (file: string) =>
+ *   Effect.gen(function* () {
+ *     const fs = yield* FileSystem.FileSystem
+ *     const images = yield* Images.Images
+ *     const image = yield* images.upload(Images.unified(fs.stream(file)), { aliases: ["my-image"] })
+ *     return image.fingerprint
+ *   }).pipe(Effect.provide(NodeFileSystem.layer))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Redacted from "effect/Redacted"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { boundaryOf, makeBoundary, makeSha256, multipartBody, splitMultipart } from "./internal/images-multipart.js"
+import { operationsOf, remoteEndpoint } from "./internal/instances-remote.js"
+import { type Filter, filterExpression } from "./internal/instances-query.js"
+import { nameFromUrl, path } from "./internal/path.js"
+import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
+import { LxdHttp, type RawBody, type Service as LxdHttpService } from "./LxdHttp.js"
+import { DecodeError, InvalidArgument, type RequestError } from "./LxdError.js"
+import { type Operation, Operations, type Outcome } from "./Operations.js"
+
+export type {
+  /**
+   * A server-side filter: LXD's expression, or field/value pairs joined with `and`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Filter
+}
+
+// -----------------------------------------------------------------------------
+// Models
+// -----------------------------------------------------------------------------
+
+const StringMap = Schema.Record({ key: Schema.String, value: Schema.String })
+
+/**
+ * An alias as listed inside an image.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ImageAliasEntry = Schema.Struct({
+  name: Schema.String,
+  description: Schema.optionalWith(Schema.String, { default: () => "" })
+})
+
+/**
+ * Where a cached or auto-updating image comes from.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ImageSource = Schema.Struct({
+  alias: Schema.optional(Schema.String),
+  certificate: Schema.optional(Schema.String),
+  protocol: Schema.optional(Schema.String),
+  server: Schema.optional(Schema.String),
+  image_type: Schema.optional(Schema.String)
+})
+
+/**
+ * An image (`GET /1.0/images/<fingerprint>`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class Image extends Schema.Class<Image>("effect-lxd/Image")({
+  fingerprint: Schema.String,
+  architecture: Schema.String,
+  aliases: Schema.optionalWith(Schema.Array(ImageAliasEntry), { nullable: true, default: () => [] }),
+  auto_update: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  cached: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  created_at: Schema.optional(Schema.String),
+  expires_at: Schema.optional(Schema.String),
+  last_used_at: Schema.optional(Schema.String),
+  uploaded_at: Schema.optional(Schema.String),
+  filename: Schema.optionalWith(Schema.String, { default: () => "" }),
+  properties: Schema.optionalWith(StringMap, { nullable: true, default: () => ({}) }),
+  public: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  size: Schema.Number,
+  /** `container` or `virtual-machine`. */
+  type: Schema.optionalWith(Schema.String, { default: () => "container" }),
+  update_source: Schema.optional(Schema.NullOr(ImageSource)),
+  profiles: Schema.optionalWith(Schema.Array(Schema.String), { nullable: true, default: () => [] }),
+  project: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * The writable fields of an image (`PUT /1.0/images/<fingerprint>`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ImagePut {
+  readonly auto_update: boolean
+  readonly properties: Readonly<Record<string, string>>
+  readonly public: boolean
+  readonly expires_at?: string | undefined
+  readonly profiles?: ReadonlyArray<string> | undefined
+}
+
+/**
+ * An image alias (`GET /1.0/images/aliases/<name>`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ImageAlias extends Schema.Class<ImageAlias>("effect-lxd/ImageAlias")({
+  name: Schema.String,
+  description: Schema.optionalWith(Schema.String, { default: () => "" }),
+  /** The fingerprint the alias points at. */
+  target: Schema.String,
+  type: Schema.optional(Schema.String)
+}) {}
+
+/**
+ * The writable fields of an alias.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ImageAliasPut {
+  readonly description: string
+  readonly target: string
+}
+
+/**
+ * A template of an image (or of an instance's image metadata).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ImageTemplate = Schema.Struct({
+  when: Schema.optionalWith(Schema.Array(Schema.String), { nullable: true, default: () => [] }),
+  create_only: Schema.optionalWith(Schema.Boolean, { default: () => false }),
+  template: Schema.String,
+  properties: Schema.optionalWith(StringMap, { nullable: true, default: () => ({}) })
+})
+
+/**
+ * An image's `metadata.yaml` (also what `Instances.metadata` reads and writes).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ImageMetadata extends Schema.Class<ImageMetadata>("effect-lxd/ImageMetadata")({
+  architecture: Schema.String,
+  creation_date: Schema.Number,
+  expiry_date: Schema.optionalWith(Schema.Number, { default: () => 0 }),
+  properties: Schema.optionalWith(StringMap, { nullable: true, default: () => ({}) }),
+  templates: Schema.optionalWith(Schema.Record({ key: Schema.String, value: ImageTemplate }), {
+    nullable: true,
+    default: () => ({})
+  })
+}) {}
+
+/**
+ * A piece of an exported image. A unified image comes as part `image`; a split image as
+ * part `metadata` first, then `rootfs` (`rootfs.img` for a VM). The SHA-256 of every
+ * `data` in order is the image's fingerprint.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ImageExportChunk {
+  readonly part: string
+  readonly filename: string | undefined
+  readonly data: Uint8Array
+}
+
+/**
+ * What to upload: one tarball, or a metadata tarball plus a rootfs.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UploadSource<E = never> =
+  | {
+    readonly _tag: "Unified"
+    readonly data: Stream.Stream<Uint8Array, E> | Uint8Array
+    /** The size in bytes, when known (sent as `Content-Length`; otherwise chunked). */
+    readonly contentLength?: number | undefined
+  }
+  | {
+    readonly _tag: "Split"
+    readonly metadata: Stream.Stream<Uint8Array, E> | Uint8Array
+    readonly rootfs: Stream.Stream<Uint8Array, E> | Uint8Array
+    /** A VM image (the rootfs part is then named `rootfs.img`). */
+    readonly virtualMachine?: boolean | undefined
+  }
+
+/**
+ * A unified image: one tarball holding `metadata.yaml`, `templates/` and `rootfs/`.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const unified = <E = never>(
+  data: Stream.Stream<Uint8Array, E> | Uint8Array,
+  options?: { readonly contentLength?: number | undefined }
+): UploadSource<E> => ({ _tag: "Unified", data, contentLength: options?.contentLength })
+
+/**
+ * A split image: the metadata tarball and the rootfs (squashfs or tarball; qcow2 for VMs).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const split = <E = never>(
+  metadata: Stream.Stream<Uint8Array, E> | Uint8Array,
+  rootfs: Stream.Stream<Uint8Array, E> | Uint8Array,
+  options?: { readonly virtualMachine?: boolean | undefined }
+): UploadSource<E> => ({ _tag: "Split", metadata, rootfs, virtualMachine: options?.virtualMachine })
+
+/**
+ * An alias to create with an image: a name, or a name and a description.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type AliasSpec = string | { readonly name: string; readonly description?: string | undefined }
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface UploadOptions {
+  readonly public?: boolean | undefined
+  readonly properties?: Readonly<Record<string, string>> | undefined
+  /** The original file name, recorded by the server. */
+  readonly filename?: string | undefined
+  /** Profiles applied to instances made from the image (`image_profiles`). */
+  readonly profiles?: ReadonlyArray<string> | undefined
+  /** Aliases created once the image is in. */
+  readonly aliases?: ReadonlyArray<AliasSpec> | undefined
+  /** The expected fingerprint: the server refuses the upload if the bytes do not match. */
+  readonly fingerprint?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface ListOptions {
+  readonly filter?: Filter | undefined
+  /** Images of every project (`images_all_projects`). */
+  readonly allProjects?: boolean | undefined
+  /** Only public images (what untrusted clients see anyway). */
+  readonly publicOnly?: boolean | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface RemoteSource {
+  /** The image server, e.g. `https://images.example.org` or another LXD's HTTPS URL. */
+  readonly server: string
+  /** `simplestreams` (image servers) or `lxd` (another LXD/Incus server). */
+  readonly protocol: "simplestreams" | "lxd"
+  readonly alias?: string | undefined
+  readonly fingerprint?: string | undefined
+  /** A secret from the source server's `secret`, for a private image on an LXD source. */
+  readonly secret?: Redacted.Redacted<string> | undefined
+  /** The source server's certificate (PEM), pinned by the downloading server. */
+  readonly certificate?: string | undefined
+  /** `container` or `virtual-machine` (when an alias names both). */
+  readonly imageType?: string | undefined
+  /** The project on the source server. */
+  readonly project?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface DownloadOptions {
+  readonly public?: boolean | undefined
+  /** Keep the image updated from its source. */
+  readonly autoUpdate?: boolean | undefined
+  readonly aliases?: ReadonlyArray<AliasSpec> | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface CopyOptions extends DownloadOptions {
+  /** Copy the image's aliases too (in addition to `aliases`). */
+  readonly copyAliases?: boolean | undefined
+}
+
+/**
+ * A secret that lets an untrusted client (or another server) read a private image.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface ImageSecret {
+  readonly secret: Redacted.Redacted<string>
+  readonly fingerprint: string
+  /** The token operation; cancelling it revokes the secret. */
+  readonly operationId: string
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** Fingerprints of the images. */
+  readonly names: (options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, RequestError>
+  /** Every image, as objects (`recursion=1`). */
+  readonly list: (options?: ListOptions) => Effect.Effect<ReadonlyArray<Image>, RequestError>
+  /** An image by fingerprint (or a unique prefix of it); `secret` for untrusted access to a private image. */
+  readonly get: (
+    fingerprint: string,
+    options?: { readonly secret?: Redacted.Redacted<string> | undefined }
+  ) => Effect.Effect<Image, RequestError>
+  /** The image an alias points at. */
+  readonly getByAlias: (alias: string) => Effect.Effect<Image, RequestError>
+  readonly exists: (fingerprint: string) => Effect.Effect<boolean, RequestError>
+  readonly aliasExists: (alias: string) => Effect.Effect<boolean, RequestError>
+  /**
+   * Upload an image from a stream (or bytes), waiting until the server has it. Fails with
+   * `DecodeError` if the server reports another fingerprint than the SHA-256 of the bytes sent.
+   */
+  readonly upload: <E = never>(source: UploadSource<E>, options?: UploadOptions) => Effect.Effect<Image, RequestError | E>
+  /** Replace the writable fields (optionally guarded by an ETag). */
+  readonly put: (
+    fingerprint: string,
+    body: ImagePut,
+    options?: { readonly etag?: string | undefined }
+  ) => Effect.Effect<void, RequestError>
+  readonly patch: (fingerprint: string, changes: Partial<ImagePut>) => Effect.Effect<void, RequestError>
+  /** Read with the ETag, apply `f`, write back; retries on 412. */
+  readonly update: (
+    fingerprint: string,
+    f: (current: ImagePut) => ImagePut,
+    options?: UpdateOptions
+  ) => Effect.Effect<void, RequestError>
+  readonly delete: (fingerprint: string) => Effect.Effect<void, RequestError>
+  /** The image's bytes as they stream from the server (split images: metadata, then rootfs). */
+  readonly export: (
+    fingerprint: string,
+    options?: { readonly secret?: Redacted.Redacted<string> | undefined }
+  ) => Stream.Stream<ImageExportChunk, RequestError>
+  /** `POST /1.0/images/<fp>/refresh`: check the image's source for a newer version. */
+  readonly refresh: (fingerprint: string) => Effect.Effect<void, RequestError>
+  /** Make a secret for untrusted access to a private image. */
+  readonly secret: (fingerprint: string) => Effect.Effect<ImageSecret, RequestError>
+  readonly aliases: Effect.Effect<ReadonlyArray<ImageAlias>, RequestError>
+  readonly getAlias: (name: string) => Effect.Effect<ImageAlias, RequestError>
+  readonly addAlias: (
+    name: string,
+    target: string,
+    options?: { readonly description?: string | undefined; readonly type?: string | undefined }
+  ) => Effect.Effect<void, RequestError>
+  readonly renameAlias: (name: string, newName: string) => Effect.Effect<void, RequestError>
+  /** Read the alias with its ETag, apply `f`, write back; retries on 412. */
+  readonly updateAlias: (
+    name: string,
+    f: (current: ImageAliasPut) => ImageAliasPut,
+    options?: UpdateOptions
+  ) => Effect.Effect<void, RequestError>
+  readonly deleteAlias: (name: string) => Effect.Effect<void, RequestError>
+  /**
+   * Copy an image to another server: the target pulls it from this one (which must be
+   * reachable over HTTPS). A private image travels with a one-off secret.
+   */
+  readonly copyTo: (
+    target: LxdHttpService,
+    fingerprint: string,
+    options?: CopyOptions
+  ) => Effect.Effect<Image, RequestError | InvalidArgument>
+  /** Download an image from an image server (simplestreams) or another LXD. */
+  readonly createFromRemote: (
+    source: RemoteSource,
+    options?: DownloadOptions
+  ) => Effect.Effect<Image, RequestError | InvalidArgument>
+  /**
+   * Download an image from a URL (LXD 5.x and Incus: the URL answers with
+   * `LXD-Image-URL`/`LXD-Image-Hash` headers, `Incus-Image-*` for Incus; LXD 6.9 and later
+   * refuse this source).
+   */
+  readonly createFromUrl: (url: string, options?: DownloadOptions) => Effect.Effect<Image, RequestError>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class Images extends Context.Tag("effect-lxd/Images")<Images, Service>() {}
+
+// -----------------------------------------------------------------------------
+// Helpers
+// -----------------------------------------------------------------------------
+
+const FingerprintMetadata = Schema.Struct({ fingerprint: Schema.String })
+const SecretMetadata = Schema.Struct({ secret: Schema.String, fingerprint: Schema.optional(Schema.String) })
+
+const asStream = <E>(data: Stream.Stream<Uint8Array, E> | Uint8Array): Stream.Stream<Uint8Array, E> =>
+  data instanceof Uint8Array ? Stream.make(data) : data
+
+const aliasBody = (a: AliasSpec) =>
+  typeof a === "string" ? { name: a, description: "" } : { name: a.name, description: a.description ?? "" }
+
+/**
+ * The fingerprint an image creation produced (`metadata.fingerprint` of its operation).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const fingerprintOf = (
+  outcome: Outcome,
+  origin: { readonly method: string; readonly path: string }
+): Effect.Effect<string, DecodeError> => {
+  const metadata = outcome._tag === "Operation" ? outcome.operation.metadata : outcome.metadata
+  return Schema.decodeUnknown(FingerprintMetadata)(metadata).pipe(
+    Effect.map((m) => m.fingerprint),
+    Effect.mapError(() =>
+      new DecodeError({ ...origin, reason: "the image operation did not report a fingerprint" })
+    )
+  )
+}
+
+const filenameOf = (disposition: string | undefined): string | undefined => {
+  if (disposition === undefined) return undefined
+  const m = /filename\*?=(?:"([^"]*)"|([^;]+))/i.exec(disposition)
+  return m === null ? undefined : (m[1] ?? m[2])?.trim()
+}
+
+// -----------------------------------------------------------------------------
+// Constructor
+// -----------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
+  const http = yield* LxdHttp
+  const ops = yield* Operations
+  const imagePath = (fp: string) => path`/1.0/images/${fp}`
+  const aliasPath = (name: string) => path`/1.0/images/aliases/${name}`
+
+  const listQuery = (options: ListOptions | undefined, recursion: number) => ({
+    recursion,
+    filter: filterExpression(options?.filter),
+    ...(options?.allProjects ? { "all-projects": true } : {})
+  })
+
+  // `publicOnly` is applied here: LXD 5.0's filter cannot compare booleans (`public eq true` matches nothing)
+  const list = (options?: ListOptions) =>
+    http.sync({ method: "GET", path: "/1.0/images", query: listQuery(options, 1) }, Schema.Array(Image)).pipe(
+      Effect.map((images) => options?.publicOnly ? images.filter((i) => i.public) : images)
+    )
+
+  const names = (options?: ListOptions) =>
+    options?.publicOnly
+      ? Effect.map(list(options), (images) => images.map((i) => i.fingerprint))
+      : http.sync({ method: "GET", path: "/1.0/images", query: listQuery(options, 0) }, Schema.Array(Schema.String))
+        .pipe(Effect.map((urls) => urls.map(nameFromUrl)))
+
+  const get = (fp: string, options?: { readonly secret?: Redacted.Redacted<string> | undefined }) =>
+    http.sync(
+      {
+        method: "GET",
+        path: imagePath(fp),
+        ...(options?.secret === undefined ? {} : { query: { secret: Redacted.value(options.secret) } })
+      },
+      Image
+    )
+
+  const getAlias = (name: string) => http.sync({ method: "GET", path: aliasPath(name) }, ImageAlias)
+
+  const getByAlias = (alias: string) => Effect.flatMap(getAlias(alias), (a) => get(a.target))
+
+  const existsOf = <A>(effect: Effect.Effect<A, RequestError>) =>
+    effect.pipe(Effect.as(true), Effect.catchTag("NotFound", () => Effect.succeed(false)))
+
+  const addAlias = (
+    name: string,
+    target: string,
+    options?: { readonly description?: string | undefined; readonly type?: string | undefined }
+  ) =>
+    Effect.asVoid(http.send({
+      method: "POST",
+      path: "/1.0/images/aliases",
+      body: {
+        name,
+        target,
+        description: options?.description ?? "",
+        ...(options?.type === undefined ? {} : { type: options.type })
+      }
+    }))
+
+  const addAliases = (fp: string, aliases: ReadonlyArray<AliasSpec> | undefined) =>
+    Effect.forEach(aliases ?? [], (a) => {
+      const { description, name } = aliasBody(a)
+      return addAlias(name, fp, { description })
+    }, { discard: true })
+
+  const upload = <E = never>(source: UploadSource<E>, options?: UploadOptions) =>
+    Effect.gen(function*() {
+      const prefix = http.headerPrefix
+      const headers: Record<string, string> = {}
+      if (options?.public) headers[`${prefix}-Public`] = "1"
+      if (options?.filename !== undefined) headers[`${prefix}-Filename`] = options.filename
+      if (options?.fingerprint !== undefined) headers[`${prefix}-Fingerprint`] = options.fingerprint
+      if (options?.properties !== undefined && Object.keys(options.properties).length > 0) {
+        headers[`${prefix}-Properties`] = new URLSearchParams(Object.entries(options.properties)).toString()
+      }
+      if (options?.profiles !== undefined) {
+        headers[`${prefix}-Profiles`] = new URLSearchParams(options.profiles.map((p) => ["profile", p])).toString()
+      }
+      const sha = makeSha256()
+      let raw: RawBody<E>
+      if (source._tag === "Unified") {
+        raw = {
+          contentType: "application/octet-stream",
+          data: sha.tap(asStream(source.data)),
+          contentLength: source.contentLength ??
+            (source.data instanceof Uint8Array ? source.data.byteLength : undefined)
+        }
+      } else {
+        const boundary = makeBoundary()
+        raw = {
+          contentType: `multipart/form-data; boundary=${boundary}`,
+          data: multipartBody(boundary, [
+            { name: "metadata", filename: "metadata", data: sha.tap(asStream(source.metadata)) },
+            {
+              name: source.virtualMachine ? "rootfs.img" : "rootfs",
+              filename: source.virtualMachine ? "rootfs.img" : "rootfs",
+              data: sha.tap(asStream(source.rootfs))
+            }
+          ])
+        }
+      }
+      const origin = { method: "POST", path: "/1.0/images" } as const
+      const outcome = yield* ops.run<E>({ ...origin, headers, raw })
+      const fingerprint = yield* fingerprintOf(outcome, origin)
+      const computed = sha.digest()
+      if (computed !== fingerprint) {
+        return yield* Effect.fail(
+          new DecodeError({
+            ...origin,
+            reason: `the server reports fingerprint ${fingerprint}, but the bytes sent hash to ${computed}`
+          })
+        )
+      }
+      yield* addAliases(fingerprint, options?.aliases)
+      return yield* get(fingerprint)
+    })
+
+  const toPut = (image: Image): ImagePut => ({
+    auto_update: image.auto_update,
+    properties: image.properties,
+    public: image.public,
+    ...(image.expires_at === undefined ? {} : { expires_at: image.expires_at }),
+    profiles: image.profiles
+  })
+
+  const put = (fp: string, body: ImagePut, options?: { readonly etag?: string | undefined }) =>
+    writeJson(ops, "PUT", imagePath(fp), body, options?.etag)
+
+  const patch = (fp: string, changes: Partial<ImagePut>) => writeJson(ops, "PATCH", imagePath(fp), changes, undefined)
+
+  const update = (fp: string, f: (current: ImagePut) => ImagePut, options?: UpdateOptions) =>
+    optimisticUpdate(
+      Effect.map(http.syncWithEtag({ method: "GET", path: imagePath(fp) }, Image), ({ etag, value }) => ({
+        value: toPut(value),
+        etag
+      })),
+      f,
+      (body, etag) => writeJson(ops, "PUT", imagePath(fp), body, etag),
+      options
+    )
+
+  const del = (fp: string) => Effect.asVoid(ops.run({ method: "DELETE", path: imagePath(fp) }))
+
+  const exportImage = (fp: string, options?: { readonly secret?: Redacted.Redacted<string> | undefined }) =>
+    Stream.unwrapScoped(Effect.gen(function*() {
+      const p = `${imagePath(fp)}/export`
+      const response = yield* http.raw({
+        method: "GET",
+        path: p,
+        ...(options?.secret === undefined ? {} : { query: { secret: Redacted.value(options.secret) } })
+      })
+      const boundary = boundaryOf(response.headers["content-type"])
+      if (boundary === undefined) {
+        const filename = filenameOf(response.headers["content-disposition"])
+        return Stream.map(response.body, (data): ImageExportChunk => ({ part: "image", filename, data }))
+      }
+      return splitMultipart(
+        boundary,
+        response.body,
+        (reason) => new DecodeError({ method: "GET", path: p, reason: `malformed multipart export: ${reason}` })
+      ).pipe(Stream.map((c): ImageExportChunk => ({ part: c.name, filename: c.filename, data: c.data })))
+    }))
+
+  const refresh = (fp: string) => Effect.asVoid(ops.run({ method: "POST", path: `${imagePath(fp)}/refresh`, body: {} }))
+
+  const secretOf = (httpService: LxdHttpService, fp: string) =>
+    Effect.gen(function*() {
+      const p = `${imagePath(fp)}/secret`
+      const response = yield* httpService.send({ method: "POST", path: p, body: {} })
+      const op: Operation | undefined = response._tag === "Async" ? response.operation : undefined
+      const meta = yield* Schema.decodeUnknown(SecretMetadata)(response._tag === "Async" ? op?.metadata : response.metadata)
+        .pipe(
+          // never quote the metadata: it holds the secret
+          Effect.mapError(() => new DecodeError({ method: "POST", path: p, reason: "no secret in the answer" }))
+        )
+      return {
+        secret: Redacted.make(meta.secret),
+        fingerprint: meta.fingerprint ?? fp,
+        operationId: op?.id ?? ""
+      } satisfies ImageSecret
+    })
+
+  const aliases = http.sync({ method: "GET", path: "/1.0/images/aliases", query: { recursion: 1 } }, Schema.Array(ImageAlias))
+
+  const renameAlias = (name: string, newName: string) =>
+    Effect.asVoid(http.send({ method: "POST", path: aliasPath(name), body: { name: newName } }))
+
+  const updateAlias = (name: string, f: (current: ImageAliasPut) => ImageAliasPut, options?: UpdateOptions) =>
+    optimisticUpdate(
+      Effect.map(http.syncWithEtag({ method: "GET", path: aliasPath(name) }, ImageAlias), ({ etag, value }) => ({
+        value: { description: value.description, target: value.target },
+        etag
+      })),
+      f,
+      (body, etag) => writeJson(ops, "PUT", aliasPath(name), body, etag),
+      options
+    )
+
+  const deleteAlias = (name: string) => Effect.asVoid(http.send({ method: "DELETE", path: aliasPath(name) }))
+
+  /** Create an image on `on` from a JSON source, wait, add aliases, return it. */
+  const createOn = (
+    on: LxdHttpService,
+    body: Record<string, unknown>,
+    aliasSpecs: ReadonlyArray<AliasSpec>
+  ): Effect.Effect<Image, RequestError> =>
+    Effect.gen(function*() {
+      const onOps = on === http ? ops : yield* operationsOf(on)
+      const origin = { method: "POST", path: "/1.0/images" } as const
+      const outcome = yield* onOps.run({ ...origin, body })
+      const fp = yield* fingerprintOf(outcome, origin)
+      for (const a of aliasSpecs) {
+        const { description, name } = aliasBody(a)
+        yield* on.send({ method: "POST", path: "/1.0/images/aliases", body: { name, target: fp, description } })
+      }
+      return yield* on.sync({ method: "GET", path: imagePath(fp) }, Image)
+    })
+
+  const remoteBody = (source: RemoteSource, options: DownloadOptions | undefined) => ({
+    public: options?.public ?? false,
+    auto_update: options?.autoUpdate ?? false,
+    source: {
+      type: "image",
+      mode: "pull",
+      server: source.server,
+      protocol: source.protocol,
+      ...(source.alias === undefined ? {} : { alias: source.alias }),
+      ...(source.fingerprint === undefined ? {} : { fingerprint: source.fingerprint }),
+      ...(source.secret === undefined ? {} : { secret: Redacted.value(source.secret) }),
+      ...(source.certificate === undefined ? {} : { certificate: source.certificate }),
+      ...(source.imageType === undefined ? {} : { image_type: source.imageType }),
+      ...(source.project === undefined ? {} : { project: source.project })
+    }
+  })
+
+  const createFromRemote = (source: RemoteSource, options?: DownloadOptions) =>
+    source.alias === undefined && source.fingerprint === undefined
+      ? Effect.fail(new InvalidArgument({ argument: "source", reason: "give an alias or a fingerprint" }))
+      : createOn(http, remoteBody(source, options), options?.aliases ?? [])
+
+  const createFromUrl = (url: string, options?: DownloadOptions) =>
+    createOn(http, {
+      public: options?.public ?? false,
+      auto_update: options?.autoUpdate ?? false,
+      source: { type: "url", mode: "pull", url }
+    }, options?.aliases ?? [])
+
+  const copyTo = (target: LxdHttpService, fp: string, options?: CopyOptions) =>
+    Effect.gen(function*() {
+      const image = yield* get(fp)
+      const endpoint = yield* remoteEndpoint(http)
+      const secret = image.public ? undefined : yield* secretOf(http, image.fingerprint)
+      const body = {
+        ...remoteBody({
+          server: endpoint.url,
+          protocol: "lxd",
+          fingerprint: image.fingerprint,
+          certificate: endpoint.certificate,
+          imageType: image.type,
+          ...(secret === undefined ? {} : { secret: secret.secret })
+        }, options),
+        public: options?.public ?? image.public,
+        auto_update: options?.autoUpdate ?? image.auto_update,
+        properties: image.properties,
+        filename: image.filename
+      }
+      const wanted = [...(options?.aliases ?? []), ...(options?.copyAliases ? image.aliases : [])]
+      return yield* createOn(target, body, wanted).pipe(
+        // the secret is single-use for the target; revoke it whatever happened
+        Effect.ensuring(
+          secret === undefined || secret.operationId === ""
+            ? Effect.void
+            : Effect.ignore(ops.cancel(secret.operationId))
+        )
+      )
+    })
+
+  return Images.of({
+    names,
+    list,
+    get,
+    getByAlias,
+    exists: (fp) => existsOf(get(fp)),
+    aliasExists: (alias) => existsOf(getAlias(alias)),
+    upload,
+    put,
+    patch,
+    update,
+    delete: del,
+    export: exportImage,
+    refresh,
+    secret: (fp) => secretOf(http, fp),
+    aliases,
+    getAlias,
+    addAlias,
+    renameAlias,
+    updateAlias,
+    deleteAlias,
+    copyTo,
+    createFromRemote,
+    createFromUrl
+  })
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<Images, never, LxdHttp | Operations> = Layer.effect(Images, make)

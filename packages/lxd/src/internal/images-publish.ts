@@ -1,0 +1,58 @@
+/**
+ * Publishing an instance or a snapshot as an image (`POST /1.0/images` with an instance
+ * source), shared by `Instances.publish` and `Snapshots.publish`.
+ */
+import * as Effect from "effect/Effect"
+import { Image } from "../Images.js"
+import type { AliasSpec } from "../Images.js"
+import { fingerprintOf } from "../Images.js"
+import type { Service as LxdHttpService } from "../LxdHttp.js"
+import type { RequestError } from "../LxdError.js"
+import type { Service as OperationsService } from "../Operations.js"
+import { path } from "./path.js"
+
+/** Options of a publish. */
+export interface PublishOptions {
+  /** Aliases for the new image. */
+  readonly aliases?: ReadonlyArray<AliasSpec> | undefined
+  readonly public?: boolean | undefined
+  /** Image properties (`os`, `release`, `description`, ...). */
+  readonly properties?: Readonly<Record<string, string>> | undefined
+  readonly filename?: string | undefined
+  /** e.g. `gzip`, `xz`, `none`. */
+  readonly compressionAlgorithm?: string | undefined
+  /** When the image expires (ISO 8601 or a Date). */
+  readonly expiresAt?: Date | string | undefined
+}
+
+export const isoDate = (d: Date | string): string => typeof d === "string" ? d : d.toISOString()
+
+export const publishImage = (
+  http: LxdHttpService,
+  ops: OperationsService,
+  source: { readonly type: "instance" | "snapshot"; readonly name: string },
+  options: PublishOptions | undefined
+): Effect.Effect<Image, RequestError> =>
+  Effect.gen(function*() {
+    const origin = { method: "POST", path: "/1.0/images" } as const
+    const outcome = yield* ops.run({
+      ...origin,
+      body: {
+        source: { type: source.type, name: source.name },
+        public: options?.public ?? false,
+        ...(options?.properties === undefined ? {} : { properties: options.properties }),
+        ...(options?.filename === undefined ? {} : { filename: options.filename }),
+        ...(options?.compressionAlgorithm === undefined ? {} : { compression_algorithm: options.compressionAlgorithm }),
+        ...(options?.expiresAt === undefined ? {} : { expires_at: isoDate(options.expiresAt) }),
+        ...(options?.aliases === undefined || options.aliases.length === 0
+          ? {}
+          : {
+            aliases: options.aliases.map((a) =>
+              typeof a === "string" ? { name: a, description: "" } : { name: a.name, description: a.description ?? "" }
+            )
+          })
+      }
+    })
+    const fingerprint = yield* fingerprintOf(outcome, origin)
+    return yield* http.sync({ method: "GET", path: path`/1.0/images/${fingerprint}` }, Image)
+  })
