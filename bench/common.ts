@@ -1,0 +1,83 @@
+/**
+ * Shared bits of the benchmark drivers: argument parsing, the test daemon's env file,
+ * timing, peak memory and the result line every driver prints.
+ *
+ * Every driver prints one JSON object per measurement on stdout (`Sample`), which
+ * `bench/run.sh` collects into `bench/.work/<run>/results.jsonl` and `bench/report.ts`
+ * turns into `bench/RESULTS.md`. Progress and diagnostics go to stderr.
+ */
+import * as Fs from "node:fs"
+
+/** One measurement: a scenario, a tool, and the seconds each repetition took. */
+export interface Sample {
+  readonly scenario: "get" | "list" | "fanout" | "exec" | "push" | "pull"
+  /** `effect-lxd`, `undici`, `lxc`, `pylxd` */
+  readonly tool: string
+  /** `unix` or `https` */
+  readonly transport: string
+  /** Wall-clock seconds of each repetition. */
+  readonly seconds: ReadonlyArray<number>
+  /** Calls (get, list) or containers (fanout) per repetition. */
+  readonly count?: number | undefined
+  /** Bytes moved per repetition (exec, push, pull). */
+  readonly bytes?: number | undefined
+  /** Peak resident set size of the process doing the work, in KiB. */
+  readonly peakRssKiB?: number | undefined
+  /** Resident set size right before the first repetition, in KiB. */
+  readonly baseRssKiB?: number | undefined
+  /** Anything worth a footnote. */
+  readonly note?: string | undefined
+}
+
+/** Print a sample for run.sh to collect. */
+export const emit = (sample: Sample): void => {
+  process.stdout.write(JSON.stringify(sample) + "\n")
+}
+
+/** `--key value` pairs after the sub-command. */
+export const parseArgs = (argv: ReadonlyArray<string>): { readonly command: string; readonly flags: Map<string, string> } => {
+  const [command = "", ...rest] = argv
+  const flags = new Map<string, string>()
+  for (let i = 0; i < rest.length; i += 2) {
+    const key = rest[i]!
+    if (!key.startsWith("--") || rest[i + 1] === undefined) throw new Error(`bad argument near "${key}"`)
+    flags.set(key.slice(2), rest[i + 1]!)
+  }
+  return { command, flags }
+}
+
+export const flag = (flags: Map<string, string>, key: string, fallback?: string): string => {
+  const value = flags.get(key) ?? fallback
+  if (value === undefined) throw new Error(`missing --${key}`)
+  return value
+}
+
+export const intFlag = (flags: Map<string, string>, key: string, fallback?: number): number => {
+  const value = Number(flag(flags, key, fallback === undefined ? undefined : String(fallback)))
+  if (!Number.isInteger(value) || value < 0) throw new Error(`--${key} must be a non-negative integer`)
+  return value
+}
+
+/** The key=value lines of the env file `scripts/lxd-setup.sh` writes. */
+export const readEnvFile = (file = process.env.LXD_TEST_ENV ?? "/var/lib/lxd-test/lxd-test.env"): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const line of Fs.readFileSync(file, "utf8").split("\n")) {
+    const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim())
+    if (m) out[m[1]!] = m[2]!
+  }
+  return out
+}
+
+/** Seconds since an arbitrary point, with sub-millisecond resolution. */
+export const now = (): number => Number(process.hrtime.bigint()) / 1e9
+
+/** This process's peak resident set size so far (getrusage), in KiB. */
+export const peakRssKiB = (): number => process.resourceUsage().maxRSS
+
+/** This process's resident set size now, in KiB. */
+export const rssKiB = (): number => Math.round(process.memoryUsage.rss() / 1024)
+
+/** Log progress to stderr. */
+export const progress = (message: string): void => {
+  process.stderr.write(`  ${message}\n`)
+}

@@ -1,0 +1,206 @@
+"""The pylxd side of the benchmark (Debian's python3-pylxd), written the way its
+documentation shows. Run with the system Python, which has the Debian package:
+
+    /usr/bin/python3 bench/pylxd_driver.py get    --name N --count 500 --rounds 5
+    /usr/bin/python3 bench/pylxd_driver.py list   --project P --expect 100 --reps 10
+    /usr/bin/python3 bench/pylxd_driver.py fanout --prefix bench-x-p --count 20 --concurrency 5 --image busybox
+    /usr/bin/python3 bench/pylxd_driver.py exec   --name N --size 200m --reps 3
+    /usr/bin/python3 bench/pylxd_driver.py push   --name N --file F --dest /root/f --reps 3
+    /usr/bin/python3 bench/pylxd_driver.py pull   --name N --src /root/f --out F2 --bytes B --reps 3
+
+Each prints one JSON sample line (the same shape as bench/common.ts `Sample`).
+
+The client connects with `pylxd.Client()`, which picks /var/lib/lxd/unix.socket (or
+$LXD_DIR/unix.socket). pylxd 2.2.10 rejects `Client(endpoint="/var/lib/lxd/unix.socket")`:
+it tests the path with `os.path.isfile`, which is false for a socket, and then treats
+the path as an HTTPS URL.
+"""
+import json
+import os
+import resource
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import warnings
+
+import pylxd
+
+TOOL = "pylxd"
+TRANSPORT = "unix"
+
+
+def parse(argv):
+    command, rest = argv[0], argv[1:]
+    flags = {}
+    for i in range(0, len(rest), 2):
+        if not rest[i].startswith("--") or i + 1 >= len(rest):
+            raise SystemExit("bad argument near %r" % rest[i])
+        flags[rest[i][2:]] = rest[i + 1]
+    return command, flags
+
+
+def emit(**sample):
+    sys.stdout.write(json.dumps(sample) + "\n")
+    sys.stdout.flush()
+
+
+def progress(message):
+    sys.stderr.write("  %s\n" % message)
+
+
+def peak_rss_kib():
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+
+def rss_kib():
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def size_bytes(size):
+    units = {"": 1, "k": 1024, "m": 1024 ** 2, "g": 1024 ** 3}
+    number = size.rstrip("kmg")
+    return int(number) * units[size[len(number):]]
+
+
+def get(client, flags):
+    name, count, rounds = flags["name"], int(flags.get("count", 500)), int(flags.get("rounds", 5))
+    client.containers.get(name)
+    seconds = []
+    for _ in range(rounds):
+        t0 = time.perf_counter()
+        for _ in range(count):
+            client.containers.get(name)
+        seconds.append(time.perf_counter() - t0)
+    emit(scenario="get", tool=TOOL, transport=TRANSPORT, seconds=seconds, count=count)
+
+
+def list_(client, flags):
+    # pylxd 2.2 has no projects and `containers.all()` lists names only (recursion 0);
+    # the nearest equivalent is its raw API node with recursion=1, each entry turned
+    # into a Container model as `containers.get` would.
+    project, expect, reps = flags["project"], int(flags["expect"]), int(flags.get("reps", 10))
+
+    def once():
+        response = client.api.containers.get(params={"recursion": 1, "project": project})
+        return [pylxd.models.Container(client, **meta) for meta in response.json()["metadata"]]
+
+    once()
+    seconds = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        found = once()
+        seconds.append(time.perf_counter() - t0)
+        if len(found) != expect:
+            raise SystemExit("listed %d instances, expected %d" % (len(found), expect))
+    emit(scenario="list", tool=TOOL, transport=TRANSPORT, seconds=seconds, count=expect,
+         note="client.api.containers.get(recursion=1) + Container models (no project support in pylxd 2.2)")
+
+
+def fanout(client, flags):
+    prefix, count = flags["prefix"], int(flags.get("count", 20))
+    concurrency, alias = int(flags.get("concurrency", 5)), flags.get("image", "busybox")
+    reps = int(flags.get("reps", 1))
+
+    def one(name):
+        config = {"name": name, "source": {"type": "image", "alias": alias}, "profiles": ["default"]}
+        try:
+            container = client.containers.create(config, wait=True)
+            container.start(wait=True)
+            container.stop(force=True, wait=True)
+            container.delete(wait=True)
+        except Exception:
+            try:
+                c = client.containers.get(name)
+                if c.status != "Stopped":
+                    c.stop(force=True, wait=True)
+                c.delete(wait=True)
+            except Exception:
+                pass
+            raise
+
+    seconds = []
+    for r in range(reps):
+        names = ["%s-%d-%d" % (prefix, r, i) for i in range(count)]
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            for future in [pool.submit(one, n) for n in names]:
+                future.result()
+        seconds.append(time.perf_counter() - t0)
+    emit(scenario="fanout", tool=TOOL, transport=TRANSPORT, seconds=seconds, count=count,
+         note="concurrency %d (threads)" % concurrency)
+
+
+def exec_(client, flags):
+    name, size, reps = flags["name"], flags.get("size", "200m"), int(flags.get("reps", 3))
+    expected = size_bytes(size)
+    container = client.containers.get(name)
+    base = rss_kib()
+    seconds = []
+    for _ in range(reps):
+        received = [0]
+
+        def on_stdout(chunk):
+            received[0] += len(chunk)
+
+        t0 = time.perf_counter()
+        result = container.execute(["head", "-c", size, "/dev/zero"], decode=False, stdout_handler=on_stdout)
+        seconds.append(time.perf_counter() - t0)
+        if result.exit_code != 0 or received[0] != expected:
+            raise SystemExit("exec gave exit %s and %d bytes, expected %d" % (result.exit_code, received[0], expected))
+        del result
+        progress("pylxd exec %s: %.2f s" % (size, seconds[-1]))
+    emit(scenario="exec", tool=TOOL, transport=TRANSPORT, seconds=seconds, bytes=expected,
+         baseRssKiB=base, peakRssKiB=peak_rss_kib(),
+         note="execute(decode=False, stdout_handler=...): the handler sees each chunk, yet pylxd keeps them all too")
+
+
+def push(client, flags):
+    name, path, dest, reps = flags["name"], flags["file"], flags["dest"], int(flags.get("reps", 3))
+    container = client.containers.get(name)
+    size = os.path.getsize(path)
+    base = rss_kib()
+    seconds = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        # files.put takes the contents (bytes or str), as pylxd documents it
+        with open(path, "rb") as f:
+            container.files.put(dest, f.read())
+        seconds.append(time.perf_counter() - t0)
+        progress("pylxd push %d B: %.2f s" % (size, seconds[-1]))
+    emit(scenario="push", tool=TOOL, transport=TRANSPORT, seconds=seconds, bytes=size,
+         baseRssKiB=base, peakRssKiB=peak_rss_kib(), note="files.put(dest, open(f).read())")
+
+
+def pull(client, flags):
+    name, src, out = flags["name"], flags["src"], flags["out"]
+    expected, reps = int(flags["bytes"]), int(flags.get("reps", 3))
+    container = client.containers.get(name)
+    base = rss_kib()
+    seconds = []
+    for _ in range(reps):
+        if os.path.exists(out):
+            os.remove(out)
+        t0 = time.perf_counter()
+        # files.get returns the whole contents as bytes
+        with open(out, "wb") as f:
+            f.write(container.files.get(src))
+        seconds.append(time.perf_counter() - t0)
+        got = os.path.getsize(out)
+        os.remove(out)
+        if got != expected:
+            raise SystemExit("pulled %d bytes, expected %d" % (got, expected))
+        progress("pylxd pull %d B: %.2f s" % (got, seconds[-1]))
+    emit(scenario="pull", tool=TOOL, transport=TRANSPORT, seconds=seconds, bytes=expected,
+         baseRssKiB=base, peakRssKiB=peak_rss_kib(), note="open(out).write(files.get(src))")
+
+
+COMMANDS = {"get": get, "list": list_, "fanout": fanout, "exec": exec_, "push": push, "pull": pull}
+
+if __name__ == "__main__":
+    warnings.simplefilter("ignore")
+    command, flags = parse(sys.argv[1:])
+    if command not in COMMANDS:
+        raise SystemExit("unknown command %r; one of %s" % (command, ", ".join(COMMANDS)))
+    COMMANDS[command](pylxd.Client(), flags)

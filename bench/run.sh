@@ -1,0 +1,210 @@
+#!/usr/bin/env bash
+# bench/run.sh: the benchmark, in one command (run as root, from anywhere):
+#
+#   bash bench/run.sh                  full size; writes bench/RESULTS.md
+#   BENCH_QUICK=1 bash bench/run.sh    tiny sizes, to check that everything works;
+#                                      writes bench/.work/<run>/RESULTS.md instead
+#
+# It installs what is missing (python3-pylxd, GNU time, the workspace's node modules),
+# makes sure the LXD daemon runs (scripts/lxd-setup.sh, never --reset), creates its
+# containers under a unique prefix (bench-<id>-...) and a project bench-<id>, runs every
+# scenario for every tool against the same daemon, writes the results, and removes all
+# it created, whatever happens (trap). See bench/README.md.
+#
+# Knobs (environment): BENCH_OUT (where RESULTS.md goes), BENCH_HTTPS=0 (skip the
+# effect-lxd-over-HTTPS rows), and the sizes below (BENCH_GETS, BENCH_LIST, ...).
+
+set -Eeuo pipefail
+exec </dev/null
+
+TAG=bench
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$ROOT"
+note() { printf '%s: %s\n' "$TAG" "$*" >&2; }
+die() { printf '%s: ERROR: %s\n' "$TAG" "$*" >&2; exit 1; }
+
+[ "$(id -u)" -eq 0 ] || die "run as root (it may install packages and start the LXD daemon)"
+
+QUICK=${BENCH_QUICK:-0}
+if [ "$QUICK" = 1 ]; then
+  GETS=${BENCH_GETS:-20}; GET_ROUNDS=${BENCH_GET_ROUNDS:-2}; LXC_GET_ROUNDS=${BENCH_LXC_GET_ROUNDS:-1}
+  LIST=${BENCH_LIST:-5}; LIST_REPS=${BENCH_LIST_REPS:-3}
+  FAN=${BENCH_FAN:-4}; FAN_REPS=${BENCH_FAN_REPS:-1}; CONC=${BENCH_CONCURRENCY:-2}
+  EXEC_SIZE=${BENCH_EXEC_SIZE:-10m}; EXEC_REPS=${BENCH_EXEC_REPS:-2}
+  SMALL=${BENCH_SMALL:-10m}; SMALL_REPS=${BENCH_SMALL_REPS:-2}
+  BIG=${BENCH_BIG:-20m}; BIG_REPS=${BENCH_BIG_REPS:-1}
+else
+  GETS=${BENCH_GETS:-500}; GET_ROUNDS=${BENCH_GET_ROUNDS:-5}; LXC_GET_ROUNDS=${BENCH_LXC_GET_ROUNDS:-3}
+  LIST=${BENCH_LIST:-100}; LIST_REPS=${BENCH_LIST_REPS:-10}
+  FAN=${BENCH_FAN:-20}; FAN_REPS=${BENCH_FAN_REPS:-2}; CONC=${BENCH_CONCURRENCY:-5}
+  EXEC_SIZE=${BENCH_EXEC_SIZE:-200m}; EXEC_REPS=${BENCH_EXEC_REPS:-3}
+  SMALL=${BENCH_SMALL:-100m}; SMALL_REPS=${BENCH_SMALL_REPS:-3}
+  BIG=${BENCH_BIG:-1g}; BIG_REPS=${BENCH_BIG_REPS:-1}
+fi
+HTTPS=${BENCH_HTTPS:-1}
+PY=/usr/bin/python3 # Debian's python3-pylxd lives in the system Python
+
+# ------------------------------------------------------------ prerequisites
+pkgs=()
+dpkg-query -W -f='${Status}' python3-pylxd 2>/dev/null | grep -q 'install ok installed' || pkgs+=(python3-pylxd)
+[ -x /usr/bin/time ] || pkgs+=(time)
+if [ ${#pkgs[@]} -gt 0 ]; then
+  note "installing ${pkgs[*]}"
+  DEBIAN_FRONTEND=noninteractive apt-get install -y "${pkgs[@]}" >/dev/null || {
+    DEBIAN_FRONTEND=noninteractive apt-get update >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y "${pkgs[@]}" >/dev/null
+  }
+fi
+if ! command -v pnpm >/dev/null 2>&1 || [ ! -d "$ROOT/node_modules/effect" ]; then
+  bash "$ROOT/scripts/ensure-pnpm.sh"
+fi
+
+note "making sure the LXD daemon runs (scripts/lxd-setup.sh, no reset)"
+LXD_SETUP_SMOKE=0 bash "$ROOT/scripts/lxd-setup.sh" >/dev/null || die "scripts/lxd-setup.sh failed"
+ENV_FILE=${LXD_TEST_ENV:-/var/lib/lxd-test/lxd-test.env}
+[ -r "$ENV_FILE" ] || die "$ENV_FILE is missing"
+IMAGE=$(sed -n 's/^LXD_TEST_IMAGE_ALIAS=//p' "$ENV_FILE")
+IMAGE=${IMAGE:-busybox}
+
+# ------------------------------------------------------------ this run
+RUN="bench-$(head -c 4 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+WORK="$ROOT/bench/.work/$RUN"
+mkdir -p "$WORK"
+RESULTS="$WORK/results.jsonl"
+LOG="$WORK/log.txt"
+META="$WORK/meta.env"
+: >"$RESULTS"
+if [ "$QUICK" = 1 ]; then OUT=${BENCH_OUT:-$WORK/RESULTS.md}; else OUT=${BENCH_OUT:-$ROOT/bench/RESULTS.md}; fi
+export LXD_TEST_ENV="$ENV_FILE" PYTHONWARNINGS=ignore
+note "run $RUN (work files and log in ${WORK#"$ROOT"/})"
+
+tsx() { pnpm exec tsx "$@"; }
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  note "cleaning up $RUN"
+  tsx bench/fixtures.ts teardown --run "$RUN" >>"$LOG" 2>&1 || note "effect-lxd teardown failed; falling back to lxc"
+  # whatever the teardown missed (it may itself have failed): lxc, by prefix
+  local p n
+  for p in default "$RUN"; do
+    lxc project show "$p" >/dev/null 2>&1 || continue
+    for n in $(lxc list --project "$p" --format csv -c n 2>/dev/null | grep "^$RUN-" || true); do
+      lxc delete --force --project "$p" "$n" >>"$LOG" 2>&1 || note "could not delete $n"
+    done
+  done
+  if lxc project show "$RUN" >/dev/null 2>&1; then
+    lxc project delete "$RUN" >>"$LOG" 2>&1 || note "could not delete project $RUN"
+  fi
+  rm -f "$WORK"/*.bin "$WORK"/*.out
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+FAILED=()
+# measure LABEL COMMAND...: run one driver, its sample line into results.jsonl
+measure() {
+  local label=$1
+  shift
+  note "  $label"
+  printf '\n== %s: %s\n' "$label" "$*" >>"$LOG"
+  if ! "$@" >>"$RESULTS" 2>>"$LOG"; then
+    note "  $label FAILED (see ${LOG#"$ROOT"/})"
+    FAILED+=("$label")
+  fi
+}
+
+# ------------------------------------------------------------ versions
+{
+  echo "RUN=$RUN"
+  echo "DATE=$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+  echo "LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)"
+  echo "OS=$(. /etc/os-release && echo "$PRETTY_NAME")"
+  echo "LXD_SERVER=$(lxc query /1.0 | node -e 'const i = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(i.environment.server_version)')"
+  echo "LXD_STORAGE=$(lxc query /1.0 | node -e 'const i = JSON.parse(require("fs").readFileSync(0, "utf8")); console.log(i.environment.storage)')"
+  echo "LXC=$(lxc version | sed -n 's/^Client version: //p')"
+  echo "NODE=$(node --version)"
+  echo "EFFECT=$(node -p 'require("./node_modules/effect/package.json").version')"
+  PN=$(readlink -f node_modules/@effect/platform-node)
+  echo "PLATFORM_NODE=$(node -p "require('$PN/package.json').version")"
+  echo "UNDICI=$(node -p "require('$PN/../../undici/package.json').version")"
+  echo "TSX=$(node -p 'require("./node_modules/tsx/package.json").version')"
+  echo "EFFECT_LXD=$(node -p 'require("./packages/lxd/package.json").version') @ $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- packages/lxd/src 2>/dev/null || echo ' + uncommitted changes')"
+  echo "PYTHON=$($PY --version 2>&1 | sed 's/^Python //')"
+  echo "PYLXD=$($PY -c 'import pylxd; print(pylxd.__version__)')"
+} >"$META"
+
+# ------------------------------------------------------------ fixtures
+note "creating $RUN-get, $RUN-io and $LIST containers in project $RUN"
+tsx bench/fixtures.ts setup --run "$RUN" --list "$LIST" --concurrency 5 --image "$IMAGE" 2>>"$LOG" ||
+  die "fixture setup failed (see ${LOG#"$ROOT"/})"
+
+EFF=(tsx bench/effect-lxd.ts)
+UND=(tsx bench/undici-loop.ts)
+LXC=(tsx bench/lxc-cli.ts)
+PYL=("$PY" bench/pylxd_driver.py)
+
+note "(a) get one instance, $GETS calls"
+get=(get --name "$RUN-get" --count "$GETS")
+measure "effect-lxd get" "${EFF[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
+[ "$HTTPS" = 1 ] && measure "effect-lxd get (https)" "${EFF[@]}" "${get[@]}" --rounds "$GET_ROUNDS" --transport https
+measure "undici get" "${UND[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
+measure "pylxd get" "${PYL[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
+measure "lxc get" "${LXC[@]}" "${get[@]}" --rounds "$LXC_GET_ROUNDS"
+
+note "(b) list $LIST instances, recursion 1"
+list=(list --project "$RUN" --expect "$LIST" --reps "$LIST_REPS")
+measure "effect-lxd list" "${EFF[@]}" "${list[@]}"
+[ "$HTTPS" = 1 ] && measure "effect-lxd list (https)" "${EFF[@]}" "${list[@]}" --transport https
+measure "undici list" "${UND[@]}" "${list[@]}"
+measure "pylxd list" "${PYL[@]}" "${list[@]}"
+measure "lxc list" "${LXC[@]}" "${list[@]}"
+
+note "(c) create, start, delete $FAN containers, concurrency $CONC"
+fan=(fanout --count "$FAN" --concurrency "$CONC" --reps "$FAN_REPS" --image "$IMAGE")
+measure "effect-lxd fanout" "${EFF[@]}" "${fan[@]}" --prefix "$RUN-fe"
+measure "undici fanout" "${UND[@]}" "${fan[@]}" --prefix "$RUN-fu"
+measure "pylxd fanout" "${PYL[@]}" "${fan[@]}" --prefix "$RUN-fp"
+measure "lxc fanout" "${LXC[@]}" "${fan[@]}" --prefix "$RUN-fl"
+
+note "(d) exec output throughput, head -c $EXEC_SIZE /dev/zero"
+ex=(exec --name "$RUN-io" --size "$EXEC_SIZE" --reps "$EXEC_REPS")
+measure "effect-lxd exec" "${EFF[@]}" "${ex[@]}"
+[ "$HTTPS" = 1 ] && measure "effect-lxd exec (https)" "${EFF[@]}" "${ex[@]}" --transport https
+measure "pylxd exec" "${PYL[@]}" "${ex[@]}"
+measure "lxc exec" "${LXC[@]}" "${ex[@]}" --tmp "$WORK"
+
+bytes_of() { # 100m -> bytes
+  local n=${1%[kmg]} u=${1##*[0-9]}
+  case $u in k) echo $((n * 1024)) ;; m) echo $((n * 1024 * 1024)) ;; g) echo $((n * 1024 * 1024 * 1024)) ;; *) echo "$n" ;; esac
+}
+for spec in "$SMALL:$SMALL_REPS" "$BIG:$BIG_REPS"; do
+  size=${spec%%:*}
+  reps=${spec##*:}
+  bytes=$(bytes_of "$size")
+  src="$WORK/src-$size.bin"
+  note "(e) file push and pull, $size"
+  head -c "$bytes" /dev/urandom >"$src"
+  push=(push --name "$RUN-io" --file "$src" --dest "/root/bench-$size.bin" --reps "$reps")
+  pull=(pull --name "$RUN-io" --src "/root/bench-$size.bin" --out "$WORK/pulled.out" --bytes "$bytes" --reps "$reps")
+  measure "effect-lxd push $size" "${EFF[@]}" "${push[@]}"
+  measure "effect-lxd pull $size" "${EFF[@]}" "${pull[@]}"
+  if [ "$HTTPS" = 1 ] && [ "$size" = "$BIG" ]; then
+    measure "effect-lxd push $size (https)" "${EFF[@]}" "${push[@]}" --transport https
+    measure "effect-lxd pull $size (https)" "${EFF[@]}" "${pull[@]}" --transport https
+  fi
+  measure "pylxd push $size" "${PYL[@]}" "${push[@]}"
+  measure "pylxd pull $size" "${PYL[@]}" "${pull[@]}"
+  measure "lxc push $size" "${LXC[@]}" "${push[@]}" --tmp "$WORK"
+  measure "lxc pull $size" "${LXC[@]}" "${pull[@]}" --tmp "$WORK"
+  lxc exec "$RUN-io" -- rm -f "/root/bench-$size.bin"
+  rm -f "$src"
+done
+
+# ------------------------------------------------------------ report
+echo "LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$META"
+[ ${#FAILED[@]} -eq 0 ] || echo "FAILED=$(IFS=,; echo "${FAILED[*]}")" >>"$META"
+tsx bench/report.ts --results "$RESULTS" --meta "$META" --out "$OUT" 2>>"$LOG"
+note "wrote ${OUT#"$ROOT"/}"
+[ ${#FAILED[@]} -eq 0 ] || die "failed: ${FAILED[*]}"
