@@ -21,6 +21,7 @@ import type * as ConfigError from "effect/ConfigError"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Certificates from "./Certificates.js"
+import * as Cluster from "./Cluster.js"
 import * as Console from "./Console.js"
 import * as Exec from "./Exec.js"
 import * as Events from "./Events.js"
@@ -57,6 +58,7 @@ export type Services =
   | Images.Images
   | Server.Server
   | Certificates.Certificates
+  | Cluster.Cluster
   | Exec.Exec
   | Files.Files
   | Events.Events
@@ -89,9 +91,9 @@ export type ConnectError = TransportError | DecodeError | NotFound | LXDAPIExcep
 export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, never, LxdHttp.LxdHttp> = Layer
   .mergeAll(
     Server.layer, Certificates.layer, Exec.layer, Files.layer, Events.layer, Console.layer,
-    Instances.layer, Snapshots.layer, Images.layer, Profiles.layer, Projects.layer, Networks.layer,
-    NetworkAcls.layer, NetworkZones.layer, StoragePools.layer, StorageVolumes.layer,
-    StorageBuckets.layer, Warnings.layer, Metrics.layer
+    Cluster.layer, Instances.layer, Snapshots.layer, Images.layer, Profiles.layer, Projects.layer,
+    Networks.layer, NetworkAcls.layer, NetworkZones.layer, StoragePools.layer,
+    StorageVolumes.layer, StorageBuckets.layer, Warnings.layer, Metrics.layer
   )
   .pipe(Layer.provideMerge(Operations.layer))
 

@@ -42,6 +42,11 @@ export * as Exec from "./Exec.js"
 /**
  * @since 0.1.0
  */
+export * as Cluster from "./Cluster.js"
+
+/**
+ * @since 0.1.0
+ */
 export * as Instances from "./Instances.js"
 
 /**
