@@ -1,45 +1,109 @@
 /**
  * A tour of effect-lxd against a real LXD (run it with `bash scripts/demo.sh`).
  *
- * It connects over the unix socket and over HTTPS (client certificate, pinned server
- * certificate), prints what the server is, lists instances, and shows typed errors.
- * Connection settings come from the environment (`LXD_SOCKET`, `LXD_HTTPS_URL`,
- * `LXD_CLIENT_CERT`, `LXD_CLIENT_KEY`, `LXD_SERVER_CERT`), as scripts/demo.sh exports them.
+ * Connects over the unix socket and over HTTPS (client certificate, pinned server
+ * certificate), says what the server is, then follows one container's life while
+ * watching the server's events: launch, state, exec (collected and streamed), files,
+ * snapshot and restore, concurrent work with a deadline, typed errors, clean-up.
+ * Everything it creates is deleted at the end, also on failure or Ctrl-C.
+ *
+ * Settings come from the environment, as scripts/demo.sh exports them: `LXD_SOCKET`,
+ * `LXD_HTTPS_URL`, `LXD_CLIENT_CERT`, `LXD_CLIENT_KEY`, `LXD_SERVER_CERT`, and the image
+ * alias `LXD_TEST_IMAGE_ALIAS` (default `busybox`).
  */
-import { Console, Effect, Option, Schema } from "effect"
-import { Lxd, LxdHttp, Operations, Server } from "effect-lxd"
+import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
+import { Config, Console, Effect, Fiber, Option, Stream } from "effect"
+import { Events, Exec, Files, Instances, Lxd, LxdHttp, Operations, Server, Snapshots } from "effect-lxd"
 
 const section = (title: string) => Console.log(`\n== ${title}`)
 
-/** What the server is, over one connection. */
+/** What the server is, over whichever connection is provided. */
 const describeServer = Effect.gen(function*() {
   const http = yield* LxdHttp.LxdHttp
   const info = yield* (yield* Server.Server).info
   yield* Console.log(`connected to ${http.address}`)
   yield* Console.log(
     `server: ${info.environment?.server} ${info.environment?.server_version} (dialect ${http.dialect}), ` +
-      `${info.api_extensions.length} API extensions, auth ${info.auth}`
+      `${info.api_extensions.length} API extensions, client ${info.auth}`
   )
-  yield* Console.log(`has "instances" extension: ${yield* http.hasExtension("instances")}`)
 })
 
 const tour = Effect.gen(function*() {
-  const http = yield* LxdHttp.LxdHttp
-  const ops = yield* Operations.Operations
+  const instances = yield* Instances.Instances
+  const exec = yield* Exec.Exec
+  const files = yield* Files.Files
+  const snapshots = yield* Snapshots.Snapshots
+  const events = yield* Events.Events
+  const alias = yield* Config.withDefault(Config.string("LXD_TEST_IMAGE_ALIAS"), "busybox")
+  const name = `demo-${Math.random().toString(36).slice(2, 8)}`
 
-  yield* section("the server")
+  yield* section("the server, over the unix socket")
   yield* describeServer
+  const existing = yield* instances.names()
+  yield* Console.log(`${existing.length} instance(s) on the server before we start`)
 
-  yield* section("instances (raw escape hatch: any endpoint, decoded with a Schema)")
-  const instances = yield* http.sync({ method: "GET", path: "/1.0/instances" }, Schema.Array(Schema.String))
-  yield* Console.log(instances.length === 0 ? "no instances" : instances.join("\n"))
+  yield* section(`events: listening for lifecycle events of ${name}`)
+  const feed = yield* events.subscribe({ types: ["lifecycle"] })
+  const seen = yield* feed.pipe(
+    Stream.filter((e): e is Events.LifecycleEvent =>
+      e._tag === "LifecycleEvent" && e.metadata.source.split("?")[0] === `/1.0/instances/${name}`
+    ),
+    Stream.tap((e) => Console.log(`  [event] ${e.metadata.action}`)),
+    Stream.runCollect,
+    Effect.fork
+  )
 
-  yield* section("operations")
-  const running = yield* ops.list()
-  yield* Console.log(`${running.length} operation(s) known to the server`)
+  yield* section(`launch ${name} from image "${alias}"`)
+  const created = yield* Effect.acquireRelease(
+    instances.create({ name, source: { type: "image", alias }, start: true }),
+    (c) => Effect.ignore(instances.delete(c.name, { force: true }))
+  )
+  const state = yield* instances.state(name)
+  yield* Console.log(`${created.name}: ${state.status}, pid ${state.pid}, ${state.processes} processes`)
+
+  yield* section("exec")
+  const hello = yield* exec.run(name, ["sh", "-c", "echo hello from $(hostname); echo oops >&2; exit 3"])
+  yield* Console.log(`exit ${hello.exitCode}, stdout ${JSON.stringify(hello.stdout)}, stderr ${JSON.stringify(hello.stderr)}`)
+  yield* Console.log("streaming output as it comes:")
+  yield* Effect.scoped(Effect.gen(function*() {
+    const proc = yield* exec.start(name, ["sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 0.3; done"])
+    yield* Stream.run(Stream.empty, proc.stdin)
+    yield* proc.stdout.pipe(
+      Stream.decodeText(),
+      Stream.splitLines,
+      Stream.runForEach((line) => Console.log(`  ${line}`))
+    )
+    yield* Console.log(`  (exit ${yield* proc.exitCode})`)
+  }))
+
+  yield* section("files")
+  yield* files.write(name, "/root/notes.txt", "written by effect-lxd\n", { mode: 0o600 })
+  yield* files.write(name, "/root/notes.txt", "and appended\n", { write: "append" })
+  const notes = yield* files.read(name, "/root/notes.txt").pipe(Stream.decodeText(), Stream.mkString)
+  const info = yield* files.stat(name, "/root/notes.txt")
+  yield* Console.log(`/root/notes.txt (mode ${info.mode.toString(8)}):\n${notes.trimEnd()}`)
+
+  yield* section("snapshot and restore")
+  const snap = yield* snapshots.create(name, { name: "clean" })
+  yield* files.delete(name, "/root/notes.txt")
+  yield* Console.log(`snapshot "${snap.name}" taken; file deleted: exists=${yield* fileExists(name, "/root/notes.txt")}`)
+  yield* instances.restoreSnapshot(name, snap.name)
+  yield* Console.log(`restored: exists=${yield* fileExists(name, "/root/notes.txt")}`)
+
+  yield* section("three commands at once, under a 5 second deadline")
+  const results = yield* Effect.all(
+    ["uname -r", "cat /etc/hostname", "ls / | wc -l"].map((cmd) =>
+      exec.run(name, ["sh", "-c", cmd]).pipe(Effect.map((r) => `${cmd} -> ${r.stdout.trim()}`))
+    ),
+    { concurrency: 3 }
+  ).pipe(Effect.timeout("5 seconds"))
+  for (const line of results) yield* Console.log(`  ${line}`)
+  yield* Console.log("a command that outlives its deadline is killed on the server:")
+  const slow = yield* exec.run(name, ["sleep", "30"]).pipe(Effect.timeout("1 second"), Effect.option)
+  yield* Console.log(`  sleep 30 under a 1 s timeout -> ${Option.isNone(slow) ? "timed out, process killed" : "finished?!"}`)
 
   yield* section("typed errors")
-  const missing = yield* http.sync({ method: "GET", path: "/1.0/instances/does-not-exist" }, Schema.Unknown).pipe(
+  const missing = yield* instances.get("no-such-instance").pipe(
     Effect.as("found?!"),
     Effect.catchTags({
       NotFound: (e) => Effect.succeed(`NotFound: ${e.message}`),
@@ -47,29 +111,46 @@ const tour = Effect.gen(function*() {
     })
   )
   yield* Console.log(missing)
-  const extension = yield* http.requireExtension("an_extension_from_the_future").pipe(
+  const running = yield* instances.delete(name).pipe(
+    Effect.as("deleted?!"),
+    Effect.catchTag("LXDAPIException", (e) => Effect.succeed(`LXDAPIException ${e.status}: ${e.serverMessage}`))
+  )
+  yield* Console.log(`deleting a running instance without force -> ${running}`)
+  const future = yield* (yield* LxdHttp.LxdHttp).requireExtension("an_extension_from_the_future").pipe(
     Effect.as("present?!"),
     Effect.catchTag("ExtensionNotAvailable", (e) => Effect.succeed(`ExtensionNotAvailable: ${e.message}`))
   )
-  yield* Console.log(extension)
+  yield* Console.log(future)
+
+  yield* section("stop, then clean up")
+  yield* instances.stop(name, { force: true })
+  yield* instances.delete(name)
+  yield* Effect.sleep("500 millis") // let the last events arrive
+  yield* Fiber.interrupt(seen)
+  const after = yield* instances.exists(name)
+  yield* Console.log(`${name} exists afterwards: ${after}`)
+  const ops = yield* (yield* Operations.Operations).list()
+  yield* Console.log(`${ops.length} operation(s) still known to the server (LXD keeps finished ones a few seconds)`)
 })
+
+const fileExists = (instance: string, path: string) =>
+  Effect.flatMap(Files.Files, (files) =>
+    files.stat(instance, path).pipe(
+      Effect.as(true),
+      Effect.catchTag("NotFound", () => Effect.succeed(false))
+    ))
 
 const program = Effect.gen(function*() {
   yield* Console.log("effect-lxd demo")
-  // over the unix socket (discovered, or LXD_SOCKET)
-  yield* tour.pipe(Effect.provide(Lxd.layerUnix({ socketPath: process.env.LXD_SOCKET })))
+  yield* tour.pipe(Effect.scoped, Effect.provide(Lxd.layerUnix({ socketPath: process.env.LXD_SOCKET })))
 
-  // over HTTPS with a client certificate, when the environment describes it
-  const https = yield* LxdHttp.config("LXD").pipe(Effect.option)
-  if (Option.isSome(https) && https.value._tag === "Https") {
-    yield* section("again over HTTPS (client certificate, pinned server certificate)")
-    yield* describeServer.pipe(Effect.provide(Lxd.layer(LxdHttp.layerHttps(https.value))))
+  // the same services over HTTPS, when the environment describes it
+  const settings = yield* LxdHttp.config("LXD").pipe(Effect.option)
+  if (Option.isSome(settings) && settings.value._tag === "Https") {
+    yield* section("the same server over HTTPS (client certificate, pinned server certificate)")
+    yield* describeServer.pipe(Effect.provide(Lxd.layer(LxdHttp.layerHttps(settings.value))))
   }
+  yield* Console.log("\ndone")
 })
 
-program.pipe(
-  Effect.catchAll((error) => Console.error(`demo failed: ${error.message}`).pipe(Effect.zipRight(Effect.fail(error)))),
-  Effect.runPromise
-).catch(() => {
-  process.exitCode = 1
-})
+program.pipe(Effect.tapErrorCause(Effect.logError), NodeRuntime.runMain)
