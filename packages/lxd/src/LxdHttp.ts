@@ -36,7 +36,7 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
-import { pipe } from "effect/Function"
+import { dual, pipe } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as ParseResult from "effect/ParseResult"
@@ -305,13 +305,11 @@ export const currentTarget: FiberRef.FiberRef<Option.Option<string>> = FiberRef.
 export const withProject: {
   (project: string): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   <A, E, R>(self: Effect.Effect<A, E, R>, project: string): Effect.Effect<A, E, R>
-} = ((...args: Array<unknown>) => {
-  if (typeof args[0] === "string") {
-    const project = args[0]
-    return <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.locally(self, currentProject, Option.some(project))
-  }
-  return Effect.locally(args[0] as Effect.Effect<unknown>, currentProject, Option.some(args[1] as string))
-}) as never
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, project: string): Effect.Effect<A, E, R> =>
+    Effect.locally(self, currentProject, Option.some(project))
+)
 
 /**
  * Run an effect with every LXD call in it sent to one cluster member (`?target=`).
@@ -322,13 +320,11 @@ export const withProject: {
 export const withTarget: {
   (member: string): <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.Effect<A, E, R>
   <A, E, R>(self: Effect.Effect<A, E, R>, member: string): Effect.Effect<A, E, R>
-} = ((...args: Array<unknown>) => {
-  if (typeof args[0] === "string") {
-    const member = args[0]
-    return <A, E, R>(self: Effect.Effect<A, E, R>) => Effect.locally(self, currentTarget, Option.some(member))
-  }
-  return Effect.locally(args[0] as Effect.Effect<unknown>, currentTarget, Option.some(args[1] as string))
-}) as never
+} = dual(
+  2,
+  <A, E, R>(self: Effect.Effect<A, E, R>, member: string): Effect.Effect<A, E, R> =>
+    Effect.locally(self, currentTarget, Option.some(member))
+)
 
 /**
  * The same as `withProject`, for streams.
