@@ -1,18 +1,21 @@
 /**
- * Throwaway LXD daemons for tests that must not touch the shared one: clustering,
- * copies and moves between servers.
+ * Throwaway LXD or Incus daemons for tests that must not touch the shared ones:
+ * clustering, copies and moves between servers.
  *
- * `extraDaemon(options)` starts `/usr/bin/lxd` with its own `LXD_DIR` (a fresh temporary
- * directory), waits for its socket, configures it without `lxd init --auto` (a `dir` pool
+ * `extraDaemon(options)` starts `/usr/bin/lxd` (or, with `kind: "incus"`,
+ * `/usr/libexec/incus/incusd`) with its own `LXD_DIR` / `INCUS_DIR` (a fresh temporary
+ * directory), waits for its socket, configures it without `init --auto` (a `dir` pool
  * "default", a default profile with only a root disk, no network at all), listens on
- * HTTPS at 127.0.0.1:<free port from 8643 up> and trusts the test client certificate.
+ * HTTPS at 127.0.0.1:<free port: LXD from 8643 up, Incus from 8800 up> and trusts the
+ * test client certificate of that family (from its env file).
  * With `cluster: "bootstrap"` it then enables clustering; with `cluster: { join }` it
  * joins an existing (throwaway) cluster instead of being configured.
  *
- * When the scope closes: `lxd shutdown`, then SIGKILL of that one pid if it is still
- * alive, lazy unmount of anything still mounted under its directory, and removal of the
- * directory. A process exit hook does the same (without the graceful shutdown) for
- * daemons whose scope never closed.
+ * When the scope closes: `lxd shutdown` / `incus admin shutdown`, then SIGKILL of that
+ * one pid (and any copy of the daemon serving the same directory) if still alive, lazy
+ * unmount of anything still mounted under its directory, and removal of the directory.
+ * A process exit hook does the same (without the graceful shutdown) for daemons whose
+ * scope never closed.
  *
  * ```ts
  * it.scoped("copy between servers", () =>
@@ -26,7 +29,7 @@
  * http://127.0.0.1:9).
  *
  * Debugging: `LXD_EXTRA_DEBUG=1` prints each stop step; `LXD_EXTRA_KEEP_LOGS=<dir>` keeps a
- * copy of every daemon's `lxd.log` there before its directory is removed.
+ * copy of every daemon's log (`lxd.log` / `incus.log`) there before its directory is removed.
  *
  * Known LXD 5.0.2 behaviour this handles: a member removed from a cluster resets itself in
  * place and then ignores `lxd shutdown` (it answers, but never exits), so it is killed
@@ -55,7 +58,7 @@ export class ExtraDaemonError extends Data.TaggedError("ExtraDaemonError")<{
   readonly cause?: unknown
 }> {
   override get message(): string {
-    return `extra LXD daemon: ${this.reason}`
+    return `extra daemon: ${this.reason}`
   }
 }
 
@@ -70,7 +73,12 @@ export interface JoinOptions {
   readonly token?: Redacted.Redacted<string> | string | undefined
 }
 
+/** Which daemon to run. */
+export type DaemonKind = "lxd" | "incus"
+
 export interface ExtraDaemonOptions {
+  /** `"lxd"` (default) or `"incus"`. A daemon joining a cluster must be of the cluster's kind. */
+  readonly kind?: DaemonKind | undefined
   /** Server name (and cluster member name). Default: a unique name. */
   readonly name?: string | undefined
   /**
@@ -90,7 +98,9 @@ export interface ExtraDaemonOptions {
 
 /** A running throwaway daemon. */
 export interface ExtraDaemon {
+  readonly kind: DaemonKind
   readonly name: string
+  /** The daemon's directory (its `LXD_DIR` or `INCUS_DIR`). */
   readonly lxdDir: string
   readonly socket: string
   /** `127.0.0.1:<port>` */
@@ -124,6 +134,7 @@ export interface ExtraDaemon {
 // -----------------------------------------------------------------------------
 
 interface Running {
+  readonly kind: DaemonKind
   readonly dir: string
   readonly child: ChildProcess.ChildProcess
   port: number | undefined
@@ -152,14 +163,16 @@ const mountsUnder = (dir: string): Array<string> => {
 
 const isAlive = (r: Running): boolean => r.child.exitCode === null && r.child.signalCode === null
 
+const logName: Record<DaemonKind, string> = { lxd: "lxd.log", incus: "incus.log" }
+
 /**
  * The pids of the daemon processes serving `dir`. LXD 5.0 starts a fresh copy of itself
  * (new pid, same arguments) when it is removed from a cluster, so the pid we spawned is
  * not always the one running: the daemon is recognised by its `--logfile=<dir>/lxd.log`
- * argument, which names our own temporary directory and nothing else.
+ * (`incus.log`) argument, which names our own temporary directory and nothing else.
  */
 const daemonPids = (dir: string): Array<number> => {
-  const marker = `--logfile=${Path.join(dir, "lxd.log")}`
+  const markers = Object.values(logName).map((log) => `--logfile=${Path.join(dir, log)}`)
   const out: Array<number> = []
   let entries: Array<string>
   try {
@@ -171,7 +184,7 @@ const daemonPids = (dir: string): Array<number> => {
     if (!/^[0-9]+$/.test(entry)) continue
     try {
       const args = Fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0")
-      if (args.includes(marker) && !Fs.readFileSync(`/proc/${entry}/stat`, "utf8").includes(") Z ")) {
+      if (markers.some((marker) => args.includes(marker)) && !Fs.readFileSync(`/proc/${entry}/stat`, "utf8").includes(") Z ")) {
         out.push(Number(entry))
       }
     } catch {
@@ -238,8 +251,10 @@ const installExitHook = () => {
 // helpers
 // -----------------------------------------------------------------------------
 
-const PORT_FIRST = 8643
-const PORT_LAST = 8699
+const ports: Record<DaemonKind, { readonly first: number; readonly last: number }> = {
+  lxd: { first: 8643, last: 8699 },
+  incus: { first: 8800, last: 8899 }
+}
 
 const portIsFree = (port: number): Promise<boolean> =>
   new Promise((resolve) => {
@@ -248,15 +263,16 @@ const portIsFree = (port: number): Promise<boolean> =>
     server.listen(port, "127.0.0.1", () => server.close(() => resolve(true)))
   })
 
-/** Reserve a free loopback port (in this process) from 8643 upward. */
-const reservePort: Effect.Effect<number, ExtraDaemonError> = Effect.gen(function*() {
-  for (let port = PORT_FIRST; port <= PORT_LAST; port++) {
+/** Reserve a free loopback port (in this process) from the kind's range. */
+const reservePort = (kind: DaemonKind): Effect.Effect<number, ExtraDaemonError> => Effect.gen(function*() {
+  const { first, last } = ports[kind]
+  for (let port = first; port <= last; port++) {
     if (reservedPorts.has(port)) continue
     reservedPorts.add(port)
     if (yield* Effect.promise(() => portIsFree(port))) return port
     reservedPorts.delete(port)
   }
-  return yield* new ExtraDaemonError({ reason: `no free port in 127.0.0.1:${PORT_FIRST}-${PORT_LAST}` })
+  return yield* new ExtraDaemonError({ reason: `no free port in 127.0.0.1:${first}-${last}` })
 })
 
 const pingSocket = (socketPath: string): Promise<boolean> =>
@@ -285,9 +301,14 @@ const runCommand = (command: string, args: ReadonlyArray<string>, env: NodeJS.Pr
     return Effect.sync(() => child.kill("SIGKILL"))
   })
 
-const daemonEnv = (dir: string): NodeJS.ProcessEnv => ({
-  PATH: process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-  LXD_DIR: dir,
+const systemPath = process.env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+
+const daemonEnv = (kind: DaemonKind, dir: string): NodeJS.ProcessEnv => ({
+  ...(kind === "lxd"
+    ? { PATH: systemPath, LXD_DIR: dir }
+    // incusd finds its helpers in /usr/libexec/incus; the CLI (shutdown) finds the socket
+    // from INCUS_DIR and keeps its own config under HOME, inside our directory
+    : { PATH: `/usr/libexec/incus:${systemPath}`, INCUS_DIR: dir, HOME: dir }),
   HTTPS_PROXY: "http://127.0.0.1:9",
   HTTP_PROXY: "http://127.0.0.1:9",
   https_proxy: "http://127.0.0.1:9",
@@ -296,11 +317,25 @@ const daemonEnv = (dir: string): NodeJS.ProcessEnv => ({
   no_proxy: "127.0.0.1,localhost,::1"
 })
 
-const lxdEnv = (): DaemonEnv => {
-  const env = daemons().find((d) => d.kind === "lxd")
-  if (env === undefined) throw new Error("no LXD test environment (client certificate) found")
+const clientEnv = (kind: DaemonKind): DaemonEnv => {
+  const env = daemons().find((d) => d.kind === kind)
+  if (env === undefined) throw new Error(`no ${kind} test environment (client certificate) found`)
   return env
 }
+
+const binary: Record<DaemonKind, { readonly daemon: string; readonly group: string }> = {
+  lxd: { daemon: "/usr/bin/lxd", group: "lxd" },
+  incus: { daemon: "/usr/libexec/incus/incusd", group: "incus-admin" }
+}
+
+/** The graceful stop: `lxd shutdown` / `incus admin shutdown` against the daemon's directory. */
+const shutdownCommand: Record<DaemonKind, { readonly command: string; readonly args: ReadonlyArray<string> }> = {
+  lxd: { command: "/usr/bin/lxd", args: ["shutdown", "--timeout=20"] },
+  incus: { command: "/usr/bin/incus", args: ["admin", "shutdown", "--timeout=20"] }
+}
+
+/** The name the test client certificate is trusted under. */
+const clientName = (kind: DaemonKind) => `${kind}-test-client`
 
 const fail = (reason: string) => (cause: unknown) => new ExtraDaemonError({ reason, cause })
 
@@ -308,19 +343,21 @@ const fail = (reason: string) => (cause: unknown) => new ExtraDaemonError({ reas
 // start and stop
 // -----------------------------------------------------------------------------
 
-const launch: Effect.Effect<{ readonly pid: number; readonly run: Running; readonly logFile: string }, ExtraDaemonError> =
+const launch = (
+  kind: DaemonKind
+): Effect.Effect<{ readonly pid: number; readonly run: Running; readonly logFile: string }, ExtraDaemonError> =>
   Effect.try({
     try: () => {
-      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "lxd-extra-"))
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), `${kind}-extra-`))
       try {
         Fs.chmodSync(dir, 0o711)
-        const logFile = Path.join(dir, "lxd.log")
-        const out = Fs.openSync(Path.join(dir, "lxd.stdout"), "a")
+        const logFile = Path.join(dir, logName[kind])
+        const out = Fs.openSync(Path.join(dir, `${kind}.stdout`), "a")
         let child: ChildProcess.ChildProcess
         try {
-          child = ChildProcess.spawn("/usr/bin/lxd", ["--group", "lxd", `--logfile=${logFile}`], {
+          child = ChildProcess.spawn(binary[kind].daemon, ["--group", binary[kind].group, `--logfile=${logFile}`], {
             cwd: "/",
-            env: daemonEnv(dir),
+            env: daemonEnv(kind, dir),
             detached: true,
             stdio: ["ignore", out, out]
           })
@@ -329,7 +366,7 @@ const launch: Effect.Effect<{ readonly pid: number; readonly run: Running; reado
         }
         child.unref()
         if (child.pid === undefined) throw new Error("spawn gave no pid")
-        const run: Running = { dir, child, port: undefined }
+        const run: Running = { kind, dir, child, port: undefined }
         running.set(child.pid, run)
         installExitHook()
         return { pid: child.pid, run, logFile }
@@ -338,7 +375,7 @@ const launch: Effect.Effect<{ readonly pid: number; readonly run: Running; reado
         throw e
       }
     },
-    catch: fail("could not start /usr/bin/lxd")
+    catch: fail(`could not start ${binary[kind].daemon}`)
   })
 
 const debug = (message: string) =>
@@ -356,8 +393,9 @@ const stop = (pid: number, r: Running): Effect.Effect<void> =>
       })
     const others = () => daemonPids(r.dir).filter((p) => p !== pid)
     if (isAlive(r) || others().length > 0) {
-      yield* runCommand("/usr/bin/lxd", ["shutdown", "--timeout=20"], daemonEnv(r.dir), 30_000)
-      yield* debug(`lxd shutdown returned for ${r.dir}`)
+      const shutdown = shutdownCommand[r.kind]
+      yield* runCommand(shutdown.command, shutdown.args, daemonEnv(r.kind, r.dir), 30_000)
+      yield* debug(`${r.kind} shutdown returned for ${r.dir}`)
       yield* waitExit(5_000)
     }
     // whatever still runs (the spawned pid, or a copy it started of itself) is killed
@@ -377,7 +415,7 @@ const stop = (pid: number, r: Running): Effect.Effect<void> =>
       if (keep !== undefined && keep !== "") {
         try {
           Fs.mkdirSync(keep, { recursive: true })
-          Fs.copyFileSync(Path.join(r.dir, "lxd.log"), Path.join(keep, `${Path.basename(r.dir)}.log`))
+          Fs.copyFileSync(Path.join(r.dir, logName[r.kind]), Path.join(keep, `${Path.basename(r.dir)}.log`))
         } catch {
           // best effort
         }
@@ -439,7 +477,7 @@ const listenHttps = (socket: string, r: Running) =>
       const ops = yield* Operations.Operations
       let lastError: unknown = undefined
       for (let attempt = 0; attempt < 10; attempt++) {
-        const port = yield* reservePort
+        const port = yield* reservePort(r.kind)
         const set = yield* Effect.either(
           ops.run({ method: "PATCH", path: "/1.0", project: null, body: { config: { "core.https_address": `127.0.0.1:${port}` } } })
         )
@@ -454,7 +492,7 @@ const listenHttps = (socket: string, r: Running) =>
     })
   )
 
-const configureStandalone = (socket: string, clientCert: string) =>
+const configureStandalone = (kind: DaemonKind, socket: string, clientCert: string) =>
   onSocket(
     socket,
     Effect.gen(function*() {
@@ -464,13 +502,17 @@ const configureStandalone = (socket: string, clientCert: string) =>
         method: "PUT",
         path: "/1.0/profiles/default",
         project: null,
-        body: { description: "Default LXD profile", config: {}, devices: { root: { type: "disk", path: "/", pool: "default" } } }
+        body: {
+          description: `Default ${kind === "lxd" ? "LXD" : "Incus"} profile`,
+          config: {},
+          devices: { root: { type: "disk", path: "/", pool: "default" } }
+        }
       })
       yield* ops.run({
         method: "POST",
         path: "/1.0/certificates",
         project: null,
-        body: { type: "client", name: "lxd-test-client", certificate: pemToBase64Der(clientCert), restricted: false, projects: [] }
+        body: { type: "client", name: clientName(kind), certificate: pemToBase64Der(clientCert), restricted: false, projects: [] }
       })
     })
   )
@@ -507,7 +549,14 @@ export const joinToken = (member: ExtraDaemon, name: string): Effect.Effect<Reda
     })
   ).pipe(Effect.mapError((e) => e instanceof ExtraDaemonError ? e : new ExtraDaemonError({ reason: "join token request failed", cause: e })))
 
-const joinCluster = (socket: string, name: string, port: number, options: JoinOptions, clientFingerprint: string) =>
+const joinCluster = (
+  kind: DaemonKind,
+  socket: string,
+  name: string,
+  port: number,
+  options: JoinOptions,
+  clientFingerprint: string
+) =>
   Effect.gen(function*() {
     const leader = options.join
     const token = options.token === undefined
@@ -534,15 +583,15 @@ const joinCluster = (socket: string, name: string, port: number, options: JoinOp
             server_address: `127.0.0.1:${port}`,
             cluster_address: leader.httpsAddress,
             cluster_certificate: Fs.readFileSync(leader.currentServerCert(), "utf8"),
-            // LXD 5.0 reads the token from cluster_password, newer servers from cluster_token
+            // LXD 5.0 reads the token from cluster_password, newer servers and Incus from cluster_token
             cluster_token: Redacted.value(token),
-            cluster_password: Redacted.value(token),
+            ...(kind === "lxd" ? { cluster_password: Redacted.value(token) } : {}),
             member_config: (memberConfig.member_config ?? []).map((c) => ({ ...c, value: "" }))
           }
         })
       })
     )
-    yield* reloadTrustOn(socket, clientFingerprint)
+    yield* reloadTrustOn(kind, socket, clientFingerprint)
   })
 
 /**
@@ -550,7 +599,7 @@ const joinCluster = (socket: string, name: string, port: number, options: JoinOp
  * so HTTPS calls to it are refused until then; rewriting the client certificate's entry
  * makes it reload its cache now.
  */
-const reloadTrustOn = (socket: string, clientFingerprint: string) =>
+const reloadTrustOn = (kind: DaemonKind, socket: string, clientFingerprint: string) =>
   onSocket(
     socket,
     Effect.flatMap(Operations.Operations, (ops) =>
@@ -559,7 +608,7 @@ const reloadTrustOn = (socket: string, clientFingerprint: string) =>
         path: `/1.0/certificates/${encodeURIComponent(clientFingerprint)}`,
         project: null,
         target: null,
-        body: { name: "lxd-test-client" }
+        body: { name: clientName(kind) }
       }))
   )
 
@@ -568,8 +617,8 @@ const reloadTrustOn = (socket: string, clientFingerprint: string) =>
  * test client over HTTPS right away (see `reloadTrustOn`).
  */
 export const reloadTrust = (daemon: ExtraDaemon): Effect.Effect<void, ExtraDaemonError> =>
-  Effect.try({ try: lxdEnv, catch: fail("no LXD test environment") }).pipe(
-    Effect.flatMap((env) => reloadTrustOn(daemon.socket, env.clientFingerprint)),
+  Effect.try({ try: () => clientEnv(daemon.kind), catch: fail(`no ${daemon.kind} test environment`) }).pipe(
+    Effect.flatMap((env) => reloadTrustOn(daemon.kind, daemon.socket, env.clientFingerprint)),
     Effect.asVoid,
     Effect.mapError((e) => e instanceof ExtraDaemonError ? e : new ExtraDaemonError({ reason: "reloading trust failed", cause: e }))
   )
@@ -579,18 +628,22 @@ export const reloadTrust = (daemon: ExtraDaemon): Effect.Effect<void, ExtraDaemo
 // -----------------------------------------------------------------------------
 
 /**
- * Start a throwaway LXD daemon for the current scope (see the module comment).
+ * Start a throwaway LXD (or Incus) daemon for the current scope (see the module comment).
  */
 export const extraDaemon = (
   options: ExtraDaemonOptions = {}
 ): Effect.Effect<ExtraDaemon, ExtraDaemonError, Scope.Scope> =>
   Effect.gen(function*() {
-    const env = yield* Effect.try({ try: lxdEnv, catch: fail("no LXD test environment") })
+    const kind = options.kind ?? "lxd"
+    if (typeof options.cluster === "object" && options.cluster.join.kind !== kind) {
+      return yield* new ExtraDaemonError({ reason: `a ${kind} daemon cannot join a ${options.cluster.join.kind} cluster` })
+    }
+    const env = yield* Effect.try({ try: () => clientEnv(kind), catch: fail(`no ${kind} test environment`) })
     const clientCert = yield* Effect.try({ try: () => Fs.readFileSync(env.clientCert, "utf8"), catch: fail("cannot read the client certificate") })
     const clientKey = yield* Effect.try({ try: () => Fs.readFileSync(env.clientKey, "utf8"), catch: fail("cannot read the client key") })
     const name = options.name ?? `t-m-${Math.random().toString(36).slice(2, 8)}`
 
-    const { logFile, pid, run } = yield* Effect.acquireRelease(launch, ({ pid, run }) => stop(pid, run))
+    const { logFile, pid, run } = yield* Effect.acquireRelease(launch(kind), ({ pid, run }) => stop(pid, run))
     const dir = run.dir
     const socket = Path.join(dir, "unix.socket")
     yield* waitReady(socket, logFile, run, options.startTimeout ?? "30 seconds")
@@ -599,9 +652,9 @@ export const extraDaemon = (
       const port = yield* listenHttps(socket, run)
       const cluster = options.cluster
       if (cluster !== undefined && cluster !== "bootstrap") {
-        yield* joinCluster(socket, name, port, cluster, env.clientFingerprint)
+        yield* joinCluster(kind, socket, name, port, cluster, env.clientFingerprint)
       } else if (options.bare !== true || cluster === "bootstrap") {
-        yield* configureStandalone(socket, clientCert)
+        yield* configureStandalone(kind, socket, clientCert)
         if (cluster === "bootstrap") yield* bootstrap(socket, name)
       }
       return port
@@ -631,6 +684,7 @@ export const extraDaemon = (
     const unixLayer = Lxd.layer(unixConnection)
     const httpsLayer = Lxd.layer(httpsConnection)
     return {
+      kind,
       name,
       lxdDir: dir,
       socket,

@@ -112,7 +112,8 @@ export interface ClusterMemberPut {
 }
 
 /**
- * System information of a member, part of `ClusterMemberState`.
+ * System information of a member, part of `ClusterMemberState`. `logical_cpus` comes
+ * from LXD only (Incus 6.0 leaves it out).
  *
  * @since 0.1.0
  * @category models
@@ -518,10 +519,11 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         return yield* new InvalidArgument({ argument: "clusterAddress", reason: "not given and the token lists no address" })
       }
       const token = Redacted.value(Redacted.isRedacted(options.token) ? options.token : Redacted.make(options.token))
-      // Servers with `explicit_trust_token` read `cluster_token`. Older ones (LXD 5.0) take
-      // the token in `cluster_password`; Incus reads `cluster_token` without advertising
-      // that extension, and both ignore the field they do not know.
-      const explicit = yield* http.hasExtension("explicit_trust_token")
+      // Incus and LXD servers with `explicit_trust_token` read `cluster_token`. Older LXD
+      // (5.0) takes the token in `cluster_password` (and ignores `cluster_token`); Incus
+      // reads `cluster_token` without advertising that extension, so it never gets the
+      // secret a second time.
+      const explicit = http.dialect === "incus" || (yield* http.hasExtension("explicit_trust_token"))
       yield* write("PUT", "/1.0/cluster", {
         server_name: options.serverName ?? decoded.serverName,
         enabled: true,

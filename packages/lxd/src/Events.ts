@@ -11,6 +11,10 @@
  * LXD does not replay events from before a subscription: use `subscribe` (which returns
  * once the socket is listening) when you act right after, or start `stream` first.
  *
+ * LXD never ends the feed itself: when the connection drops (daemon restart, network
+ * cut), the stream fails with `TransportError`, unless `stream` was given a `reconnect`
+ * schedule.
+ *
  * @example
  * ```ts
  * import { Effect, Stream } from "effect"
@@ -41,7 +45,7 @@ import * as Stream from "effect/Stream"
 import * as Take from "effect/Take"
 import { Operation } from "./internal/envelope.js"
 import { currentProject, LxdHttp } from "./LxdHttp.js"
-import type { RequestError, TransportError } from "./LxdError.js"
+import { type RequestError, TransportError } from "./LxdError.js"
 import { Operations } from "./Operations.js"
 
 /**
@@ -166,8 +170,9 @@ export interface StreamOptions {
   /** Events of every project. */
   readonly allProjects?: boolean | undefined
   /**
-   * Reconnect after the connection drops, on this schedule (events in between are lost).
-   * Without it, the stream fails with `TransportError`.
+   * Reconnect after the connection drops or cannot be opened, on this schedule (events
+   * in between are lost; the schedule starts over once events arrive again). Without
+   * it, or once the schedule gives up, the stream fails with `TransportError`.
    */
   readonly reconnect?: Schedule.Schedule<unknown, TransportError> | undefined
 }
@@ -177,11 +182,15 @@ export interface StreamOptions {
  * @category models
  */
 export interface Service {
-  /** Events from the moment the stream starts, until it is stopped. */
+  /**
+   * Events from the moment the stream starts, until it is stopped. Fails with
+   * `TransportError` when the connection drops (see `reconnect`).
+   */
   readonly stream: (options?: StreamOptions) => Stream.Stream<Event, TransportError>
   /**
    * Connect (or join the shared connection) now, and return the events from this point
-   * on. Act after this returns and you will see the consequences.
+   * on. Act after this returns and you will see the consequences. The stream fails with
+   * `TransportError` when the connection drops (no reconnect here).
    */
   readonly subscribe: (
     options?: Omit<StreamOptions, "reconnect">
@@ -285,15 +294,26 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations | Scope.Sc
           PubSub.unbounded<Take.Take<Event, TransportError>>(),
           PubSub.shutdown
         )
+        // the server never ends the feed: the socket closing under us (we close it only
+        // after the last subscriber left, interrupting this fiber first) is a failure
+        const dropped = new TransportError({
+          address: http.address,
+          method: "WEBSOCKET",
+          path: "/1.0/events",
+          reason: "the server closed the event connection"
+        })
         yield* ws.messages.pipe(
           Stream.filterMap((m) => (m._tag === "Text" ? decodeEvent(m.data) : Option.none())),
           Stream.runForEachChunk((chunk) => PubSub.publish(hub, Take.chunk(chunk))),
-          Effect.matchCauseEffect({
-            onSuccess: () => PubSub.publish(hub, Take.end),
-            onFailure: (cause) => PubSub.publish(hub, Take.failCause(cause))
-          }),
-          // a dead connection must not be handed to the next subscriber
-          Effect.zipRight(RcMap.invalidate(connectionsRef.current!, serialized)),
+          Effect.zipRight(Effect.fail(dropped)),
+          Effect.catchAllCause((cause) =>
+            // a dead connection must not be handed to the next subscriber (a reconnect
+            // included): forget it before telling the current ones
+            Effect.zipRight(
+              RcMap.invalidate(connectionsRef.current!, serialized),
+              PubSub.publish(hub, Take.failCause(cause))
+            )
+          ),
           Effect.forkScoped
         )
         return hub

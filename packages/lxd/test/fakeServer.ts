@@ -8,6 +8,7 @@ import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
+import type * as Stream from "node:stream"
 
 export interface Recorded {
   readonly method: string
@@ -17,6 +18,9 @@ export interface Recorded {
 }
 
 export type Handler = (req: Recorded, res: Http.ServerResponse) => void
+
+/** Answers a websocket upgrade request (see the `ws` package's `handleUpgrade`). */
+export type UpgradeHandler = (req: Http.IncomingMessage, socket: Stream.Duplex, head: Buffer) => void
 
 export const json = (res: Http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
   res.writeHead(status, { "content-type": "application/json", ...headers })
@@ -54,10 +58,14 @@ export const operation = (id: string, fields: Record<string, unknown> = {}) => (
   ...fields
 })
 
-/** Start a server; `route` answers every request except `GET /1.0`, which answers `info`. */
+/**
+ * Start a server; `route` answers every request except `GET /1.0`, which answers `info`.
+ * `upgrade`, when given, receives websocket upgrade requests (otherwise they hang).
+ */
 export const fakeServer = (
   route: Handler,
-  info: unknown = serverInfo()
+  info: unknown = serverInfo(),
+  upgrade?: UpgradeHandler
 ): Effect.Effect<{ readonly socketPath: string; readonly requests: Array<Recorded> }, never, Scope.Scope> =>
   Effect.acquireRelease(
     Effect.async<{ socketPath: string; requests: Array<Recorded>; server: Http.Server; dir: string }>((resume) => {
@@ -75,6 +83,7 @@ export const fakeServer = (
           route(recorded, res)
         })
       })
+      if (upgrade !== undefined) server.on("upgrade", upgrade)
       server.listen(socketPath, () => resume(Effect.succeed({ socketPath, requests, server, dir })))
     }),
     ({ dir, server }) =>
