@@ -43,38 +43,49 @@
 # the machine; the HTTPS listener binds 127.0.0.1 only. The only internet
 # access is apt-get talking to the configured Debian mirror.
 
+# Everything both daemons need the same way (output helpers, REST client,
+# daemon start/stop, reset steps, baseline, certificates, image, env file)
+# is in scripts/lib/daemon-common.sh; this file holds the LXD settings and
+# what only LXD does (packages, trust password).
+
 set -Eeuo pipefail
 shopt -s inherit_errexit
-# Never read from the caller: CI runs us without a terminal, and some lxc
-# commands fail outright when stdin is closed rather than empty.
-exec </dev/null
-umask 022
-
-export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
-export HOME="${HOME:-/root}"
-export LANG=C.UTF-8 LC_ALL=C.UTF-8
-export DEBIAN_FRONTEND=noninteractive
-export LXD_DIR=/var/lib/lxd
-unset LXD_SOCKET LXD_PROJECT LXD_REMOTE || true
 
 TAG=lxd-setup
 SCRIPT_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=lib/daemon-common.sh
+. "$SCRIPT_DIR/lib/daemon-common.sh"
+
+export LXD_DIR=/var/lib/lxd
+unset LXD_SOCKET LXD_PROJECT LXD_REMOTE || true
 
 # ------------------------------------------------------------------ settings
+PRODUCT=LXD
+ENV_PREFIX=LXD
+CLI=lxc
+ADMIN=(lxd)
+API_HOST=lxd
+DAEMON_NAME=lxd
+DAEMON_DIR=$LXD_DIR
 SOCKET=$LXD_DIR/unix.socket
 SERVER_CERT=$LXD_DIR/server.crt
 LOG_DIR=/var/log/lxd
+DAEMON_LOG=$LOG_DIR/lxd.log
+DAEMON_STDOUT=$LOG_DIR/lxd.stdout
+DAEMON_ENV=(PATH="$PATH" HOME=/root LANG=C.UTF-8 LXD_DIR="$LXD_DIR")
+DAEMON_CMD=(/usr/bin/lxd --group lxd)
 TEST_DIR=${LXD_TEST_DIR:-/var/lib/lxd-test}
 IMAGE_DIR=$TEST_DIR/images
 ENV_FILE=$TEST_DIR/lxd-test.env
+PID_FILE=$TEST_DIR/lxd.pid
 HTTPS_ADDRESS=${LXD_HTTPS_ADDRESS:-127.0.0.1:8443}
 TRUST_PASSWORD=${LXD_TRUST_PASSWORD:-lxd-test-password}
+# the env file also carries the password, after the certificate entries
+ENV_EXTRA=(LXD_TRUST_PASSWORD="$TRUST_PASSWORD")
 RUN_SMOKE=${LXD_SETUP_SMOKE:-1}
 DAEMON_DEBUG=${LXD_SETUP_DEBUG:-0}
-POOL=default
 BRIDGE=lxdbr0
 PROFILE_DESCRIPTION="Default LXD profile"
-IMAGE_ALIAS=busybox
 CLIENT_CN=lxd-test-client
 UNTRUSTED_CN=lxd-test-untrusted
 CLIENT_CERT=$TEST_DIR/client.crt
@@ -87,126 +98,12 @@ PACKAGES=(lxd lxd-client nftables dnsmasq-base busybox-static squashfs-tools uid
   jq curl openssl ca-certificates)
 # server config keys this script owns (--reset unsets every other key)
 OWNED_SERVER_KEYS='["core.https_address","core.trust_password","images.auto_update_interval"]'
-PROXY=http://127.0.0.1:9
-NO_PROXY_LIST=127.0.0.1,localhost,::1
-
-# ------------------------------------------------------------------ output
-STARTED_AT=$(date +%s%N)
-took() { echo "$(( ($(date +%s%N) - STARTED_AT) / 1000000 ))" | awk '{printf "%.1fs", $1/1000}'; }
-note() { printf '%s: %s\n' "$TAG" "$*"; }
-warn() { printf '%s: warning: %s\n' "$TAG" "$*" >&2; }
-die() { printf '%s: ERROR: %s\n' "$TAG" "$*" >&2; exit 1; }
-on_error() {
-  printf '%s: ERROR: line %s: "%s" failed with status %s\n' "$TAG" "$2" "$3" "$1" >&2
-  exit "$1"
-}
-trap 'on_error "$?" "$LINENO" "$BASH_COMMAND"' ERR
-
-SMOKE_INSTANCE=""
-on_exit() {
-  if [ -n "$SMOKE_INSTANCE" ]; then
-    lxc delete --force "local:$SMOKE_INSTANCE" >/dev/null 2>&1 || true
-  fi
-}
-trap on_exit EXIT
-
-# ------------------------------------------------------------------ REST over the unix socket
-API_TIMEOUT=300
-
-# percent-encode one path segment or query value (byte by byte, no subprocess)
-enc() {
-  local LC_ALL=C s=$1 out="" c i
-  for ((i = 0; i < ${#s}; i++)); do
-    c=${s:i:1}
-    case $c in
-      [A-Za-z0-9._~-]) out+=$c ;;
-      *) printf -v c '%%%02X' "'$c"; out+=$c ;;
-    esac
-  done
-  printf '%s\n' "$out"
-}
-
-# api METHOD PATH [BODY [CONTENT-TYPE]]
-# Prints the `metadata` of the answer as compact JSON. For background work
-# (async answers) it waits for the operation and prints the operation's own
-# metadata. A BODY starting with "@" names a file to upload. On an error
-# answer it prints the daemon's message on stderr and returns 1.
-api() {
-  local method=$1 path=$2 body=${3-} ctype=${4:-application/json} reply kind op err meta
-  local -a cmd=(curl -sS --max-time "$((API_TIMEOUT + 30))" --unix-socket "$SOCKET" -X "$method")
-  if [ -n "$body" ]; then
-    cmd+=(-H "Content-Type: $ctype" --data-binary "$body")
-  fi
-  if ! reply=$("${cmd[@]}" "http://lxd$path" 2>&1); then
-    printf '%s: %s %s: no answer from %s: %s\n' "$TAG" "$method" "$path" "$SOCKET" "$reply" >&2
-    return 1
-  fi
-  # one jq run per answer: kind, operation, error text, metadata (one line each)
-  { read -r kind; read -r op; read -r err; read -r meta; } < <(jq -rc '
-      (.type // "unknown"), (.operation // ""),
-      (if .type == "error" then "\(.error) (HTTP \(.error_code))" | gsub("\n"; " ") else "" end), .metadata' \
-      <<<"$reply" 2>/dev/null) || true
-  case ${kind:-unknown} in
-    sync)
-      printf '%s\n' "$meta"
-      ;;
-    async)
-      if ! reply=$(curl -sS --max-time "$((API_TIMEOUT + 30))" --unix-socket "$SOCKET" \
-          "http://lxd$op/wait?timeout=$API_TIMEOUT" 2>&1); then
-        printf '%s: %s %s: waiting for %s failed: %s\n' "$TAG" "$method" "$path" "$op" "$reply" >&2
-        return 1
-      fi
-      { read -r kind; read -r err; read -r meta; } < <(jq -rc '
-          (.metadata.status // "unknown"), (.metadata.err // .error // "" | gsub("\n"; " ")), (.metadata.metadata // {})' \
-          <<<"$reply" 2>/dev/null) || true
-      if [ "$kind" = Success ]; then
-        printf '%s\n' "$meta"
-      else
-        printf '%s: %s %s: operation %s: %s\n' "$TAG" "$method" "$path" "${kind:-unreadable}" "${err:-$reply}" >&2
-        return 1
-      fi
-      ;;
-    error)
-      printf '%s: %s %s: %s\n' "$TAG" "$method" "$path" "$err" >&2
-      return 1
-      ;;
-    *)
-      printf '%s: %s %s: unexpected answer: %.300s\n' "$TAG" "$method" "$path" "$reply" >&2
-      return 1
-      ;;
-  esac
-}
-# true when the call succeeds; prints nothing
-api_ok() { api "$@" >/dev/null 2>&1; }
-daemon_answers() { curl -sf --max-time 5 --unix-socket "$SOCKET" http://lxd/1.0 >/dev/null 2>&1; }
-
-# Best-effort step used by --reset: run it; a failure is counted and reported
-# (the run then ends with an error), but the reset goes on with the next item.
-RESET_PROBLEMS=0
-attempt() {
-  local what=$1 err
-  shift
-  if ! err=$("$@" 2>&1 >/dev/null); then
-    RESET_PROBLEMS=$((RESET_PROBLEMS + 1))
-    err=${err##*$'\n'}
-    warn "could not $what: ${err#"$TAG: "}"
-  fi
-  return 0
-}
 
 # ------------------------------------------------------------------ steps
-preflight() {
-  [ "$(id -u)" -eq 0 ] || die "run me as root (I install packages and start a system daemon)"
-  command -v apt-get >/dev/null 2>&1 || die "apt-get not found: this script is for Debian 12 (bookworm)"
-  local port=0
-  if [[ $HTTPS_ADDRESS =~ ^127\.0\.0\.1:([0-9]{1,5})$ ]]; then port=$((10#${BASH_REMATCH[1]})); fi
-  ((port > 0 && port < 65536)) || die "LXD_HTTPS_ADDRESS must be 127.0.0.1:<port> (loopback only), not '$HTTPS_ADDRESS'"
+preflight_extra() {
   [[ $TRUST_PASSWORD =~ ^[A-Za-z0-9._+:@-]+$ ]] \
     || die "LXD_TRUST_PASSWORD may only contain letters, digits and . _ + : @ - (it goes into a shell env file)"
-  [[ $TEST_DIR == /* ]] || die "LXD_TEST_DIR must be an absolute path, not '$TEST_DIR'"
 }
-
-pkg_installed() { dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q '^install ok installed$'; }
 
 install_packages() {
   local -a missing=()
@@ -219,311 +116,40 @@ install_packages() {
     # the lxd preinst reads these two files line by line and aborts if they are missing
     touch /etc/subuid /etc/subgid
     : >"$log"
-    apt-get -q -o DPkg::Lock::Timeout=300 update >>"$log" 2>&1 \
-      || { tail -n 15 "$log" >&2; die "apt-get update failed (full log: $log)"; }
-    apt-get -q -y -o DPkg::Lock::Timeout=300 install --no-install-recommends "${missing[@]}" >>"$log" 2>&1 \
-      || { tail -n 15 "$log" >&2; die "apt-get install ${missing[*]} failed (full log: $log)"; }
+    apt_update "$log"
+    apt_install "$log" "${missing[@]}"
     note "packages: installed after $(took)"
   fi
-  local tool
-  for tool in lxd lxc nft dnsmasq mksquashfs jq curl openssl flock; do
-    command -v "$tool" >/dev/null 2>&1 || die "'$tool' is still missing after installing the packages"
-  done
-  # unprivileged containers need a subordinate id range for root (the lxd
-  # package normally adds root:100000:10000001)
-  for p in /etc/subuid /etc/subgid; do
-    if ! grep -q '^root:' "$p" 2>/dev/null; then
-      echo 'root:1000000:1000000000' >>"$p"
-      note "added a root range to $p"
-    fi
-  done
-}
-
-# Serialise concurrent runs of this script (the lock is on fd 9; start_daemon
-# makes sure the daemon does not inherit it).
-take_lock() {
-  exec 9>"$TEST_DIR/.setup.lock"
-  flock -w 600 9 || die "another lxd-setup.sh run still holds $TEST_DIR/.setup.lock after 10 minutes"
-}
-
-make_cert() { # CERT KEY CN
-  if [ -s "$1" ] && [ -s "$2" ]; then return 0; fi
-  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:secp384r1 -sha384 -nodes \
-    -days 3650 -subj "/CN=$3" -keyout "$2.new" -out "$1.new" >/dev/null 2>&1 \
-    || die "openssl could not create a certificate for CN=$3"
-  chmod 600 "$2.new"
-  mv -f "$2.new" "$2"
-  mv -f "$1.new" "$1"
-  note "created certificate $1 (CN=$3)"
-}
-cert_fingerprint() { openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | tr 'A-F' 'a-f'; }
-
-DAEMON_NOTE=""
-start_daemon() {
-  if daemon_answers; then
-    DAEMON_NOTE="was already running"
-    return 0
-  fi
-  mkdir -p "$LOG_DIR" "$LXD_DIR"
-  local -a extra=()
-  [ "$DAEMON_DEBUG" = 1 ] && extra+=(--debug)
-  note "starting lxd (log: $LOG_DIR/lxd.log)"
-  (
-    # the daemon keeps only stdin/stdout/stderr: no lock (fd 9), and no pipe
-    # some caller (a CI runner) may be waiting on for end-of-file
-    for fd in "/proc/$BASHPID/fd"/*; do
-      fd=${fd##*/}
-      if [[ $fd =~ ^[0-9]+$ ]] && ((fd > 2)); then eval "exec $fd>&-" 2>/dev/null || true; fi
-    done
-    ulimit -n 1048576 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
-    cd /
-    exec setsid env -i PATH="$PATH" HOME=/root LANG=C.UTF-8 LXD_DIR="$LXD_DIR" \
-      HTTPS_PROXY="$PROXY" HTTP_PROXY="$PROXY" https_proxy="$PROXY" http_proxy="$PROXY" \
-      NO_PROXY="$NO_PROXY_LIST" no_proxy="$NO_PROXY_LIST" \
-      /usr/bin/lxd --group lxd --logfile="$LOG_DIR/lxd.log" "${extra[@]}" \
-      </dev/null >>"$LOG_DIR/lxd.stdout" 2>&1
-  ) &
-  local pid=$! deadline=$((SECONDS + 90))
-  until daemon_answers; do
-    if ! kill -0 "$pid" 2>/dev/null; then
-      tail -n 20 "$LOG_DIR/lxd.log" "$LOG_DIR/lxd.stdout" >&2 2>/dev/null || true
-      die "lxd exited while starting (logs: $LOG_DIR/lxd.log, $LOG_DIR/lxd.stdout)"
-    fi
-    if [ "$SECONDS" -ge "$deadline" ]; then
-      tail -n 20 "$LOG_DIR/lxd.log" >&2 2>/dev/null || true
-      die "lxd (pid $pid) did not answer on $SOCKET within 90 s"
-    fi
-    sleep 0.2
-  done
-  lxd waitready --timeout=120 || die "lxd answered but did not become ready (log: $LOG_DIR/lxd.log)"
-  DAEMON_NOTE="started now"
-}
-
-stop_daemon() {
-  if ! daemon_answers; then
-    note "lxd is not running"
-    return 0
-  fi
-  local pid
-  pid=$(api GET /1.0 | jq -r '.environment.server_pid')
-  note "shutting down lxd (pid $pid); running instances are stopped first"
-  timeout 300 lxd shutdown --timeout=240 || die "lxd shutdown failed; the daemon is pid $pid"
-  local deadline=$((SECONDS + 30))
-  while kill -0 "$pid" 2>/dev/null; do
-    [ "$SECONDS" -lt "$deadline" ] || die "lxd (pid $pid) is still running 30 s after shutdown"
-    sleep 0.2
-  done
-  rm -f "$TEST_DIR/lxd.pid"
-  note "lxd stopped"
-}
-
-# remove_instance PROJECT NAME STATUS: unfreeze, force-stop and delete one
-# instance. An instance that is busy with another operation (a start that is
-# still going on, say) refuses, so it is tried a few times.
-remove_instance() {
-  local q path status=$3 try
-  q="?project=$(enc "$1")"
-  path="/1.0/instances/$(enc "$2")"
-  for try in 1 2 3 4 5 6; do
-    if [ "$status" = Frozen ]; then api_ok PUT "$path/state$q" '{"action":"unfreeze"}' || true; fi
-    if [ "$status" != Stopped ]; then
-      api_ok PUT "$path/state$q" '{"action":"stop","force":true,"timeout":30}' || true
-    fi
-    if [ "$try" -eq 6 ]; then api DELETE "$path$q"; return; fi
-    api_ok DELETE "$path$q" && return 0
-    api_ok GET "$path$q" || return 0 # gone meanwhile
-    sleep 1
-    status=$(api GET "$path$q" 2>/dev/null | jq -r '.status // "Running"') || status=Running
-  done
-}
-
-# does project $2 have its own set of $1 (images, profiles, networks, storage.volumes)?
-# A project without the feature sees, and would delete, the default project's.
-PROJECTS_JSON='[]'
-project_has() {
-  [ "$2" = default ] && return 0
-  jq -e --arg p "$2" --arg k "features.$1" 'any(.[]; .name == $p and .config[$k] == "true")' \
-    <<<"$PROJECTS_JSON" >/dev/null
+  require_tools lxd lxc nft dnsmasq mksquashfs jq curl openssl flock
+  ensure_root_subids
 }
 
 reset_leftovers() {
-  local base_fp=$1 client_fp=$2 p q name status kind pool
-  note "reset: removing leftovers of earlier test runs"
-  PROJECTS_JSON=$(api GET '/1.0/projects?recursion=1')
-  local -a projects pools
-  mapfile -t projects < <(jq -r '.[].name' <<<"$PROJECTS_JSON")
-  mapfile -t pools < <(api GET '/1.0/storage-pools?recursion=1' | jq -r '.[].name')
-
-  # pending trust tokens are running operations of class "token"
-  while IFS= read -r p; do
-    [ -n "$p" ] && attempt "cancel token operation $p" api DELETE "/1.0/operations/$(enc "$p")"
-  done < <(api GET '/1.0/operations?recursion=1' | jq -r '.running[]? | select(.class == "token") | .id')
-
-  # instances, in every project
-  while IFS=$'\t' read -r p name status; do
-    [ -n "$name" ] && attempt "delete instance $name (project $p)" remove_instance "$p" "$name" "$status"
-  done < <(api GET '/1.0/instances?all-projects=true&recursion=1' | jq -r '.[] | [.project, .name, .status] | @tsv')
-
-  # profiles: empty every project's "default" (so nothing pins networks,
-  # volumes or pools any more; the baseline comes back below), delete the rest
-  for p in "${projects[@]}"; do
-    project_has profiles "$p" || continue
-    q="?project=$(enc "$p")"
-    while IFS= read -r name; do
-      if [ "$name" = default ]; then
-        attempt "empty profile default (project $p)" api PUT "/1.0/profiles/default$q" \
-          "$(jq -nc --arg d "$PROFILE_DESCRIPTION" '{config: {}, description: $d, devices: {}}')"
-      else
-        attempt "delete profile $name (project $p)" api DELETE "/1.0/profiles/$(enc "$name")$q"
-      fi
-    done < <(api GET "/1.0/profiles?recursion=1&project=$(enc "$p")" | jq -r '.[].name')
-  done
-
-  # images and aliases (the test image and its alias stay in the default project)
-  for p in "${projects[@]}"; do
-    project_has images "$p" || continue
-    q="?project=$(enc "$p")"
-    while IFS= read -r name; do
-      [ "$p" = default ] && [ "$name" = "$IMAGE_ALIAS" ] && continue
-      attempt "delete image alias $name (project $p)" api DELETE "/1.0/images/aliases/$(enc "$name")$q"
-    done < <(api GET "/1.0/images/aliases?recursion=1&project=$(enc "$p")" | jq -r '.[].name')
-    while IFS= read -r name; do
-      [ "$p" = default ] && [ "$name" = "$base_fp" ] && continue
-      attempt "delete image $name (project $p)" api DELETE "/1.0/images/$name$q"
-    done < <(api GET "/1.0/images?recursion=1&project=$(enc "$p")" | jq -r '.[].fingerprint')
-  done
-
-  # custom volumes (the listing also shows snapshots as vol/snap: skip those,
-  # they go with their volume)
-  for p in "${projects[@]}"; do
-    project_has storage.volumes "$p" || continue
-    for pool in "${pools[@]}"; do
-      while IFS= read -r name; do
-        attempt "delete volume $pool/$name (project $p)" \
-          api DELETE "/1.0/storage-pools/$(enc "$pool")/volumes/custom/$(enc "$name")?project=$(enc "$p")"
-      done < <(api GET "/1.0/storage-pools/$(enc "$pool")/volumes/custom?recursion=1&project=$(enc "$p")" \
-        | jq -r '.[].name | select(contains("/") | not)')
-    done
-  done
-
-  # networks: baseline bridge back to its baseline first (it may point at
-  # ACLs or zones), its forwards, then every other managed network, ACL and zone
-  if api GET "/1.0/networks/$BRIDGE" 2>/dev/null | jq -e '.managed' >/dev/null 2>&1; then
-    attempt "restore network $BRIDGE" api PUT "/1.0/networks/$BRIDGE" "$(baseline_network_json)"
-    while IFS= read -r name; do
-      [ -n "$name" ] && attempt "delete forward $name on $BRIDGE" \
-        api DELETE "/1.0/networks/$BRIDGE/forwards/$(enc "$name")"
-    done < <(api GET "/1.0/networks/$BRIDGE/forwards" 2>/dev/null | jq -r '.[]? | sub(".*/"; "")' || true)
-  fi
-  for p in "${projects[@]}"; do
+  local base_fp=$1 client_fp=$2 p kind
+  reset_scan
+  reset_tokens '/1.0/operations?recursion=1'
+  reset_instances
+  reset_profiles
+  reset_images "$base_fp"
+  reset_volumes
+  # networks: the bridge and its forwards, then every other managed network,
+  # zone and ACL
+  reset_bridge
+  for p in "${RESET_PROJECTS[@]}"; do
     project_has networks "$p" || continue
-    q="?project=$(enc "$p")"
-    while IFS= read -r name; do
-      [ "$p" = default ] && [ "$name" = "$BRIDGE" ] && continue
-      attempt "delete network $name (project $p)" api DELETE "/1.0/networks/$(enc "$name")$q"
-    done < <(api GET "/1.0/networks?recursion=1&project=$(enc "$p")" | jq -r '.[] | select(.managed) | .name')
+    reset_networks_of "$p"
     for kind in network-zones network-acls; do
-      while IFS= read -r name; do
-        [ -n "$name" ] && attempt "delete $kind/$name (project $p)" api DELETE "/1.0/$kind/$(enc "$name")$q"
-      done < <(api GET "/1.0/$kind?recursion=1&project=$(enc "$p")" 2>/dev/null | jq -r '.[]?.name' || true)
+      reset_named_of "$kind" "$p" "$kind/"
     done
   done
-
   # projects, then pools
-  for p in "${projects[@]}"; do
+  for p in "${RESET_PROJECTS[@]}"; do
     [ "$p" = default ] && continue
     attempt "delete project $p" api DELETE "/1.0/projects/$(enc "$p")"
   done
-  for pool in "${pools[@]}"; do
-    [ "$pool" = "$POOL" ] && continue
-    attempt "delete storage pool $pool" api DELETE "/1.0/storage-pools/$(enc "$pool")"
-  done
-
-  # certificates: only the test client stays trusted, unrestricted
-  while IFS= read -r p; do
-    [ "$p" = "$client_fp" ] && continue
-    attempt "remove trusted certificate $p" api DELETE "/1.0/certificates/$p"
-  done < <(api GET '/1.0/certificates?recursion=1' | jq -r '.[] | select(.type != "server") | .fingerprint')
-  if api GET "/1.0/certificates/$client_fp" 2>/dev/null | jq -e '.restricted' >/dev/null; then
-    attempt "lift the project restriction of the client certificate" \
-      api PATCH "/1.0/certificates/$client_fp" '{"restricted":false,"projects":[]}'
-  fi
-
-  # server and default-project config keys that tests may have added
-  local extra
-  extra=$(api GET /1.0 | jq -c --argjson own "$OWNED_SERVER_KEYS" \
-    '.config | with_entries(select(.key as $k | $own | index($k) | not)) | map_values("")')
-  if [ "$extra" != '{}' ]; then
-    attempt "unset server config $(jq -r 'keys | join(" ")' <<<"$extra")" \
-      api PATCH /1.0 "$(jq -c '{config: .}' <<<"$extra")"
-  fi
-  extra=$(api GET /1.0/projects/default)
-  if jq -e '.config | keys | any(startswith("features.") | not)' <<<"$extra" >/dev/null; then
-    attempt "drop non-feature config of project default" api PUT /1.0/projects/default \
-      "$(jq -c '{description, config: (.config | with_entries(select(.key | startswith("features."))))}' <<<"$extra")"
-  fi
-}
-
-baseline_profile_json() {
-  jq -nc --arg d "$PROFILE_DESCRIPTION" --arg pool "$POOL" --arg net "$BRIDGE" \
-    '{config: {}, description: $d, devices: {
-        root: {type: "disk", path: "/", pool: $pool},
-        eth0: {type: "nic", name: "eth0", network: $net}}}'
-}
-baseline_network_json() {
-  jq -nc '{config: {"ipv4.address": "none", "ipv6.address": "none"}, description: ""}'
-}
-
-# pool, bridge and default profile (preseed only when something is off; a
-# reset also PUTs the exact baseline, because a preseed merges instead)
-ensure_baseline() {
-  local reset=$1 ok=yes net profile
-  api_ok GET "/1.0/storage-pools/$POOL" || ok=no
-  net=$(api GET "/1.0/networks/$BRIDGE" 2>/dev/null || echo '{}')
-  jq -e '.managed == true and .config["ipv4.address"] == "none" and .config["ipv6.address"] == "none"' \
-    <<<"$net" >/dev/null || ok=no
-  profile=$(api GET /1.0/profiles/default 2>/dev/null || echo '{}')
-  jq -e --argjson want "$(baseline_profile_json)" '.devices.root == $want.devices.root and .devices.eth0 == $want.devices.eth0' \
-    <<<"$profile" >/dev/null || ok=no
-  if [ "$ok" = no ]; then
-    if [ "$(jq -r '.managed // "absent"' <<<"$net")" != true ] && [ -e "/sys/class/net/$BRIDGE" ]; then
-      # an interface of that name that this daemon does not manage: left over
-      # from a daemon whose database is gone; it would block the preseed
-      note "deleting stale interface $BRIDGE (not managed by this daemon)"
-      ip link delete "$BRIDGE" || die "could not delete the stale interface $BRIDGE"
-    fi
-    note "applying preseed: pool $POOL (dir), bridge $BRIDGE (no addresses), profile default"
-    lxd init --preseed <<PRESEED || die "lxd init --preseed failed (see $LOG_DIR/lxd.log)"
-config: {}
-storage_pools:
-- name: $POOL
-  driver: dir
-  config: {}
-networks:
-- name: $BRIDGE
-  type: bridge
-  config:
-    ipv4.address: none
-    ipv6.address: none
-profiles:
-- name: default
-  devices:
-    root:
-      type: disk
-      path: /
-      pool: $POOL
-    eth0:
-      type: nic
-      name: eth0
-      network: $BRIDGE
-PRESEED
-  fi
-  if [ "$reset" = yes ]; then
-    api PUT /1.0/profiles/default "$(baseline_profile_json)" >/dev/null \
-      || die "could not restore the default profile"
-    api PUT "/1.0/networks/$BRIDGE" "$(baseline_network_json)" >/dev/null \
-      || die "could not restore network $BRIDGE"
-  fi
+  reset_pools
+  reset_certificates "$client_fp"
+  reset_config
 }
 
 configure_server() {
@@ -537,171 +163,28 @@ configure_server() {
     || die "could not configure the server (is $HTTPS_ADDRESS already used by another program?)"
 }
 
-trust_client() {
-  local fp=$1 body
-  if api_ok GET "/1.0/certificates/$fp"; then return 0; fi
-  body=$(jq -nc --arg name "$CLIENT_CN" \
-    --arg cert "$(openssl x509 -in "$CLIENT_CERT" -outform der | base64 -w0)" \
-    '{type: "client", name: $name, certificate: $cert}')
-  api POST /1.0/certificates "$body" >/dev/null || die "could not add $CLIENT_CERT to the trust store"
-  note "trusted $CLIENT_CERT"
-}
-
-https_auth() { # CERT KEY -> trusted | untrusted | (empty on failure)
-  curl -s --max-time 5 --cacert "$SERVER_CERT" --cert "$1" --key "$2" "https://$HTTPS_ADDRESS/1.0" 2>/dev/null \
-    | jq -r '.metadata.auth // empty' 2>/dev/null || true
-}
-
-check_https() {
-  local reset=$1 untrusted_fp=$2 seen="" i
-  for i in $(seq 1 40); do
-    seen=$(https_auth "$CLIENT_CERT" "$CLIENT_KEY")
-    [ "$seen" = trusted ] && break
-    sleep 0.25
-  done
-  [ "$seen" = trusted ] || die "GET https://$HTTPS_ADDRESS/1.0 with $CLIENT_CERT gave auth='${seen:-no answer}', expected trusted"
-  if api_ok GET "/1.0/certificates/$untrusted_fp"; then
-    if [ "$reset" = yes ]; then
-      die "the untrusted test certificate is still in the trust store after the reset"
-    fi
-    warn "$UNTRUSTED_CERT is in the trust store (left by a test); run with --reset to remove it"
-  else
-    seen=$(https_auth "$UNTRUSTED_CERT" "$UNTRUSTED_KEY")
-    [ "$seen" = untrusted ] || die "GET https://$HTTPS_ADDRESS/1.0 with $UNTRUSTED_CERT gave auth='${seen:-no answer}', expected untrusted"
-  fi
-}
-
-import_image() {
-  local fp=$1 file=$IMAGE_DIR/busybox.tar.gz got target
-  if ! api_ok GET "/1.0/images/$fp"; then
-    got=$(api POST /1.0/images "@$file" application/octet-stream | jq -r '.fingerprint // empty') \
-      || die "could not import $file"
-    [ "$got" = "$fp" ] || die "LXD computed fingerprint '$got' for $file, expected $fp"
-    note "imported $file ($fp)"
-  fi
-  target=$(api GET "/1.0/images/aliases/$IMAGE_ALIAS" 2>/dev/null | jq -r '.target // empty' || true)
-  if [ -z "$target" ]; then
-    api POST /1.0/images/aliases "$(jq -nc --arg n "$IMAGE_ALIAS" --arg t "$fp" '{name: $n, target: $t, description: "effect-lxd busybox test image"}')" >/dev/null \
-      || die "could not create image alias $IMAGE_ALIAS"
-  elif [ "$target" != "$fp" ]; then
-    # one PUT moves the alias, so it never disappears for tests running now
-    api PUT "/1.0/images/aliases/$IMAGE_ALIAS" "$(jq -nc --arg t "$fp" '{target: $t, description: "effect-lxd busybox test image"}')" >/dev/null \
-      || die "could not point image alias $IMAGE_ALIAS at $fp"
-    note "alias $IMAGE_ALIAS moved from $target to $fp"
-  fi
-}
-
-smoke_test() {
-  local name="setup-smoke-$$" out
-  SMOKE_INSTANCE=$name
-  lxc launch -q "local:$IMAGE_ALIAS" "local:$name" >/dev/null \
-    || die "could not launch a container from '$IMAGE_ALIAS' (see $LOG_DIR/lxd.log and $LOG_DIR/$name/lxc.log)"
-  out=$(lxc exec "local:$name" -- /bin/echo "smoke $$") || die "lxc exec in $name failed"
-  [ "$out" = "smoke $$" ] || die "lxc exec in $name printed '$out' instead of 'smoke $$'"
-  lxc delete --force "local:$name" >/dev/null || die "could not delete the smoke-test container $name"
-  SMOKE_INSTANCE=""
-  note "smoke test passed (launch, exec, delete)"
-}
-
-write_env_file() {
-  local tmp=$ENV_FILE.new
-  {
-    echo "# Written by scripts/lxd-setup.sh on $(date -u +%Y-%m-%dT%H:%M:%SZ). Load with: set -a; . $ENV_FILE; set +a"
-    printf '%s\n' "$@"
-  } >"$tmp"
-  # every value must be usable unquoted by the shell and by simple dotenv readers
-  if grep -v '^#' "$tmp" | grep -qvE '^[A-Z_]+=[A-Za-z0-9_./:@+-]*$'; then
-    die "refusing to write $ENV_FILE: a value contains unexpected characters"
-  fi
-  chmod 600 "$tmp"
-  mv -f "$tmp" "$ENV_FILE"
-}
-
 # ------------------------------------------------------------------ main
 main() {
-  local mode=setup
-  case "${1:-}" in
-    "") ;;
-    --reset) mode=reset ;;
-    --stop) mode=stop ;;
-    -h | --help) sed -n '2,/^$/s/^# \{0,1\}//p' "${BASH_SOURCE[0]}"; return 0 ;;
-    *) die "unknown argument '$1' (expected --reset, --stop or nothing)" ;;
-  esac
-  [ $# -le 1 ] || die "expected at most one argument"
+  parse_args "$@"
   preflight
-  if [ "$mode" = stop ]; then
+  if [ "$MODE" = stop ]; then
     stop_daemon
     return 0
   fi
 
-  mkdir -p "$TEST_DIR" "$IMAGE_DIR"
-  chmod 700 "$TEST_DIR"
-  take_lock
+  prepare_test_dir
   install_packages
-
-  bash "$SCRIPT_DIR/lib/busybox-image.sh" "$IMAGE_DIR" || die "building the busybox image failed"
-  local image_fp split_fp split_tar_fp
-  image_fp=$(sha256sum "$IMAGE_DIR/busybox.tar.gz" | cut -c1-64)
-  # LXD's fingerprint of a split image is the sha256 of metadata then rootfs
-  split_fp=$(cat "$IMAGE_DIR/busybox-meta.tar.gz" "$IMAGE_DIR/busybox-rootfs.squashfs" | sha256sum | cut -c1-64)
-  split_tar_fp=$(cat "$IMAGE_DIR/busybox-meta.tar.gz" "$IMAGE_DIR/busybox-rootfs.tar.gz" | sha256sum | cut -c1-64)
-
-  make_cert "$CLIENT_CERT" "$CLIENT_KEY" "$CLIENT_CN"
-  make_cert "$UNTRUSTED_CERT" "$UNTRUSTED_KEY" "$UNTRUSTED_CN"
-  local client_fp untrusted_fp
-  client_fp=$(cert_fingerprint "$CLIENT_CERT")
-  untrusted_fp=$(cert_fingerprint "$UNTRUSTED_CERT")
+  prepare_image
+  prepare_certs
 
   start_daemon
   # the first lxc command on a machine prints a welcome text; get it out of the way
-  lxc remote list >/dev/null 2>&1 || true
-  local info pid version
-  info=$(api GET /1.0) || die "GET /1.0 over $SOCKET failed"
-  pid=$(jq -r '.environment.server_pid' <<<"$info")
-  version=$(jq -r '.environment.server_version' <<<"$info")
-  echo "$pid" >"$TEST_DIR/lxd.pid"
-  note "lxd $version, pid $pid, $DAEMON_NOTE"
+  quiet_welcome
+  read_daemon_info
 
-  local reset=no
-  if [ "$mode" = reset ]; then
-    reset=yes
-    reset_leftovers "$image_fp" "$client_fp"
-  fi
-  ensure_baseline "$reset"
-  configure_server
-  trust_client "$client_fp"
-  check_https "$reset" "$untrusted_fp"
-  import_image "$image_fp"
-  if [ "$RUN_SMOKE" != 0 ]; then smoke_test; else note "smoke test skipped (LXD_SETUP_SMOKE=0)"; fi
-
-  write_env_file \
-    LXD_SOCKET="$SOCKET" \
-    LXD_HTTPS_URL="https://$HTTPS_ADDRESS" \
-    LXD_SERVER_CERT="$SERVER_CERT" \
-    LXD_CLIENT_CERT="$CLIENT_CERT" \
-    LXD_CLIENT_KEY="$CLIENT_KEY" \
-    LXD_CLIENT_FINGERPRINT="$client_fp" \
-    LXD_UNTRUSTED_CERT="$UNTRUSTED_CERT" \
-    LXD_UNTRUSTED_KEY="$UNTRUSTED_KEY" \
-    LXD_UNTRUSTED_FINGERPRINT="$untrusted_fp" \
-    LXD_TRUST_PASSWORD="$TRUST_PASSWORD" \
-    LXD_TEST_IMAGE_ALIAS="$IMAGE_ALIAS" \
-    LXD_TEST_IMAGE_FINGERPRINT="$image_fp" \
-    LXD_TEST_IMAGE_UNIFIED="$IMAGE_DIR/busybox.tar.gz" \
-    LXD_TEST_IMAGE_SPLIT_METADATA="$IMAGE_DIR/busybox-meta.tar.gz" \
-    LXD_TEST_IMAGE_SPLIT_ROOTFS="$IMAGE_DIR/busybox-rootfs.squashfs" \
-    LXD_TEST_IMAGE_SPLIT_ROOTFS_TAR="$IMAGE_DIR/busybox-rootfs.tar.gz" \
-    LXD_TEST_IMAGE_SPLIT_FINGERPRINT="$split_fp" \
-    LXD_TEST_IMAGE_SPLIT_TAR_FINGERPRINT="$split_tar_fp" \
-    LXD_STORAGE_POOL="$POOL" \
-    LXD_NETWORK="$BRIDGE" \
-    LXD_PID="$pid" \
-    LXD_SERVER_VERSION="$version"
-
-  if [ "$RESET_PROBLEMS" -gt 0 ]; then
-    die "reset finished with $RESET_PROBLEMS item(s) that could not be removed (see the warnings above)"
-  fi
-  note "ready after $(took): unix $SOCKET, https://$HTTPS_ADDRESS, env file $ENV_FILE"
+  converge
+  write_test_env_file
+  finish
 }
 
 main "$@"
