@@ -81,3 +81,25 @@ export const rssKiB = (): number => Math.round(process.memoryUsage.rss() / 1024)
 export const progress = (message: string): void => {
   process.stderr.write(`  ${message}\n`)
 }
+
+/** Run `task` over `items`, at most `concurrency` at a time (for the plain-Promise drivers). */
+export const pool = async <A>(items: ReadonlyArray<A>, concurrency: number, task: (a: A) => Promise<void>) => {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) await task(items[next++]!)
+  }
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
+}
+
+/** The fan-out scenario's settings, the same for every driver. */
+export const fanoutSettings = (flags: Map<string, string>) => ({
+  prefix: flag(flags, "prefix"),
+  count: intFlag(flags, "count", 20),
+  concurrency: intFlag(flags, "concurrency", 5),
+  alias: flag(flags, "image", "busybox"),
+  reps: intFlag(flags, "reps", 1)
+})
+
+/** The container names of one fan-out round. */
+export const fanoutNames = (prefix: string, round: number, count: number): Array<string> =>
+  Array.from({ length: count }, (_, i) => `${prefix}-${round}-${i}`)

@@ -15,7 +15,7 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { Exec, Files, Instances, Lxd } from "../packages/lxd/src/index.js"
-import { emit, flag, intFlag, now, parseArgs, peakRssKiB, progress, rssKiB } from "./common.js"
+import { emit, fanoutNames, fanoutSettings, flag, intFlag, now, parseArgs, peakRssKiB, progress, rssKiB } from "./common.js"
 import { layerFor } from "./connect.js"
 
 const { command, flags } = parseArgs(process.argv.slice(2))
@@ -63,14 +63,10 @@ const list = Effect.gen(function*() {
 
 const fanout = Effect.gen(function*() {
   const instances = yield* Instances.Instances
-  const prefix = flag(flags, "prefix")
-  const count = intFlag(flags, "count", 20)
-  const concurrency = intFlag(flags, "concurrency", 5)
-  const alias = flag(flags, "image", "busybox")
-  const reps = intFlag(flags, "reps", 1)
+  const { alias, concurrency, count, prefix, reps } = fanoutSettings(flags)
   const seconds: Array<number> = []
   for (let r = 0; r < reps; r++) {
-    const names = Array.from({ length: count }, (_, i) => `${prefix}-${r}-${i}`)
+    const names = fanoutNames(prefix, r, count)
     const t0 = now()
     yield* Effect.forEach(
       names,

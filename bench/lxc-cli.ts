@@ -14,7 +14,7 @@
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { emit, flag, intFlag, now, parseArgs, progress } from "./common.js"
+import { emit, fanoutNames, fanoutSettings, flag, intFlag, now, parseArgs, pool, progress } from "./common.js"
 
 const { command, flags } = parseArgs(process.argv.slice(2))
 const tool = "lxc"
@@ -82,23 +82,12 @@ const list = async () => {
   emit({ scenario: "list", tool, transport, seconds, count: expect })
 }
 
-const pool = async <A>(items: ReadonlyArray<A>, concurrency: number, task: (a: A) => Promise<void>) => {
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) await task(items[next++]!)
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
-}
 
 const fanout = async () => {
-  const prefix = flag(flags, "prefix")
-  const count = intFlag(flags, "count", 20)
-  const concurrency = intFlag(flags, "concurrency", 5)
-  const alias = flag(flags, "image", "busybox")
-  const reps = intFlag(flags, "reps", 1)
+  const { alias, concurrency, count, prefix, reps } = fanoutSettings(flags)
   const seconds: Array<number> = []
   for (let r = 0; r < reps; r++) {
-    const names = Array.from({ length: count }, (_, i) => `${prefix}-${r}-${i}`)
+    const names = fanoutNames(prefix, r, count)
     const t0 = now()
     await pool(names, concurrency, async (name) => {
       try {

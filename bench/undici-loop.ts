@@ -7,7 +7,7 @@
  *   pnpm exec tsx bench/undici-loop.ts fanout --prefix bench-x-u --count 20 --concurrency 5 --image busybox
  */
 import { Agent, request } from "@effect/platform-node/Undici"
-import { emit, flag, intFlag, now, parseArgs, readEnvFile } from "./common.js"
+import { emit, fanoutNames, fanoutSettings, flag, intFlag, now, parseArgs, pool, readEnvFile } from "./common.js"
 
 const { command, flags } = parseArgs(process.argv.slice(2))
 const socketPath = readEnvFile().LXD_SOCKET ?? "/var/lib/lxd/unix.socket"
@@ -73,24 +73,12 @@ const list = async () => {
   emit({ scenario: "list", tool, transport, seconds, count: expect })
 }
 
-/** Run `task` over `items`, at most `concurrency` at a time. */
-const pool = async <A>(items: ReadonlyArray<A>, concurrency: number, task: (a: A) => Promise<void>) => {
-  let next = 0
-  const worker = async () => {
-    while (next < items.length) await task(items[next++]!)
-  }
-  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker))
-}
 
 const fanout = async () => {
-  const prefix = flag(flags, "prefix")
-  const count = intFlag(flags, "count", 20)
-  const concurrency = intFlag(flags, "concurrency", 5)
-  const alias = flag(flags, "image", "busybox")
-  const reps = intFlag(flags, "reps", 1)
+  const { alias, concurrency, count, prefix, reps } = fanoutSettings(flags)
   const seconds: Array<number> = []
   for (let r = 0; r < reps; r++) {
-    const names = Array.from({ length: count }, (_, i) => `${prefix}-${r}-${i}`)
+    const names = fanoutNames(prefix, r, count)
     const t0 = now()
     await pool(names, concurrency, async (name) => {
       const path = `/1.0/instances/${encodeURIComponent(name)}`
