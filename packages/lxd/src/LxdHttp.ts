@@ -25,6 +25,7 @@
  *
  * @since 0.1.0
  */
+import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
@@ -699,7 +700,12 @@ export const make = (
       options._tag === "Unix" ? { _tag: "Unix", socketPath: socketPath! } : { _tag: "Https", options }
     )
     const userAgent = options.userAgent ?? `effect-lxd/${version}`
-    const client = NodeHttpClient.makeUndici(transport.dispatcher)
+    // requests that carry a secret in their query (image secrets, untrusted operation
+    // access) get no tracing span: spans record the full URL
+    const client = HttpClient.withTracerDisabledWhen(
+      NodeHttpClient.makeUndici(transport.dispatcher),
+      (request) => /[?&]secret=/.test(request.url)
+    )
     const address = transport.address
 
     const buildQuery = (request: { readonly query?: Readonly<Record<string, QueryValue>> | undefined; readonly project?: string | null | undefined; readonly target?: string | null | undefined }) =>
