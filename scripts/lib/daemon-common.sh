@@ -356,7 +356,7 @@ remove_instance() {
 PROJECTS_JSON='[]'
 project_has() {
   [ "$2" = default ] && return 0
-  jq -e --arg p "$2" --arg k "features.$1" 'any(.[]; .name == $p and .config[$k] == "true")' \
+  jq -e --arg p "$2" --arg k "features.$1" 'any(.[]?; .name == $p and .config[$k] == "true")' \
     <<<"$PROJECTS_JSON" >/dev/null
 }
 
@@ -364,8 +364,8 @@ RESET_PROJECTS=() RESET_POOLS=()
 reset_scan() {
   note "reset: removing leftovers of earlier test runs"
   PROJECTS_JSON=$(api GET '/1.0/projects?recursion=1')
-  mapfile -t RESET_PROJECTS < <(jq -r '.[].name' <<<"$PROJECTS_JSON")
-  mapfile -t RESET_POOLS < <(api GET '/1.0/storage-pools?recursion=1' | jq -r '.[].name')
+  mapfile -t RESET_PROJECTS < <(jq -r '.[]?.name' <<<"$PROJECTS_JSON")
+  mapfile -t RESET_POOLS < <(api GET '/1.0/storage-pools?recursion=1' | jq -r '.[]?.name')
 }
 
 # pending trust tokens are running operations of class "token"
@@ -382,7 +382,7 @@ reset_instances() {
   local p name status
   while IFS=$'\t' read -r p name status; do
     [ -n "$name" ] && attempt "delete instance $name (project $p)" remove_instance "$p" "$name" "$status"
-  done < <(api GET '/1.0/instances?all-projects=true&recursion=1' | jq -r '.[] | [.project, .name, .status] | @tsv')
+  done < <(api GET '/1.0/instances?all-projects=true&recursion=1' | jq -r '.[]? | [.project, .name, .status] | @tsv')
   return 0
 }
 
@@ -400,7 +400,7 @@ reset_profiles() {
       else
         attempt "delete profile $name (project $p)" api DELETE "/1.0/profiles/$(enc "$name")$q"
       fi
-    done < <(api GET "/1.0/profiles?recursion=1&project=$(enc "$p")" | jq -r '.[].name')
+    done < <(api GET "/1.0/profiles?recursion=1&project=$(enc "$p")" | jq -r '.[]?.name')
   done
   return 0
 }
@@ -414,11 +414,11 @@ reset_images() { # TEST-IMAGE-FINGERPRINT
     while IFS= read -r name; do
       [ "$p" = default ] && [ "$name" = "$IMAGE_ALIAS" ] && continue
       attempt "delete image alias $name (project $p)" api DELETE "/1.0/images/aliases/$(enc "$name")$q"
-    done < <(api GET "/1.0/images/aliases?recursion=1&project=$(enc "$p")" | jq -r '.[].name')
+    done < <(api GET "/1.0/images/aliases?recursion=1&project=$(enc "$p")" | jq -r '.[]?.name')
     while IFS= read -r name; do
       [ "$p" = default ] && [ "$name" = "$base_fp" ] && continue
       attempt "delete image $name (project $p)" api DELETE "/1.0/images/$name$q"
-    done < <(api GET "/1.0/images?recursion=1&project=$(enc "$p")" | jq -r '.[].fingerprint')
+    done < <(api GET "/1.0/images?recursion=1&project=$(enc "$p")" | jq -r '.[]?.fingerprint')
   done
   return 0
 }
@@ -434,7 +434,7 @@ reset_volumes() {
           attempt "delete volume $pool/$name (project $p)" \
             api DELETE "/1.0/storage-pools/$(enc "$pool")/volumes/custom/$(enc "$name")?project=$(enc "$p")"
         done < <(api GET "/1.0/storage-pools/$(enc "$pool")/volumes/custom?recursion=1&project=$(enc "$p")" \
-          | jq -r '.[].name | select(contains("/") | not)')
+          | jq -r '.[]?.name | select(contains("/") | not)')
       fi
       if [ "$RESET_BUCKETS" = yes ] && project_has storage.buckets "$p"; then
         while IFS= read -r name; do
@@ -469,7 +469,7 @@ reset_networks_of() { # PROJECT
   while IFS= read -r name; do
     [ "$p" = default ] && [ "$name" = "$BRIDGE" ] && continue
     attempt "delete network $name (project $p)" api DELETE "/1.0/networks/$(enc "$name")$q"
-  done < <(api GET "/1.0/networks?recursion=1&project=$(enc "$p")" | jq -r '.[] | select(.managed) | .name')
+  done < <(api GET "/1.0/networks?recursion=1&project=$(enc "$p")" | jq -r '.[]? | select(.managed) | .name')
   return 0
 }
 
@@ -499,7 +499,7 @@ reset_certificates() { # CLIENT-FINGERPRINT
   while IFS= read -r fp; do
     [ "$fp" = "$client_fp" ] && continue
     attempt "remove trusted certificate $fp" api DELETE "/1.0/certificates/$fp"
-  done < <(api GET '/1.0/certificates?recursion=1' | jq -r '.[] | select(.type != "server") | .fingerprint')
+  done < <(api GET '/1.0/certificates?recursion=1' | jq -r '.[]? | select(.type != "server") | .fingerprint')
   if api GET "/1.0/certificates/$client_fp" 2>/dev/null | jq -e '.restricted' >/dev/null; then
     attempt "lift the project restriction of the client certificate" \
       api PATCH "/1.0/certificates/$client_fp" '{"restricted":false,"projects":[]}'

@@ -1,6 +1,7 @@
 import { assert } from "@effect/vitest"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Schedule from "effect/Schedule"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
@@ -271,7 +272,13 @@ forEachServer("instances", (it, server) => {
       const c = yield* launch(instances, alias)
       yield* instances.start(c.name)
       assert.strictEqual((yield* instances.get(c.name)).status, "Running")
-      const state = yield* instances.state(c.name)
+      // right after a start the kernel may not have accounted memory and CPU yet: ask again
+      // for a few seconds before judging (the last answer is what the assertions check)
+      const state = yield* instances.state(c.name).pipe(
+        Effect.filterOrFail((s) => (s.memory?.usage ?? 0) > 0 && (s.cpu?.usage ?? 0) > 0, () => "not accounted yet"),
+        Effect.retry({ schedule: Schedule.spaced("200 millis"), times: 25 }),
+        Effect.orElse(() => instances.state(c.name))
+      )
       assert.strictEqual(state.status, "Running")
       assert.isAbove(state.pid, 0)
       assert.isAbove(state.processes, 0)
