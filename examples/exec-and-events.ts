@@ -9,16 +9,7 @@
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import * as NodeSink from "@effect/platform-node/NodeSink"
 import { Config, Console, Effect, Fiber, Stream } from "effect"
-import { Events, Exec, Lxd, Operations } from "effect-lxd"
-
-/** Change the instance's state and wait until it is done. */
-const setState = (instance: string, action: "start" | "stop") =>
-  Effect.flatMap(Operations.Operations, (ops) =>
-    ops.run({
-      method: "PUT",
-      path: `/1.0/instances/${encodeURIComponent(instance)}/state`,
-      body: { action, timeout: 30, force: action === "stop" }
-    }))
+import { Events, Exec, Instances, Lxd } from "effect-lxd"
 
 /** Our own stdout/stderr as a Sink (left open at the end: we print more afterwards). */
 const toLocal = (out: NodeJS.WritableStream) =>
@@ -28,6 +19,7 @@ const program = Effect.gen(function*() {
   const instance = yield* Config.string("INSTANCE")
   const events = yield* Events.Events
   const exec = yield* Exec.Exec
+  const instances = yield* Instances.Instances
 
   // 1. subscribe first (LXD does not replay), then act
   const feed = yield* events.subscribe({ types: ["lifecycle"] })
@@ -39,8 +31,8 @@ const program = Effect.gen(function*() {
     Effect.fork
   )
   yield* Console.log(`restarting ${instance}...`)
-  yield* setState(instance, "stop")
-  yield* setState(instance, "start")
+  yield* instances.stop(instance, { force: true })
+  yield* instances.start(instance)
   yield* Effect.sleep("500 millis") // let the last events arrive
   yield* Fiber.interrupt(printer)
 

@@ -1,7 +1,6 @@
 import { assert } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
-import { LxdError, LxdHttp, Operations, StorageBuckets, StoragePools, StorageVolumes } from "effect-lxd"
+import { Exec, Instances, LxdError, LxdHttp, StorageBuckets, StoragePools, StorageVolumes } from "effect-lxd"
 import { container } from "../support/fixtures.js"
 import { forEachServer, quietly, uniqueName } from "../support/servers.js"
 
@@ -30,29 +29,9 @@ const scopedVolume = (pool: string, options: Omit<StorageVolumes.CreateOptions, 
     return current
   })
 
-const ExecResult = Schema.Struct({ return: Schema.Number })
-
-/** Run a command in an instance without websockets; the exit code. */
+/** Run a command in an instance; its exit code. */
 const execIn = (instance: string, command: ReadonlyArray<string>) =>
-  Effect.gen(function*() {
-    const ops = yield* Operations.Operations
-    const outcome = yield* ops.run({
-      method: "POST",
-      path: `/1.0/instances/${encodeURIComponent(instance)}/exec`,
-      body: { command, "record-output": true, "wait-for-websocket": false, interactive: false, environment: {} }
-    })
-    assert.strictEqual(outcome._tag, "Operation")
-    if (outcome._tag !== "Operation") return -1
-    return (yield* Schema.decodeUnknown(ExecResult)(outcome.operation.metadata)).return
-  })
-
-const setState = (instance: string, action: "start" | "stop") =>
-  Effect.flatMap(Operations.Operations, (ops) =>
-    ops.run({
-      method: "PUT",
-      path: `/1.0/instances/${encodeURIComponent(instance)}/state`,
-      body: { action, timeout: 30, force: action === "stop" }
-    }))
+  Effect.map(Effect.flatMap(Exec.Exec, (exec) => exec.run(instance, command)), (r) => r.exitCode)
 
 forEachServer("storage", (it, server) => {
   const defaultPool = server.env.storagePool
@@ -223,9 +202,9 @@ forEachServer("storage", (it, server) => {
       assert.strictEqual(yield* execIn(instance, ["sh", "-c", "echo second > /mnt/data/note.txt"]), 0)
       assert.strictEqual(yield* execIn(instance, ["grep", "-qx", "second", "/mnt/data/note.txt"]), 0)
 
-      yield* setState(instance, "stop")
+      yield* Effect.flatMap(Instances.Instances, (i) => i.stop(instance, { force: true }))
       yield* volumes.snapshots.restore(vol, "before")
-      yield* setState(instance, "start")
+      yield* Effect.flatMap(Instances.Instances, (i) => i.start(instance))
       assert.strictEqual(yield* execIn(instance, ["grep", "-qx", "first", "/mnt/data/note.txt"]), 0)
       assert.strictEqual(yield* execIn(instance, ["grep", "-q", "second", "/mnt/data/note.txt"]), 1)
     }), { timeout: 120_000 })

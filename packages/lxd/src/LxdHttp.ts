@@ -699,7 +699,7 @@ export const make = (
     const transport = yield* makeTransport(
       options._tag === "Unix" ? { _tag: "Unix", socketPath: socketPath! } : { _tag: "Https", options }
     )
-    const userAgent = options.userAgent ?? `effect-lxd/${version}`
+    const agentName = options.userAgent ?? userAgent
     // requests that carry a secret in their query (image secrets, untrusted operation
     // access) get no tracing span: spans record the full URL
     const client = HttpClient.withTracerDisabledWhen(
@@ -726,7 +726,7 @@ export const make = (
       Effect.gen(function*() {
         const query = yield* buildQuery(request)
         const pathAndQuery = request.path + queryString(query)
-        const headers: Record<string, string> = { "user-agent": userAgent, ...request.headers }
+        const headers: Record<string, string> = { "user-agent": agentName, ...request.headers }
         if (request.etag !== undefined) headers["if-match"] = request.etag
         let req = HttpClientRequest.make(request.method)(transport.baseUrl + pathAndQuery, { headers })
         // a body stream that fails must surface with its own error, not as a transport error
@@ -846,10 +846,10 @@ export const make = (
         const response = yield* execute(request)
         if (response.status >= 400) {
           const text = yield* readText(response, request.method, request.path)
-          const interpreted = yield* interpret(request.method, request.path, response.status, text, response.headers)
-          // an error status with a non-error envelope: report it as the status says
+          // an error envelope fails here; anything else behind an error status fails as the status says
+          yield* interpret(request.method, request.path, response.status, text, response.headers)
           return yield* Effect.fail(
-            apiError(request.method, request.path, response.status, response.status, JSON.stringify(interpreted))
+            apiError(request.method, request.path, response.status, response.status, `HTTP ${response.status}`)
           )
         }
         return {
@@ -865,7 +865,7 @@ export const make = (
         const q = yield* buildQuery({ query })
         return yield* WebSocketInternal.open({
           url: transport.websocketUrl(path + queryString(q)),
-          options: { ...transport.websocketOptions, headers: { "user-agent": userAgent } },
+          options: { ...transport.websocketOptions, headers: { "user-agent": agentName } },
           address,
           path,
           openTimeoutMs: WEBSOCKET_OPEN_TIMEOUT_MS
