@@ -56,7 +56,7 @@ forEachServer("certificates and trust", (it, server) => {
   it.scoped("an untrusted client sees the short view and is refused elsewhere", () =>
     Effect.gen(function*() {
       const { cert, key } = makeCert(uniqueName("untrusted"))
-      const http = yield* LxdHttp.make({ _tag: "Https", ...server.httpsAs(cert, key) })
+      const http = yield* LxdHttp.connect({ _tag: "Https", ...server.httpsAs(cert, key) })
       const info = yield* http.serverInfo
       assert.strictEqual(info.auth, "untrusted")
       // without `environment`, the dialect comes from the extension names
@@ -150,9 +150,9 @@ forEachServer("certificates and trust", (it, server) => {
 forEachServer("connection failures", (it, server) => {
   it.effect("a wrong socket path fails at layer build with TransportError", () =>
     Effect.gen(function*() {
-      const exit = yield* Effect.exit(Effect.scoped(LxdHttp.make({ _tag: "Unix", socketPath: "/tmp/no-such-lxd.socket" })))
+      const exit = yield* Effect.exit(Effect.scoped(LxdHttp.connect({ _tag: "Unix", socketPath: "/tmp/no-such-lxd.socket" })))
       assert.isTrue(Exit.isFailure(exit))
-      const failure = yield* Effect.flip(Effect.scoped(LxdHttp.make({ _tag: "Unix", socketPath: "/tmp/no-such-lxd.socket" })))
+      const failure = yield* Effect.flip(Effect.scoped(LxdHttp.connect({ _tag: "Unix", socketPath: "/tmp/no-such-lxd.socket" })))
       assert.strictEqual(failure._tag, "TransportError")
       assert.include(failure.message, "/tmp/no-such-lxd.socket")
     }))
@@ -161,7 +161,7 @@ forEachServer("connection failures", (it, server) => {
     Effect.gen(function*() {
       const options = server.httpsWith(server.env.clientCert, server.env.clientKey)
       const wrongPin = { ...options, serverCert: readText(server.env.clientCert) }
-      const failure = yield* Effect.flip(Effect.scoped(LxdHttp.make({ _tag: "Https", ...wrongPin })))
+      const failure = yield* Effect.flip(Effect.scoped(LxdHttp.connect({ _tag: "Https", ...wrongPin })))
       assert.strictEqual(failure._tag, "TransportError")
       assert.include(failure.message, server.env.httpsUrl)
     }))
@@ -169,7 +169,7 @@ forEachServer("connection failures", (it, server) => {
   it.effect("without a pin or CA, the self-signed server is not trusted (verification is on)", () =>
     Effect.gen(function*() {
       const { serverCert: _pin, ...noPin } = server.httpsWith(server.env.clientCert, server.env.clientKey)
-      const failure = yield* Effect.flip(Effect.scoped(LxdHttp.make({ _tag: "Https", ...noPin })))
+      const failure = yield* Effect.flip(Effect.scoped(LxdHttp.connect({ _tag: "Https", ...noPin })))
       assert.strictEqual(failure._tag, "TransportError")
     }))
 

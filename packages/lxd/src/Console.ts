@@ -31,7 +31,7 @@ import type { Operation } from "./internal/envelope.js"
 import { path } from "./internal/path.js"
 import { connectFds, readBytes, resizeMessage, writeBytes } from "./internal/stream-socket.js"
 import { LxdHttp } from "./LxdHttp.js"
-import { DecodeError, InvalidArgument, type RequestError, type TransportError } from "./LxdError.js"
+import { InvalidArgument, type RequestError, type TransportError } from "./LxdError.js"
 import { Operations } from "./Operations.js"
 
 /**
@@ -106,17 +106,11 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     Effect.gen(function*() {
       yield* checkInstance(instance)
       const p = consolePath(instance)
-      const started = yield* ops.start({
+      const operation = yield* ops.startOperation({
         method: "POST",
         path: p,
         body: { width: options?.width ?? 80, height: options?.height ?? 24, type: "console" }
       })
-      if (started._tag !== "Async") {
-        return yield* Effect.fail(
-          new DecodeError({ method: "POST", path: p, reason: "expected a background operation, got a synchronous answer" })
-        )
-      }
-      const operation = started.operation
       const finished = yield* Deferred.make<Operation, RequestError>()
       yield* ops.wait(operation, { cancelOnInterrupt: false }).pipe(Effect.intoDeferred(finished), Effect.forkScoped)
       const sockets = yield* connectFds(http, operation, ["0", "control"] as const, { method: "POST", path: p })

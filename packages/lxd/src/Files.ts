@@ -32,6 +32,7 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as NodePath from "node:path"
 import { decodeEnvelope } from "./internal/envelope.js"
+import { forEachBounded, forEachBoundedDiscard } from "./internal/concurrency.js"
 import { path as apiPath } from "./internal/path.js"
 import { LxdHttp, type RawResponse } from "./LxdHttp.js"
 import {
@@ -479,19 +480,19 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
       const depth = (e: LocalEntry) => e.rel.split("/").length
       const levels = [...new Set(dirs.map(depth))].sort((a, b) => a - b)
       for (const level of levels) {
-        yield* Effect.forEach(
+        yield* forEachBoundedDiscard(
           dirs.filter((d) => depth(d) === level),
           (d) => mkdirOne(instance, joinRemote(remotePath, d.rel), { mode: d.mode, ...ids }),
-          { concurrency, discard: true }
+          concurrency
         )
       }
-      yield* Effect.forEach(
+      yield* forEachBoundedDiscard(
         entries.filter((e) => e.kind !== "directory"),
         (e) =>
           e.kind === "symlink"
             ? symlink(instance, joinRemote(remotePath, e.rel), e.target!, ids)
             : pushFile(instance, NodePath.join(localPath, e.rel), joinRemote(remotePath, e.rel), e.mode, ids),
-        { concurrency, discard: true }
+        concurrency
       )
     })
 
@@ -546,29 +547,31 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
       ]
       while (frontier.length > 0) {
         const next: typeof frontier = []
-        yield* Effect.forEach(frontier, (dir) =>
+        yield* forEachBoundedDiscard(frontier, (dir) =>
           Effect.gen(function*() {
             yield* local(`cannot create ${dir.local}`, () => Fs.promises.mkdir(dir.local, { recursive: true, mode: 0o700 }))
             dirs.push({ local: dir.local, mode: dir.mode })
             const names = (yield* list(instance, dir.remote)).filter(safeName)
-            const infos = yield* Effect.forEach(names, (name) => stat(instance, joinRemote(dir.remote, name)), {
+            const infos = yield* forEachBounded(
+              names,
+              (name) => stat(instance, joinRemote(dir.remote, name)),
               concurrency
-            })
+            )
             infos.forEach((info, i) => {
               const childLocal = NodePath.join(dir.local, names[i]!)
               if (info.type === "directory") next.push({ remote: info.path, local: childLocal, mode: info.mode })
               else files.push({ ...info, local: childLocal })
             })
-          }), { concurrency, discard: true })
+          }), concurrency)
         frontier = next
       }
-      yield* Effect.forEach(
+      yield* forEachBoundedDiscard(
         files,
         (f) =>
           f.type === "symlink"
             ? local(`cannot create ${f.local}`, () => Fs.promises.symlink(f.target ?? "", f.local))
             : pullFile(instance, f.path, f.local, f.mode),
-        { concurrency, discard: true }
+        concurrency
       )
       // modes last, deepest first, so that a read-only directory does not stop its filling
       for (const d of dirs.reverse()) {

@@ -438,7 +438,7 @@ export const fingerprintOf = (
   outcome: Outcome,
   origin: { readonly method: string; readonly path: string }
 ): Effect.Effect<string, DecodeError> => {
-  const metadata = outcome._tag === "Operation" ? outcome.operation.metadata : outcome.metadata
+  const metadata = outcome._tag === "Async" ? outcome.operation.metadata : outcome.metadata
   return Schema.decodeUnknown(FingerprintMetadata)(metadata).pipe(
     Effect.map((m) => m.fingerprint),
     Effect.mapError(() =>

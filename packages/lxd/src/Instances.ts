@@ -648,16 +648,6 @@ const seconds = (d: Duration.DurationInput): number => Math.round(Duration.toSec
 const withoutVolatile = (config: Readonly<Record<string, string>>): Record<string, string> =>
   Object.fromEntries(Object.entries(config).filter(([k]) => !k.startsWith("volatile.")))
 
-const asyncOperation = (
-  request: { readonly method: string; readonly path: string },
-  started: { readonly _tag: "Sync" } | { readonly _tag: "Async"; readonly operation: Operation }
-): Effect.Effect<Operation, DecodeError> =>
-  started._tag === "Async"
-    ? Effect.succeed(started.operation)
-    : Effect.fail(
-      new DecodeError({ ...request, reason: "expected a background operation, got a synchronous answer" })
-    )
-
 // -----------------------------------------------------------------------------
 // Constructor
 // -----------------------------------------------------------------------------
@@ -721,7 +711,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   const changeStateOperation = (name: string, action: StateAction, options?: StateOptions) => {
     const request = stateRequest(name, action, options)
-    return Effect.flatMap(ops.start(request), (s) => asyncOperation(request, s))
+    return ops.startOperation(request)
   }
 
   const validateCreate = (options: CreateOptions) =>
@@ -784,7 +774,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     Effect.gen(function*() {
       yield* validateCreate(given)
       const request = createRequest(yield* withCopyProfiles(given))
-      return yield* asyncOperation(request, yield* ops.start(request))
+      return yield* ops.startOperation(request)
     })
 
   const put = (name: string, body: InstancePut, options?: { readonly etag?: string | undefined }) =>
@@ -976,7 +966,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
           container_only: options?.instanceOnly ?? false
         }
       }
-      const sourceOp = yield* asyncOperation(request, yield* ops.start(request))
+      const sourceOp = yield* ops.startOperation(request)
       const secrets: Record<string, Redacted.Redacted<string>> = {}
       for (const [k, v] of Object.entries(sourceOp.metadata ?? {})) {
         if (typeof v === "string") secrets[k] = Redacted.make(v)

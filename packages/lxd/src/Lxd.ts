@@ -29,7 +29,6 @@ import * as Files from "./Files.js"
 import * as Images from "./Images.js"
 import * as Instances from "./Instances.js"
 import * as LxdHttp from "./LxdHttp.js"
-import type { DecodeError, LXDAPIException, NotFound, TransportError } from "./LxdError.js"
 import * as Operations from "./Operations.js"
 import * as Server from "./Server.js"
 import * as Profiles from "./Profiles.js"
@@ -80,7 +79,7 @@ export type Services =
  * @since 0.1.0
  * @category models
  */
-export type ConnectError = TransportError | DecodeError | NotFound | LXDAPIException
+export type ConnectError = LxdHttp.ConnectError
 
 /**
  * Every resource service, built on an `LxdHttp` you provide.

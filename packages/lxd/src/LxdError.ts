@@ -27,8 +27,12 @@
  *
  * @since 0.1.0
  */
+import * as ParseResult from "effect/ParseResult"
 import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
+import type { Operation } from "./internal/envelope.js"
+import { resourceLabel, withoutQuery } from "./internal/path.js"
+import { printable } from "./internal/printable.js"
 
 /**
  * @since 0.1.0
@@ -43,7 +47,24 @@ export const TypeId: unique symbol = Symbol.for("effect-lxd/LxdError")
 export type TypeId = typeof TypeId
 
 const describe = (resource: string | undefined, method: string, path: string) =>
-  `${resource === undefined ? "" : resource + " "}(${method} ${path})`
+  `${resource === undefined ? "" : printable(resource) + " "}(${method} ${printable(path)})`
+
+/**
+ * Where a request went: its method and path (the query is dropped: it may hold a secret).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface RequestOrigin {
+  readonly method: string
+  readonly path: string
+}
+
+const labelled = (path: string): { readonly path: string; readonly resource?: string } => {
+  const p = withoutQuery(path)
+  const resource = resourceLabel(p)
+  return resource === undefined ? { path: p } : { path: p, resource }
+}
 
 /**
  * The server answered 404: the resource does not exist (or is not visible in the
@@ -71,10 +92,11 @@ export class NotFound extends Schema.TaggedError<NotFound>("effect-lxd/NotFound"
    * @since 0.1.0
    */
   override get message(): string {
-    const what = this.resource === undefined ? "Resource" : this.resource
-    return `${what} not found (${this.method} ${this.path}): ${this.serverMessage}`
+    const what = this.resource === undefined ? "Resource" : printable(this.resource)
+    return `${what} not found (${this.method} ${printable(this.path)}): ${printable(this.serverMessage)}`
   }
 }
+
 
 /**
  * The server refused a request, or a background operation failed. Carries the HTTP
@@ -111,8 +133,28 @@ export class LXDAPIException extends Schema.TaggedError<LXDAPIException>("effect
    * @since 0.1.0
    */
   override get message(): string {
-    const op = this.operationId === undefined ? "" : ` [operation ${this.operationId}]`
-    return `LXD error ${this.errorCode} ${describe(this.resource, this.method, this.path)}${op}: ${this.serverMessage}`
+    const op = this.operationId === undefined ? "" : ` [operation ${printable(this.operationId)}]`
+    return `LXD error ${this.errorCode} ${describe(this.resource, this.method, this.path)}${op}: ${
+      printable(this.serverMessage)
+    }`
+  }
+
+  /**
+   * A background operation that ended in failure (or was cancelled), reported for the
+   * request that started it.
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  static fromOperation(operation: Operation, origin: RequestOrigin): LXDAPIException {
+    return new LXDAPIException({
+      method: origin.method,
+      ...labelled(origin.path),
+      status: 200,
+      errorCode: operation.status_code,
+      serverMessage: operation.err.length > 0 ? operation.err : operation.status,
+      operationId: operation.id
+    })
   }
 
   /**
@@ -188,8 +230,47 @@ export class TransportError extends Schema.TaggedError<TransportError>("effect-l
    * @since 0.1.0
    */
   override get message(): string {
-    return `Cannot reach LXD at ${this.address} (${this.method} ${this.path}): ${this.reason}`
+    return `Cannot reach LXD at ${printable(this.address)} (${this.method} ${printable(this.path)}): ${
+      printable(this.reason)
+    }`
   }
+
+  /**
+   * From whatever the transport failed with (an undici error, an HTTP client error, a
+   * socket error): the innermost message that says what happened, with its code.
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  static fromCause(address: string, origin: RequestOrigin, cause: unknown): TransportError {
+    return new TransportError({
+      address,
+      method: origin.method,
+      path: withoutQuery(origin.path),
+      reason: describeCause(cause),
+      cause
+    })
+  }
+}
+
+const describeCause = (cause: unknown): string => {
+  // the platform wraps undici's errors: the innermost message with a code says most
+  let current: unknown = cause
+  const parts: Array<string> = []
+  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
+    if (typeof current === "object") {
+      const message = Predicate.hasProperty(current, "message") && typeof current.message === "string"
+        ? current.message
+        : ""
+      const code = Predicate.hasProperty(current, "code") && typeof current.code === "string" ? current.code : ""
+      if (message.length > 0 && !parts.includes(message)) parts.push(code ? `${message} (${code})` : message)
+      current = Predicate.hasProperty(current, "cause") ? current.cause : undefined
+    } else {
+      parts.push(String(current))
+      break
+    }
+  }
+  return parts.length === 0 ? "unknown transport failure" : parts[parts.length - 1]!
 }
 
 /**
@@ -215,7 +296,35 @@ export class DecodeError extends Schema.TaggedError<DecodeError>("effect-lxd/Dec
    * @since 0.1.0
    */
   override get message(): string {
-    return `Unexpected answer from LXD (${this.method} ${this.path}): ${this.reason}`
+    return `Unexpected answer from LXD (${this.method} ${printable(this.path)}): ${printable(this.reason)}`
+  }
+
+  /**
+   * From a schema failure, with the path inside the document. Formatting never throws: an
+   * answer too deeply nested to describe gets a short reason instead.
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  static fromParseError(origin: RequestOrigin, error: ParseResult.ParseError): DecodeError {
+    let reason: string
+    try {
+      reason = ParseResult.TreeFormatter.formatErrorSync(error)
+    } catch {
+      reason = "the answer does not match the expected shape (too deeply nested to describe)"
+    }
+    if (reason.length > 4000) reason = reason.slice(0, 4000) + " …"
+    return new DecodeError({ method: origin.method, path: withoutQuery(origin.path), reason })
+  }
+
+  /**
+   * A decode failure described in words.
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  static because(origin: RequestOrigin, reason: string): DecodeError {
+    return new DecodeError({ method: origin.method, path: withoutQuery(origin.path), reason })
   }
 }
 
@@ -244,8 +353,26 @@ export class InvalidArgument extends Schema.TaggedError<InvalidArgument>("effect
    * @since 0.1.0
    */
   override get message(): string {
-    return `Invalid ${this.argument}: ${this.reason}`
+    return `Invalid ${printable(this.argument)}: ${printable(this.reason)}`
   }
+}
+
+/**
+ * The typed error for an error answer (an error envelope, or a failure status without
+ * one): `NotFound` for 404, `LXDAPIException` otherwise. The resource is named from the
+ * path.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const fromErrorAnswer = (
+  origin: RequestOrigin,
+  answer: { readonly status: number; readonly errorCode: number; readonly serverMessage: string }
+): NotFound | LXDAPIException => {
+  const where = { method: origin.method, ...labelled(origin.path) }
+  return answer.status === 404 || answer.errorCode === 404
+    ? new NotFound({ ...where, serverMessage: answer.serverMessage })
+    : new LXDAPIException({ ...where, ...answer })
 }
 
 /**
@@ -264,11 +391,13 @@ export type LxdError =
 
 /**
  * The errors of a request to the server (what `LxdHttp` calls can fail with).
+ * `InvalidArgument` is among them because every request is checked before it is sent: a
+ * name that is empty, `.`, `..` or holds a control character never leaves the process.
  *
  * @since 0.1.0
  * @category errors
  */
-export type RequestError = NotFound | LXDAPIException | TransportError | DecodeError
+export type RequestError = NotFound | LXDAPIException | TransportError | DecodeError | InvalidArgument
 
 /**
  * Schema of the union, for serialising errors (e.g. across workers or RPC).

@@ -1,23 +1,32 @@
 /**
- * The connection to an LXD or Incus server: the transport (unix socket, or HTTPS with a
- * client certificate), the JSON envelope, websockets, and the server's identity.
+ * LXD's protocol over a transport: the JSON envelope, typed errors, background-operation
+ * answers, project and target scoping, raw bodies and websockets, and the server's
+ * identity and API extensions.
  *
- * Building the layer proves the connection (`GET /1.0` under a timeout), so a wrong
- * socket, a bad certificate or an unreachable server fails at layer build with a
- * `TransportError`, before any resource call is made.
+ * `LxdHttp` speaks through the `LxdTransport` in its context (the unix socket, HTTPS, or
+ * any `HttpClient`), so every resource service works unchanged over any of them. Building
+ * the layer proves the connection (`GET /1.0` under a timeout): a wrong socket, a bad
+ * certificate or an unreachable server fails right there with a `TransportError`.
  *
- * Every resource service goes through this one; it is also the escape hatch for any
- * endpoint the typed services do not cover yet (`send`, `sync`, `raw`, `websocket`).
+ * Every request is checked before it is sent (`InvalidArgument` for a path segment that
+ * is empty, `.`, `..` or holds a control character), is bounded in time (`requestTimeout`
+ * until the answer starts, `idleTimeout` between chunks of a raw body) and in size
+ * (`maxResponseBytes` for JSON answers).
+ *
+ * It is also the escape hatch for endpoints the typed services do not cover (`send`,
+ * `sync`, `raw`, `websocket`).
  *
  * @example
  * ```ts
- * import { Effect } from "effect"
+ * import { Effect, Schema } from "effect"
  * import { LxdHttp } from "effect-lxd"
  *
  * const program = Effect.gen(function* () {
  *   const lxd = yield* LxdHttp.LxdHttp
  *   const info = yield* lxd.serverInfo
  *   console.log(info.environment?.server_version, lxd.dialect)
+ *   const names = yield* lxd.sync({ method: "GET", path: "/1.0/instances" }, Schema.Array(Schema.String))
+ *   console.log(names)
  * })
  *
  * Effect.runPromise(program.pipe(Effect.provide(LxdHttp.layerUnix())))
@@ -28,66 +37,110 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as Undici from "@effect/platform-node/Undici"
-import * as Config from "effect/Config"
-import * as ConfigError from "effect/ConfigError"
+import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
+import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
-import { dual, pipe } from "effect/Function"
+import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as ParseResult from "effect/ParseResult"
-import * as Redacted from "effect/Redacted"
 import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Crypto from "node:crypto"
-import * as Fs from "node:fs"
-import type * as Tls from "node:tls"
+import * as ConnectionSettings from "./internal/connectionConfig.js"
 import { decodeEnvelope, Operation } from "./internal/envelope.js"
-import { queryString, type QueryValue, resourceLabel, withoutQuery } from "./internal/path.js"
+import { checkRequestTarget } from "./internal/names.js"
+import { queryString, type QueryValue } from "./internal/path.js"
+import { detectDialect, ServerEnvironment, ServerInfo, StorageDriver } from "./internal/serverInfo.js"
+import { userAgent as defaultUserAgent } from "./internal/version.js"
 import * as WebSocketInternal from "./internal/websocket.js"
-import { version } from "./internal/version.js"
 import {
   DecodeError,
   ExtensionNotAvailable,
-  LXDAPIException,
-  NotFound,
+  fromErrorAnswer,
+  type InvalidArgument,
+  type LXDAPIException,
+  type NotFound,
   type RequestError,
+  type RequestOrigin,
   TransportError
 } from "./LxdError.js"
+import * as LxdTransport from "./LxdTransport.js"
+import type { Dialect, LxdWebSocket } from "./LxdTransport.js"
 
 export {
+  /**
+   * Which server family answers: `lxd` or `incus`. Decides header names (`X-LXD-*` or
+   * `X-Incus-*`) and socket defaults; everything else is decided by API extensions.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  type Dialect,
+  /**
+   * @since 0.1.0
+   * @category options
+   */
+  type HttpsOptions as HttpsTransportOptions,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  type LxdWebSocket,
+  /**
+   * @since 0.1.0
+   * @category options
+   */
+  type UnixOptions as UnixTransportOptions,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  type WebSocketMessage
+} from "./LxdTransport.js"
+
+export {
+  /**
+   * Which server family answers, from `GET /1.0`. Trusted clients see
+   * `environment.server`; untrusted ones only the extension list.
+   *
+   * @since 0.1.0
+   * @category utils
+   */
+  detectDialect,
   /**
    * The background operation object, as LXD returns it.
    *
    * @since 0.1.0
    * @category models
    */
-  Operation
+  Operation,
+  /**
+   * The `environment` section of `GET /1.0` (trusted clients only).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ServerEnvironment,
+  /**
+   * `GET /1.0`: what the server says about itself.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ServerInfo,
+  /**
+   * A storage driver the server supports.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  StorageDriver
 }
-
-/**
- * A websocket frame (binary data, or a text frame; LXD marks end of stream with an empty
- * text frame).
- *
- * @since 0.1.0
- * @category models
- */
-export type WebSocketMessage = WebSocketInternal.WebSocketMessage
-
-/**
- * An open, scoped websocket with backpressure on incoming frames.
- *
- * @since 0.1.0
- * @category models
- */
-export type LxdWebSocket = WebSocketInternal.LxdWebSocket
 
 /**
  * How many websockets this process has open right now (all connections). Useful to prove
@@ -97,96 +150,6 @@ export type LxdWebSocket = WebSocketInternal.LxdWebSocket
  * @category utils
  */
 export const openWebSocketCount: () => number = WebSocketInternal.openWebSocketCount
-
-// -----------------------------------------------------------------------------
-// Server info
-// -----------------------------------------------------------------------------
-
-/**
- * A storage driver the server supports.
- *
- * @since 0.1.0
- * @category models
- */
-export const StorageDriver = Schema.Struct({
-  Name: Schema.String,
-  Version: Schema.String,
-  Remote: Schema.Boolean
-})
-
-/**
- * The `environment` section of `GET /1.0` (trusted clients only).
- *
- * @since 0.1.0
- * @category models
- */
-export class ServerEnvironment extends Schema.Class<ServerEnvironment>("effect-lxd/ServerEnvironment")({
-  addresses: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
-  architectures: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
-  certificate: Schema.optional(Schema.String),
-  certificate_fingerprint: Schema.optional(Schema.String),
-  driver: Schema.optional(Schema.String),
-  driver_version: Schema.optional(Schema.String),
-  firewall: Schema.optional(Schema.String),
-  kernel: Schema.optional(Schema.String),
-  kernel_architecture: Schema.optional(Schema.String),
-  kernel_features: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
-  kernel_version: Schema.optional(Schema.String),
-  lxc_features: Schema.optional(Schema.Record({ key: Schema.String, value: Schema.String })),
-  os_name: Schema.optional(Schema.String),
-  os_version: Schema.optional(Schema.String),
-  project: Schema.optional(Schema.String),
-  server: Schema.String,
-  server_clustered: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  server_event_mode: Schema.optional(Schema.String),
-  server_name: Schema.optional(Schema.String),
-  server_pid: Schema.optional(Schema.Number),
-  server_version: Schema.String,
-  storage: Schema.optional(Schema.String),
-  storage_version: Schema.optional(Schema.String),
-  storage_supported_drivers: Schema.optional(Schema.Array(StorageDriver))
-}) {}
-
-/**
- * `GET /1.0`: what the server says about itself. Untrusted clients get the short view
- * (no `environment`, `auth: "untrusted"`).
- *
- * @since 0.1.0
- * @category models
- */
-export class ServerInfo extends Schema.Class<ServerInfo>("effect-lxd/ServerInfo")({
-  api_extensions: Schema.Array(Schema.String),
-  api_status: Schema.String,
-  api_version: Schema.String,
-  auth: Schema.String,
-  auth_methods: Schema.optionalWith(Schema.Array(Schema.String), { default: () => [] }),
-  auth_user_name: Schema.optional(Schema.String),
-  auth_user_method: Schema.optional(Schema.String),
-  client_certificate: Schema.optional(Schema.Boolean),
-  public: Schema.Boolean,
-  config: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.Unknown }), {
-    default: () => ({})
-  }),
-  environment: Schema.optional(ServerEnvironment)
-}) {
-  /**
-   * `true` when the server trusts this client.
-   *
-   * @since 0.1.0
-   */
-  get trusted(): boolean {
-    return this.auth === "trusted"
-  }
-}
-
-/**
- * Which server family answers: `lxd` or `incus`. Decides header names (`X-LXD-*` or
- * `X-Incus-*`) and socket defaults; everything else is decided by API extensions.
- *
- * @since 0.1.0
- * @category models
- */
-export type Dialect = "lxd" | "incus"
 
 // -----------------------------------------------------------------------------
 // Requests and responses
@@ -236,6 +199,11 @@ export interface LxdRequest<E = never> {
   readonly project?: string | null | undefined
   /** The cluster member for this call. Defaults to the one set with `withTarget`; `null` sends none. */
   readonly target?: string | null | undefined
+  /**
+   * How long the server may take to start answering, counted once the request body is
+   * sent. Defaults to the connection's `requestTimeout`.
+   */
+  readonly timeout?: Duration.DurationInput | undefined
 }
 
 /**
@@ -393,355 +361,225 @@ export class LxdHttp extends Context.Tag("effect-lxd/LxdHttp")<LxdHttp, Service>
 // -----------------------------------------------------------------------------
 
 /**
+ * How the protocol bounds each call. Every bound ends as a `TransportError` (time) or a
+ * `DecodeError` (size) that says which bound was reached.
+ *
  * @since 0.1.0
  * @category options
  */
-export interface CommonOptions {
+export interface ProtocolOptions {
   /** How long building the layer may take to reach the server. Default 10 seconds. */
   readonly connectTimeout?: Duration.DurationInput | undefined
-  /** Replaces the `User-Agent` header (default `effect-lxd/<version>`). */
-  readonly userAgent?: string | undefined
+  /**
+   * How long the server may take to answer a request, counted from the moment its body
+   * has been sent: until the headers of a raw answer, until the whole of a JSON answer.
+   * Default 2 minutes (above the 10 s long polls of operation waits, which set their own).
+   */
+  readonly requestTimeout?: Duration.DurationInput | undefined
+  /** How long a raw answer (a file, an export) may stall between two chunks. Default 1 minute. */
+  readonly idleTimeout?: Duration.DurationInput | undefined
+  /** The largest JSON answer read, in bytes. Default 64 MiB; raw answers are streamed and unbounded. */
+  readonly maxResponseBytes?: number | undefined
 }
 
 /**
+ * Connecting over the unix socket: where, and how calls are bounded.
+ *
  * @since 0.1.0
  * @category options
  */
-export interface UnixOptions extends CommonOptions {
-  /**
-   * The socket path. When absent it is discovered: `LXD_SOCKET`, `$LXD_DIR/unix.socket`,
-   * `/var/snap/lxd/common/lxd/unix.socket`, `/var/lib/lxd/unix.socket`, then for Incus
-   * `INCUS_SOCKET`, `$INCUS_DIR/unix.socket`, `/run/incus/unix.socket`,
-   * `/var/lib/incus/unix.socket`. The first that exists wins.
-   */
-  readonly socketPath?: string | undefined
-  /** Look only for this server family's sockets during discovery. */
-  readonly dialect?: Dialect | undefined
-}
+export interface UnixOptions extends LxdTransport.UnixOptions, ProtocolOptions {}
 
 /**
+ * Connecting over HTTPS: where, with which certificates, and how calls are bounded.
+ *
  * @since 0.1.0
  * @category options
  */
-export interface HttpsOptions extends CommonOptions {
-  /** The server's base URL, e.g. `https://127.0.0.1:8443`. */
-  readonly url: string
-  /** The client certificate (PEM). */
-  readonly cert: string
-  /** The client key (PEM). */
-  readonly key: Redacted.Redacted<string> | string
-  /**
-   * The server certificate (PEM) to pin: the connection (HTTP and websockets) is accepted
-   * only if the server presents exactly this certificate, whatever its host names.
-   */
-  readonly serverCert?: string | undefined
-  /** A CA (PEM) to verify the server against, instead of the system's. */
-  readonly ca?: string | undefined
-  /**
-   * Turn off server verification entirely. Never the default; only for first contact
-   * with a server whose certificate you cannot get otherwise.
-   */
-  readonly insecureSkipVerify?: true | undefined
-}
+export interface HttpsOptions extends LxdTransport.HttpsOptions, ProtocolOptions {}
+
+/**
+ * The connection settings `layerConfig` reads.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export type ConnectionConfig = ConnectionSettings.ConnectionConfig
+
+/**
+ * What building the connection can fail with.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type ConnectError = TransportError | DecodeError | NotFound | LXDAPIException | InvalidArgument
 
 const DEFAULT_CONNECT_TIMEOUT = Duration.seconds(10)
-const WEBSOCKET_OPEN_TIMEOUT_MS = 10_000
-
-const lxdSocketCandidates = (env: NodeJS.ProcessEnv): Array<string> => [
-  ...(env.LXD_SOCKET ? [env.LXD_SOCKET] : []),
-  ...(env.LXD_DIR ? [`${env.LXD_DIR}/unix.socket`] : []),
-  "/var/snap/lxd/common/lxd/unix.socket",
-  "/var/lib/lxd/unix.socket"
-]
-
-const incusSocketCandidates = (env: NodeJS.ProcessEnv): Array<string> => [
-  ...(env.INCUS_SOCKET ? [env.INCUS_SOCKET] : []),
-  ...(env.INCUS_DIR ? [`${env.INCUS_DIR}/unix.socket`] : []),
-  "/run/incus/unix.socket",
-  "/var/lib/incus/unix.socket"
-]
-
-/**
- * The socket paths discovery tries, in order.
- *
- * @since 0.1.0
- * @category utils
- */
-export const socketCandidates = (dialect?: Dialect, env: NodeJS.ProcessEnv = process.env): ReadonlyArray<string> =>
-  dialect === "lxd"
-    ? lxdSocketCandidates(env)
-    : dialect === "incus"
-    ? incusSocketCandidates(env)
-    : [...lxdSocketCandidates(env), ...incusSocketCandidates(env)]
-
-const isSocket = (p: string): boolean => {
-  try {
-    return Fs.statSync(p).isSocket()
-  } catch {
-    return false
-  }
-}
-
-/**
- * The SHA-256 fingerprint (lower-case hex, no colons) of a PEM certificate, as LXD
- * names certificates.
- *
- * @since 0.1.0
- * @category utils
- */
-export const certificateFingerprint = (pem: string): string =>
-  new Crypto.X509Certificate(pem).fingerprint256.replace(/:/g, "").toLowerCase()
+const DEFAULT_REQUEST_TIMEOUT = Duration.minutes(2)
+const DEFAULT_IDLE_TIMEOUT = Duration.minutes(1)
+const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 // -----------------------------------------------------------------------------
 // Implementation
 // -----------------------------------------------------------------------------
 
-interface Transport {
-  readonly address: string
-  readonly baseUrl: string
-  readonly dispatcher: Undici.Dispatcher
-  readonly websocketUrl: (pathAndQuery: string) => string
-  readonly websocketOptions: Record<string, unknown>
-  readonly socketPath: string | undefined
+interface Bounds {
+  readonly request: Duration.Duration
+  readonly idle: Duration.Duration
+  readonly maxBytes: number
 }
 
-const makeTransport = (
-  options:
-    | { readonly _tag: "Unix"; readonly socketPath: string }
-    | { readonly _tag: "Https"; readonly options: HttpsOptions }
-): Effect.Effect<Transport, TransportError, Scope.Scope> =>
+// requests that carry a secret in their query (image secrets, untrusted operation access)
+// get no tracing span: spans record the full URL
+const carriesSecret = (request: HttpClientRequest.HttpClientRequest): boolean => /[?&]secret=/.test(request.url)
+
+const scopedQuery = (request: {
+  readonly query?: Readonly<Record<string, QueryValue>> | undefined
+  readonly project?: string | null | undefined
+  readonly target?: string | null | undefined
+}) =>
   Effect.gen(function*() {
-    if (options._tag === "Unix") {
-      const socketPath = options.socketPath
-      const dispatcher = yield* Effect.acquireRelease(
-        Effect.sync(() => new Undici.Agent({ connect: { socketPath } })),
-        (agent) => Effect.promise(() => agent.destroy().catch(() => undefined))
-      )
-      return {
-        address: `unix:${socketPath}`,
-        baseUrl: "http://lxd",
-        dispatcher,
-        websocketUrl: (pathAndQuery) => `ws+unix:${socketPath}:${pathAndQuery}`,
-        websocketOptions: {},
-        socketPath
-      }
+    const query: Record<string, QueryValue> = { ...request.query }
+    if (request.project !== null && query.project === undefined && query["all-projects"] === undefined) {
+      const project = request.project ?? Option.getOrUndefined(yield* FiberRef.get(currentProject))
+      if (project !== undefined) query.project = project
     }
-    const o = options.options
-    const url = new URL(o.url)
-    if (url.protocol !== "https:") {
-      return yield* Effect.fail(
-        new TransportError({
-          address: o.url,
-          method: "GET",
-          path: "/1.0",
-          reason: `only https:// URLs are supported (got ${url.protocol})`
-        })
-      )
+    if (request.target !== null && query.target === undefined) {
+      const target = request.target ?? Option.getOrUndefined(yield* FiberRef.get(currentTarget))
+      if (target !== undefined) query.target = target
     }
-    const tls: {
-      cert: string
-      key: string
-      rejectUnauthorized: boolean
-      minVersion: Tls.SecureVersion
-      ca?: string
-      checkServerIdentity?: (host: string, cert: Tls.PeerCertificate) => Error | undefined
-    } = {
-      cert: o.cert,
-      key: Redacted.isRedacted(o.key) ? Redacted.value(o.key) : o.key,
-      rejectUnauthorized: o.insecureSkipVerify !== true,
-      minVersion: "TLSv1.2"
-    }
-    if (o.serverCert !== undefined && o.insecureSkipVerify !== true) {
-      let pinned: string
-      try {
-        pinned = certificateFingerprint(o.serverCert)
-      } catch (cause) {
-        return yield* Effect.fail(
-          new TransportError({
-            address: o.url,
-            method: "GET",
-            path: "/1.0",
-            reason: "the pinned server certificate is not a valid PEM certificate",
-            cause
-          })
-        )
-      }
-      tls.ca = o.serverCert
-      // the pin replaces host-name checks: LXD certificates rarely name the address dialled
-      tls.checkServerIdentity = (_host, cert) =>
-        cert.fingerprint256.replace(/:/g, "").toLowerCase() === pinned
-          ? undefined
-          : new Error(`server certificate ${cert.fingerprint256} does not match the pinned certificate`)
-    } else if (o.ca !== undefined) {
-      tls.ca = o.ca
-    }
-    const dispatcher = yield* Effect.acquireRelease(
-      Effect.sync(() => new Undici.Agent({ connect: { ...tls } })),
-      (agent) => Effect.promise(() => agent.destroy().catch(() => undefined))
-    )
-    const base = `${url.protocol}//${url.host}`
-    return {
-      address: base,
-      baseUrl: base,
-      dispatcher,
-      websocketUrl: (pathAndQuery) => `wss://${url.host}${pathAndQuery}`,
-      websocketOptions: { ...tls },
-      socketPath: undefined
-    }
+    return query
   })
 
-const transportError = (address: string, method: string, path: string, cause: unknown): TransportError => {
-  const reason = describeCause(cause)
-  return new TransportError({ address, method, path: withoutQuery(path), reason, cause })
-}
-
-const describeCause = (cause: unknown): string => {
-  // platform wraps undici errors; dig out the innermost message with a code when present
-  let current: unknown = cause
-  const parts: Array<string> = []
-  for (let depth = 0; depth < 5 && current !== undefined && current !== null; depth++) {
-    if (typeof current === "object") {
-      const c = current as { message?: unknown; code?: unknown; cause?: unknown }
-      if (typeof c.message === "string" && c.message.length > 0 && !parts.includes(c.message)) {
-        parts.push(typeof c.code === "string" ? `${c.message} (${c.code})` : c.message)
-      }
-      current = c.cause
-    } else {
-      parts.push(String(current))
-      break
-    }
-  }
-  return parts.length === 0 ? "unknown transport failure" : parts[parts.length - 1]!
-}
-
-const apiError = (
-  method: string,
-  path: string,
+/** The envelope of a JSON answer, read into a success or a typed error. */
+const interpret = (
+  origin: RequestOrigin,
   status: number,
-  errorCode: number,
-  serverMessage: string
-): NotFound | LXDAPIException => {
-  const p = withoutQuery(path)
-  const resource = resourceLabel(p)
-  if (status === 404 || errorCode === 404) {
-    return new NotFound({ method, path: p, serverMessage, ...(resource === undefined ? {} : { resource }) })
+  text: string,
+  headers: Readonly<Record<string, string>>
+): Effect.Effect<LxdResponse, RequestError> => {
+  let json: unknown
+  try {
+    json = JSON.parse(text)
+  } catch {
+    if (status >= 400) {
+      const serverMessage = text.trim().slice(0, 500) || `HTTP ${status}`
+      return Effect.fail(fromErrorAnswer(origin, { status, errorCode: status, serverMessage }))
+    }
+    return Effect.fail(DecodeError.because(origin, `the body is not JSON (HTTP ${status})`))
   }
-  return new LXDAPIException({
-    method,
-    path: p,
-    status,
-    errorCode,
-    serverMessage,
-    ...(resource === undefined ? {} : { resource })
-  })
+  const envelope = decodeEnvelope(json)
+  if (Either.isLeft(envelope)) return Effect.fail(DecodeError.fromParseError(origin, envelope.left))
+  const e = envelope.right
+  switch (e.type) {
+    case "error":
+      return Effect.fail(fromErrorAnswer(origin, { status, errorCode: e.error_code, serverMessage: e.error }))
+    case "async":
+      return Effect.succeed({ _tag: "Async", status, operation: e.metadata })
+    case "sync":
+      return Effect.succeed({
+        _tag: "Sync",
+        status,
+        metadata: e.metadata,
+        etag: headers["etag"],
+        location: headers["location"]
+      })
+  }
 }
 
-/**
- * Map an error envelope (or a plain HTTP failure) to `NotFound` / `LXDAPIException`.
- *
- * @since 0.1.0
- * @category utils
- */
-export const errorFromEnvelope = apiError
+const decodeMetadata = <A, I>(schema: Schema.Schema<A, I, never>, origin: RequestOrigin, metadata: unknown) =>
+  Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })(metadata).pipe(
+    Effect.mapError((error) => DecodeError.fromParseError(origin, error))
+  )
 
-const decodeError = (method: string, path: string, error: ParseResult.ParseError | string): DecodeError =>
-  new DecodeError({
-    method,
-    path: withoutQuery(path),
-    reason: typeof error === "string" ? error : ParseResult.TreeFormatter.formatErrorSync(error)
-  })
+const expectSync = (origin: RequestOrigin, response: LxdResponse) =>
+  response._tag === "Sync"
+    ? Effect.succeed(response)
+    : Effect.fail(DecodeError.because(origin, "expected a synchronous answer, got a background operation"))
 
-/**
- * Which server family answers. Trusted clients see `environment.server`; untrusted ones
- * only the extension list, where Incus's renamed dev-incus extensions give it away.
- *
- * @since 0.1.0
- * @category utils
- */
-export const detectDialect = (info: ServerInfo): Dialect => {
-  if (info.environment !== undefined) return info.environment.server === "incus" ? "incus" : "lxd"
-  return info.api_extensions.includes("restrict_dev_incus") || info.api_extensions.includes("dev_incus_events")
-    ? "incus"
-    : "lxd"
+const concatBytes = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
+  if (chunks.length === 1) return chunks[0]!
+  const out = new Uint8Array(total)
+  let offset = 0
+  for (const chunk of chunks) {
+    out.set(chunk, offset)
+    offset += chunk.length
+  }
+  return out
 }
 
+const tooLarge = (origin: RequestOrigin, limit: number) =>
+  DecodeError.because(origin, `the answer is larger than maxResponseBytes (${limit} bytes)`)
+
 /**
- * Build the service: open the transport (an undici agent owned by the scope) and prove
- * the connection with `GET /1.0` under the connect timeout.
+ * The protocol over the transport in the context. Proves the connection with `GET /1.0`
+ * under the connect timeout and caches the answer.
  *
  * @since 0.1.0
  * @category constructors
  */
 export const make = (
-  options:
-    | ({ readonly _tag: "Unix" } & UnixOptions)
-    | ({ readonly _tag: "Https" } & HttpsOptions)
-): Effect.Effect<Service, TransportError | DecodeError | NotFound | LXDAPIException, Scope.Scope> =>
+  options: ProtocolOptions = {}
+): Effect.Effect<Service, RequestError, LxdTransport.LxdTransport> =>
   Effect.gen(function*() {
-    let socketPath: string | undefined
-    if (options._tag === "Unix") {
-      socketPath = options.socketPath
-      if (socketPath === undefined) {
-        const candidates = socketCandidates(options.dialect)
-        socketPath = candidates.find(isSocket)
-        if (socketPath === undefined) {
-          return yield* Effect.fail(
-            new TransportError({
-              address: "unix",
-              method: "GET",
-              path: "/1.0",
-              reason: `no LXD or Incus socket found (tried ${candidates.join(", ")})`
-            })
-          )
-        }
-      }
-    }
-    const transport = yield* makeTransport(
-      options._tag === "Unix" ? { _tag: "Unix", socketPath: socketPath! } : { _tag: "Https", options }
-    )
-    const agentName = options.userAgent ?? userAgent
-    // requests that carry a secret in their query (image secrets, untrusted operation
-    // access) get no tracing span: spans record the full URL
-    const client = HttpClient.withTracerDisabledWhen(
-      NodeHttpClient.makeUndici(transport.dispatcher),
-      (request) => /[?&]secret=/.test(request.url)
-    )
+    const transport = yield* LxdTransport.LxdTransport
     const address = transport.address
+    const client = HttpClient.withTracerDisabledWhen(transport.client, carriesSecret)
+    const bounds: Bounds = {
+      request: Duration.decode(options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT),
+      idle: Duration.decode(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT),
+      maxBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
+    }
 
-    const buildQuery = (request: { readonly query?: Readonly<Record<string, QueryValue>> | undefined; readonly project?: string | null | undefined; readonly target?: string | null | undefined }) =>
-      Effect.gen(function*() {
-        const query: Record<string, QueryValue> = { ...request.query }
-        if (request.project !== null && query.project === undefined && query["all-projects"] === undefined) {
-          const project = request.project ?? Option.getOrUndefined(yield* FiberRef.get(currentProject))
-          if (project !== undefined) query.project = project
-        }
-        if (request.target !== null && query.target === undefined) {
-          const target = request.target ?? Option.getOrUndefined(yield* FiberRef.get(currentTarget))
-          if (target !== undefined) query.target = target
-        }
-        return query
+    const transportFailure = (origin: RequestOrigin) => (cause: unknown) =>
+      TransportError.fromCause(address, origin, cause)
+
+    const timedOut = (origin: RequestOrigin, what: string, after: Duration.Duration) =>
+      new TransportError({
+        address,
+        method: origin.method,
+        path: origin.path.split("?")[0]!,
+        reason: `${what} within ${Duration.format(after)}`
       })
 
-    const execute = <E>(request: LxdRequest<E>) =>
+    const check = (request: LxdRequest<unknown>) => {
+      const checked = checkRequestTarget(request.path, request.query)
+      return Either.isLeft(checked) ? Effect.fail(checked.left) : Effect.void
+    }
+
+    /**
+     * Send the request; the effect ends when the answer's headers arrive. `bounded`
+     * applies the request timeout from the end of the body to `until` (the headers, or
+     * the whole JSON answer when the caller reads it inside).
+     */
+    const execute = <A, E, E2>(
+      request: LxdRequest<E>,
+      read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, E2>
+    ): Effect.Effect<A, RequestError | E | E2, Scope.Scope> =>
       Effect.gen(function*() {
-        const query = yield* buildQuery(request)
-        const pathAndQuery = request.path + queryString(query)
-        const headers: Record<string, string> = { "user-agent": agentName, ...request.headers }
+        yield* check(request)
+        const query = yield* scopedQuery(request)
+        const origin: RequestOrigin = { method: request.method, path: request.path }
+        const headers: Record<string, string> = { ...request.headers }
         if (request.etag !== undefined) headers["if-match"] = request.etag
-        let req = HttpClientRequest.make(request.method)(transport.baseUrl + pathAndQuery, { headers })
+        let req = HttpClientRequest.make(request.method)(request.path + queryString(query), { headers })
         // a body stream that fails must surface with its own error, not as a transport error
         let bodyFailure: Option.Option<E> = Option.none()
+        let bodySent: Deferred.Deferred<void> | undefined
         if (request.raw !== undefined) {
           const raw = request.raw
           if (raw.data instanceof Uint8Array) {
             req = HttpClientRequest.bodyUint8Array(req, raw.data, raw.contentType)
           } else {
+            const sent = yield* Deferred.make<void>()
+            bodySent = sent
             const body = raw.data.pipe(
               Stream.tapError((e) =>
                 Effect.sync(() => {
                   bodyFailure = Option.some(e)
                 })
-              )
+              ),
+              Stream.ensuring(Deferred.succeed(sent, undefined))
             )
             req = HttpClientRequest.bodyStream(req, body, {
               contentType: raw.contentType,
@@ -755,140 +593,129 @@ export const make = (
             "application/json"
           )
         }
-        const response = yield* client.execute(req).pipe(
+        const timeout = request.timeout === undefined ? bounds.request : Duration.decode(request.timeout)
+        const answered: Effect.Effect<A, RequestError | E | E2, Scope.Scope> = client.execute(req).pipe(
           Effect.catchAll((cause): Effect.Effect<never, TransportError | E> =>
-            Option.isSome(bodyFailure)
-              ? Effect.fail(bodyFailure.value)
-              : Effect.fail(transportError(address, request.method, request.path, cause))
-          )
+            Option.isSome(bodyFailure) ? Effect.fail(bodyFailure.value) : Effect.fail(transportFailure(origin)(cause))
+          ),
+          Effect.flatMap(read)
         )
-        return response
+        const deadline = Effect.sleep(timeout).pipe(
+          Effect.zipRight(Effect.fail(timedOut(origin, "no answer", timeout)))
+        )
+        // both sides interruptible, so that the race can end the loser even when the call
+        // runs inside a finalizer (an uninterruptible region)
+        return yield* Effect.raceFirst(
+          Effect.interruptible(answered),
+          Effect.interruptible(bodySent === undefined ? deadline : Effect.zipRight(Deferred.await(bodySent), deadline))
+        )
       })
 
-    const readText = (response: HttpClientResponse.HttpClientResponse, method: string, path: string) =>
-      response.text.pipe(Effect.mapError((cause) => transportError(address, method, path, cause)))
-
-    const interpret = (
-      method: string,
-      path: string,
-      status: number,
-      text: string,
-      headers: Readonly<Record<string, string>>
-    ): Effect.Effect<LxdResponse, RequestError> => {
-      let json: unknown
-      try {
-        json = JSON.parse(text)
-      } catch {
-        if (status >= 400) {
-          return Effect.fail(apiError(method, path, status, status, text.trim().slice(0, 500) || `HTTP ${status}`))
-        }
-        return Effect.fail(decodeError(method, path, `the body is not JSON (HTTP ${status})`))
+    /** The whole JSON body as text, at most `maxBytes`. */
+    const readJsonText = (response: HttpClientResponse.HttpClientResponse, origin: RequestOrigin) => {
+      const declared = Number(response.headers["content-length"])
+      if (Number.isFinite(declared) && declared > bounds.maxBytes) {
+        return Effect.fail(tooLarge(origin, bounds.maxBytes))
       }
-      const envelope = decodeEnvelope(json)
-      if (Either.isLeft(envelope)) {
-        return Effect.fail(decodeError(method, path, envelope.left))
-      }
-      const e = envelope.right
-      switch (e.type) {
-        case "error":
-          return Effect.fail(apiError(method, path, status, e.error_code, e.error))
-        case "async":
-          return Effect.succeed({ _tag: "Async", status, operation: e.metadata })
-        case "sync":
-          return Effect.succeed({
-            _tag: "Sync",
-            status,
-            metadata: e.metadata,
-            etag: headers["etag"],
-            location: headers["location"]
-          })
-      }
+      if (Number.isFinite(declared)) return Effect.mapError(response.text, transportFailure(origin))
+      return Effect.suspend(() => {
+        const chunks: Array<Uint8Array> = []
+        let total = 0
+        return response.stream.pipe(
+          Stream.mapError(transportFailure(origin)),
+          Stream.runForEach((chunk) => {
+            total += chunk.length
+            if (total > bounds.maxBytes) return Effect.fail(tooLarge(origin, bounds.maxBytes))
+            chunks.push(chunk)
+            return Effect.void
+          }),
+          Effect.map(() => new TextDecoder().decode(concatBytes(chunks, total)))
+        )
+      })
     }
 
-    const send = <E = never>(request: LxdRequest<E>): Effect.Effect<LxdResponse, RequestError | E> =>
-      Effect.scoped(
-        Effect.gen(function*() {
-          const response = yield* execute(request)
-          const text = yield* readText(response, request.method, request.path)
-          return yield* interpret(request.method, request.path, response.status, text, response.headers)
-        })
+    const send = <E = never>(request: LxdRequest<E>): Effect.Effect<LxdResponse, RequestError | E> => {
+      const origin: RequestOrigin = { method: request.method, path: request.path }
+      return Effect.scoped(
+        execute(request, (response) =>
+          Effect.flatMap(
+            readJsonText(response, origin),
+            (text) => interpret(origin, response.status, text, response.headers)
+          ))
       )
+    }
 
-    const expectSync = (method: string, path: string, response: LxdResponse) =>
-      response._tag === "Sync"
-        ? Effect.succeed(response)
-        : Effect.fail(decodeError(method, path, "expected a synchronous answer, got a background operation"))
-
-    const decodeMetadata = <A, I>(schema: Schema.Schema<A, I, never>, method: string, path: string, metadata: unknown) =>
-      Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })(metadata).pipe(
-        Effect.mapError((error) => decodeError(method, path, error))
+    const sync = <A, I, E = never>(request: LxdRequest<E>, schema: Schema.Schema<A, I, never>) => {
+      const origin: RequestOrigin = { method: request.method, path: request.path }
+      return send(request).pipe(
+        Effect.flatMap((response) => expectSync(origin, response)),
+        Effect.flatMap((response) => decodeMetadata(schema, origin, response.metadata))
       )
+    }
 
-    const sync = <A, I, E = never>(request: LxdRequest<E>, schema: Schema.Schema<A, I, never>) =>
-      send(request).pipe(
-        Effect.flatMap((response) => expectSync(request.method, request.path, response)),
-        Effect.flatMap((response) => decodeMetadata(schema, request.method, request.path, response.metadata))
-      )
-
-    const syncWithEtag = <A, I>(request: LxdRequest, schema: Schema.Schema<A, I, never>) =>
-      send(request).pipe(
-        Effect.flatMap((response) => expectSync(request.method, request.path, response)),
+    const syncWithEtag = <A, I>(request: LxdRequest, schema: Schema.Schema<A, I, never>) => {
+      const origin: RequestOrigin = { method: request.method, path: request.path }
+      return send(request).pipe(
+        Effect.flatMap((response) => expectSync(origin, response)),
         Effect.flatMap((response) =>
-          Effect.map(decodeMetadata(schema, request.method, request.path, response.metadata), (value) => ({
-            value,
-            etag: response.etag
-          }))
+          Effect.map(decodeMetadata(schema, origin, response.metadata), (value) => ({ value, etag: response.etag }))
         )
       )
+    }
 
-    const raw = <E = never>(request: LxdRequest<E>): Effect.Effect<RawResponse, RequestError | E, Scope.Scope> =>
-      Effect.gen(function*() {
-        const response = yield* execute(request)
-        if (response.status >= 400) {
-          const text = yield* readText(response, request.method, request.path)
-          // an error envelope fails here; anything else behind an error status fails as the status says
-          yield* interpret(request.method, request.path, response.status, text, response.headers)
-          return yield* Effect.fail(
-            apiError(request.method, request.path, response.status, response.status, `HTTP ${response.status}`)
-          )
-        }
-        return {
-          status: response.status,
-          headers: response.headers,
-          body: Stream.mapError(response.stream, (cause) =>
-            transportError(address, request.method, request.path, cause))
-        }
-      })
+    const raw = <E = never>(request: LxdRequest<E>): Effect.Effect<RawResponse, RequestError | E, Scope.Scope> => {
+      const origin: RequestOrigin = { method: request.method, path: request.path }
+      return execute(request, (response) =>
+        response.status >= 400
+          ? Effect.flatMap(readJsonText(response, origin), (text) =>
+            // an error envelope fails here; anything else behind an error status fails as the status says
+            Effect.zipRight(
+              interpret(origin, response.status, text, response.headers),
+              Effect.fail(
+                fromErrorAnswer(origin, {
+                  status: response.status,
+                  errorCode: response.status,
+                  serverMessage: `HTTP ${response.status}`
+                })
+              )
+            ))
+          : Effect.succeed<RawResponse>({
+            status: response.status,
+            headers: response.headers,
+            body: response.stream.pipe(
+              Stream.mapError(transportFailure(origin)),
+              Stream.timeoutFail(() => timedOut(origin, "the answer stalled: no data", bounds.idle), bounds.idle)
+            )
+          }))
+    }
 
     const websocket = (path: string, query?: Readonly<Record<string, QueryValue>>) =>
       Effect.gen(function*() {
-        const q = yield* buildQuery({ query })
-        return yield* WebSocketInternal.open({
-          url: transport.websocketUrl(path + queryString(q)),
-          options: { ...transport.websocketOptions, headers: { "user-agent": agentName } },
-          address,
-          path,
-          openTimeoutMs: WEBSOCKET_OPEN_TIMEOUT_MS
-        })
+        const checked = checkRequestTarget(path, query)
+        if (Either.isLeft(checked)) {
+          return yield* Effect.fail(
+            new TransportError({
+              address,
+              method: "WEBSOCKET",
+              path: path.split("?")[0]!,
+              reason: checked.left.message
+            })
+          )
+        }
+        const q = yield* scopedQuery({ query })
+        return yield* transport.websocket({ path: path + queryString(q), headers: {} })
       })
 
     const fetchInfo = sync({ method: "GET", path: "/1.0", project: null, target: null }, ServerInfo)
 
-    const connectTimeout = options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT
+    const connectTimeout = Duration.decode(options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT)
     const initial = yield* fetchInfo.pipe(
       Effect.timeoutFail({
         duration: connectTimeout,
-        onTimeout: () =>
-          new TransportError({
-            address,
-            method: "GET",
-            path: "/1.0",
-            reason: `no answer within ${Duration.format(connectTimeout)}`
-          })
+        onTimeout: () => timedOut({ method: "GET", path: "/1.0" }, "no answer", connectTimeout)
       })
     )
     const infoRef = yield* Ref.make(initial)
-
     const dialect = detectDialect(initial)
 
     const requireExtension = (extension: string) =>
@@ -920,21 +747,30 @@ export const make = (
   })
 
 /**
+ * The protocol over the `LxdTransport` in the context.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer = (options: ProtocolOptions = {}): Layer.Layer<LxdHttp, RequestError, LxdTransport.LxdTransport> =>
+  Layer.effect(LxdHttp, make(options))
+
+/**
  * Connect over the unix socket (discovered when not given).
  *
  * @example
  * ```ts
- * const LxdLive = LxdHttp.layerUnix()                       // discovery
+ * import { LxdHttp } from "effect-lxd"
+ *
+ * const LxdLive = LxdHttp.layerUnix() // discovery
  * const IncusLive = LxdHttp.layerUnix({ socketPath: "/var/lib/incus/unix.socket" })
  * ```
  *
  * @since 0.1.0
  * @category layers
  */
-export const layerUnix = (
-  options: UnixOptions = {}
-): Layer.Layer<LxdHttp, TransportError | DecodeError | NotFound | LXDAPIException> =>
-  Layer.scoped(LxdHttp, make({ _tag: "Unix", ...options }))
+export const layerUnix = (options: UnixOptions = {}): Layer.Layer<LxdHttp, ConnectError> =>
+  Layer.provide(layer(options), LxdTransport.layerUnix(options))
 
 /**
  * Connect over HTTPS with a client certificate. Verification is on: pin the server's
@@ -942,7 +778,10 @@ export const layerUnix = (
  *
  * @example
  * ```ts
+ * import { Redacted } from "effect"
+ * import { LxdHttp } from "effect-lxd"
  * import * as Fs from "node:fs"
+ *
  * const LxdLive = LxdHttp.layerHttps({
  *   url: "https://127.0.0.1:8443",
  *   cert: Fs.readFileSync("client.crt", "utf8"),
@@ -954,33 +793,8 @@ export const layerUnix = (
  * @since 0.1.0
  * @category layers
  */
-export const layerHttps = (
-  options: HttpsOptions
-): Layer.Layer<LxdHttp, TransportError | DecodeError | NotFound | LXDAPIException> =>
-  Layer.scoped(LxdHttp, make({ _tag: "Https", ...options }))
-
-const readPem = (name: string): Config.Config<string> =>
-  pipe(
-    Config.string(name),
-    Config.mapOrFail((file) => {
-      try {
-        return Either.right(Fs.readFileSync(file, "utf8"))
-      } catch (cause) {
-        // the error names the variable and the file; the file's contents never appear
-        return Either.left(ConfigError.InvalidData([name], `cannot read ${file}: ${String(cause)}`))
-      }
-    })
-  )
-
-/**
- * The connection settings `layerConfig` reads.
- *
- * @since 0.1.0
- * @category options
- */
-export type ConnectionConfig =
-  | ({ readonly _tag: "Unix" } & UnixOptions)
-  | ({ readonly _tag: "Https" } & HttpsOptions)
+export const layerHttps = (options: HttpsOptions): Layer.Layer<LxdHttp, ConnectError> =>
+  Layer.provide(layer(options), LxdTransport.layerHttps(options))
 
 /**
  * Read connection settings from configuration (environment variables by default), with a
@@ -995,31 +809,7 @@ export type ConnectionConfig =
  * @category config
  */
 export const config = (prefix: "LXD" | "INCUS" = "LXD"): Effect.Effect<ConnectionConfig, ConfigError.ConfigError> =>
-  Effect.gen(function*() {
-    const v = (s: string) => `${prefix}_${s}`
-    const dialect: Dialect = prefix === "INCUS" ? "incus" : "lxd"
-    const url = yield* Config.option(Config.string(v("HTTPS_URL")))
-    if (Option.isNone(url)) {
-      const socketPath = yield* Config.option(Config.string(v("SOCKET")))
-      return { _tag: "Unix", dialect, ...(Option.isSome(socketPath) ? { socketPath: socketPath.value } : {}) }
-    }
-    const c = yield* Config.all({
-      cert: readPem(v("CLIENT_CERT")),
-      key: Config.map(readPem(v("CLIENT_KEY")), Redacted.make),
-      serverCert: Config.option(readPem(v("SERVER_CERT"))),
-      ca: Config.option(readPem(v("CA"))),
-      insecure: Config.withDefault(Config.boolean(v("INSECURE_SKIP_VERIFY")), false)
-    })
-    return {
-      _tag: "Https",
-      url: url.value,
-      cert: c.cert,
-      key: c.key,
-      ...(Option.isSome(c.serverCert) ? { serverCert: c.serverCert.value } : {}),
-      ...(Option.isSome(c.ca) ? { ca: c.ca.value } : {}),
-      ...(c.insecure ? { insecureSkipVerify: true as const } : {})
-    }
-  })
+  ConnectionSettings.read(prefix)
 
 /**
  * Connect with settings from configuration; see `config` for the variables.
@@ -1029,8 +819,10 @@ export const config = (prefix: "LXD" | "INCUS" = "LXD"): Effect.Effect<Connectio
  */
 export const layerConfig = (
   settings: Effect.Effect<ConnectionConfig, ConfigError.ConfigError> = config()
-): Layer.Layer<LxdHttp, TransportError | DecodeError | NotFound | LXDAPIException | ConfigError.ConfigError> =>
-  Layer.scoped(LxdHttp, Effect.flatMap(settings, make))
+): Layer.Layer<LxdHttp, ConnectError | ConfigError.ConfigError> =>
+  Layer.unwrapEffect(
+    Effect.map(settings, (connection) => connection._tag === "Unix" ? layerUnix(connection) : layerHttps(connection))
+  )
 
 /**
  * The `User-Agent` effect-lxd sends unless told otherwise (never `Mozilla`-like, which
@@ -1039,4 +831,35 @@ export const layerConfig = (
  * @since 0.1.0
  * @category utils
  */
-export const userAgent = `effect-lxd/${version}`
+export const userAgent: string = defaultUserAgent
+
+/**
+ * The SHA-256 fingerprint (lower-case hex, no colons) of a PEM certificate, as LXD
+ * names certificates.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const certificateFingerprint: (pem: string) => string = LxdTransport.certificateFingerprint
+
+/**
+ * The socket paths discovery tries, in order.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const socketCandidates: (dialect?: LxdTransport.Dialect, env?: NodeJS.ProcessEnv) => ReadonlyArray<string> =
+  LxdTransport.socketCandidates
+
+/**
+ * Open a connection that lives in the current scope (for a second client beside the
+ * application's layer, e.g. checking what an untrusted certificate sees).
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const connect = (connection: ConnectionConfig): Effect.Effect<Service, ConnectError, Scope.Scope> =>
+  Effect.map(
+    Layer.build(connection._tag === "Unix" ? layerUnix(connection) : layerHttps(connection)),
+    Context.get(LxdHttp)
+  )

@@ -19,6 +19,7 @@
  *
  * @since 0.1.0
  */
+import * as Clock from "effect/Clock"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -28,8 +29,8 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { Operation } from "./internal/envelope.js"
 import { path, resourceLabel } from "./internal/path.js"
-import { LxdHttp, type LxdRequest } from "./LxdHttp.js"
-import { LXDAPIException, type RequestError } from "./LxdError.js"
+import { LxdHttp, type LxdRequest, type LxdResponse } from "./LxdHttp.js"
+import { DecodeError, LXDAPIException, type RequestError } from "./LxdError.js"
 
 export {
   /**
@@ -43,36 +44,14 @@ export {
 }
 
 /**
- * What a call that may run in the background produced: the synchronous answer's
- * metadata, or the finished operation.
+ * What a call that may start background work ended with: `Sync` (the server answered
+ * at once) or `Async` (a background operation; after `run`, the finished operation).
+ * The same union `LxdHttp.send` answers with.
  *
  * @since 0.1.0
  * @category models
  */
-export type Outcome =
-  | {
-    readonly _tag: "Sync"
-    readonly metadata: unknown
-    readonly location: string | undefined
-    readonly etag: string | undefined
-  }
-  | { readonly _tag: "Operation"; readonly operation: Operation }
-
-/**
- * What `start` returns: the synchronous answer, or the operation just started (not
- * waited on).
- *
- * @since 0.1.0
- * @category models
- */
-export type Started =
-  | {
-    readonly _tag: "Sync"
-    readonly metadata: unknown
-    readonly location: string | undefined
-    readonly etag: string | undefined
-  }
-  | { readonly _tag: "Async"; readonly operation: Operation }
+export type Outcome = LxdResponse
 
 /**
  * @since 0.1.0
@@ -119,7 +98,12 @@ export interface Service {
   /** Send a request that may start background work, and wait for that work. */
   readonly run: <E = never>(request: LxdRequest<E>, options?: WaitOptions) => Effect.Effect<Outcome, RequestError | E>
   /** Send a request that may start background work, without waiting for it. */
-  readonly start: <E = never>(request: LxdRequest<E>) => Effect.Effect<Started, RequestError | E>
+  readonly start: <E = never>(request: LxdRequest<E>) => Effect.Effect<Outcome, RequestError | E>
+  /**
+   * Send a request that must start a background operation, and return it without waiting
+   * (a synchronous answer fails with `DecodeError`).
+   */
+  readonly startOperation: <E = never>(request: LxdRequest<E>) => Effect.Effect<Operation, RequestError | E>
 }
 
 /**
@@ -131,6 +115,8 @@ export class Operations extends Context.Tag("effect-lxd/Operations")<Operations,
 const OperationMap = Schema.Record({ key: Schema.String, value: Schema.NullOr(Schema.Array(Operation)) })
 
 const DEFAULT_CHUNK = Duration.seconds(10)
+const WAIT_GRACE = Duration.seconds(30)
+const MIN_POLL_INTERVAL_MS = 250
 
 /**
  * @since 0.1.0
@@ -156,16 +142,6 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
   const cancel = (id: string) =>
     Effect.asVoid(http.send({ method: "DELETE", path: opPath(id), project: null, target: null }))
 
-  const failed = (op: Operation, origin: { readonly method: string; readonly path: string }) =>
-    new LXDAPIException({
-      method: origin.method,
-      path: origin.path,
-      ...labelOf(origin.path),
-      status: 200,
-      errorCode: op.status_code,
-      serverMessage: op.err.length > 0 ? op.err : op.status,
-      operationId: op.id
-    })
 
   const waitWith = (
     operation: Operation | string,
@@ -180,7 +156,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
     const settle = (op: Operation): Effect.Effect<Operation | undefined, LXDAPIException> => {
       last = op
       if (!op.isFinal) return Effect.succeed(undefined)
-      return op.isSuccess ? Effect.succeed(op) : Effect.fail(failed(op, from))
+      return op.isSuccess ? Effect.succeed(op) : Effect.fail(LXDAPIException.fromOperation(op, from))
     }
 
     // LXD 5.x reports both "the operation failed" and "the long poll timed out" as an
@@ -205,7 +181,15 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
       )
 
     const once: Effect.Effect<Operation | undefined, RequestError> = http.sync(
-      { method: "GET", path: `${opPath(id)}/wait`, query: { timeout: chunk }, project: null, target: null },
+      {
+        method: "GET",
+        path: `${opPath(id)}/wait`,
+        query: { timeout: chunk },
+        project: null,
+        target: null,
+        // the server holds the answer for up to a chunk
+        timeout: Duration.sum(Duration.seconds(chunk), WAIT_GRACE)
+      },
       Operation
     ).pipe(
       Effect.map((op): Operation | { readonly reaped: true } => op),
@@ -217,10 +201,17 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
       })
     )
 
-    const loop: Effect.Effect<Operation, RequestError> = Effect.flatMap(
-      once,
-      (result) => result === undefined ? loop : Effect.succeed(result)
-    )
+    // a server (or proxy) that answers the long poll at once with a running operation
+    // must not be polled in a tight loop: polls that return early are spaced out
+    const loop: Effect.Effect<Operation, RequestError> = Effect.gen(function*() {
+      while (true) {
+        const startedAt = yield* Clock.currentTimeMillis
+        const result = yield* once
+        if (result !== undefined) return result
+        const elapsed = (yield* Clock.currentTimeMillis) - startedAt
+        if (elapsed < MIN_POLL_INTERVAL_MS) yield* Effect.sleep(Duration.millis(MIN_POLL_INTERVAL_MS - elapsed))
+      }
+    })
 
     if (options?.cancelOnInterrupt === false) return loop
     // on interruption: cancel if the server says it can be (ask it when we only know the id)
@@ -233,19 +224,23 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
 
   const wait = (operation: Operation | string, options?: WaitOptions) => waitWith(operation, undefined, options)
 
-  const start = <E = never>(request: LxdRequest<E>): Effect.Effect<Started, RequestError | E> =>
-    Effect.map(http.send(request), (response): Started =>
+  const start = <E = never>(request: LxdRequest<E>): Effect.Effect<Outcome, RequestError | E> => http.send(request)
+
+  const startOperation = <E = never>(request: LxdRequest<E>): Effect.Effect<Operation, RequestError | E> =>
+    Effect.flatMap(http.send(request), (response) =>
       response._tag === "Async"
-        ? { _tag: "Async", operation: response.operation }
-        : { _tag: "Sync", metadata: response.metadata, location: response.location, etag: response.etag })
+        ? Effect.succeed(response.operation)
+        : Effect.fail(
+          DecodeError.because(request, "expected a background operation, got a synchronous answer")
+        ))
 
   const run = <E = never>(request: LxdRequest<E>, options?: WaitOptions): Effect.Effect<Outcome, RequestError | E> =>
-    Effect.flatMap(start(request), (started): Effect.Effect<Outcome, RequestError> =>
-      started._tag === "Sync"
-        ? Effect.succeed(started)
+    Effect.flatMap(http.send(request), (response): Effect.Effect<Outcome, RequestError> =>
+      response._tag === "Sync"
+        ? Effect.succeed(response)
         : Effect.map(
-          waitWith(started.operation, { method: request.method, path: request.path }, options),
-          (operation) => ({ _tag: "Operation", operation })
+          waitWith(response.operation, { method: request.method, path: request.path }, options),
+          (operation) => ({ _tag: "Async", status: response.status, operation })
         ))
 
   const watch = (id: string, options?: { readonly interval?: Duration.DurationInput | undefined }) =>
@@ -253,7 +248,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
       Stream.takeUntil((op) => op.isFinal)
     )
 
-  return Operations.of({ get, list, wait, cancel, watch, run, start })
+  return Operations.of({ get, list, wait, cancel, watch, run, start, startOperation })
 })
 
 const labelOf = (p: string): { readonly resource?: string } => {

@@ -211,7 +211,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       const outcome = yield* ops.run({ method: "POST", path: listPath(instance), body: createBody(options) })
       if (options?.name !== undefined) return yield* get(instance, options.name)
       // LXD 5.0 and Incus 6.0 do not name the new snapshot in the operation: the newest one is it
-      const entity = outcome._tag === "Operation" ? outcome.operation.metadata?.["entity_url"] : undefined
+      const entity = outcome._tag === "Async" ? outcome.operation.metadata?.["entity_url"] : undefined
       if (typeof entity === "string" && entity.length > 0) return yield* get(instance, nameFromUrl(entity))
       const all = yield* list(instance)
       const newest = [...all].sort((a, b) => a.created_at.localeCompare(b.created_at)).pop()
@@ -224,12 +224,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     })
 
   const createOperation = (instance: string, options?: CreateOptions) =>
-    Effect.flatMap(ops.start({ method: "POST", path: listPath(instance), body: createBody(options) }), (started) =>
-      started._tag === "Async"
-        ? Effect.succeed(started.operation)
-        : Effect.fail(
-          new DecodeError({ method: "POST", path: listPath(instance), reason: "expected a background operation" })
-        ))
+    ops.startOperation({ method: "POST", path: listPath(instance), body: createBody(options) })
 
   const rename = (instance: string, name: string, newName: string) =>
     Effect.asVoid(ops.run({ method: "POST", path: snapPath(instance, name), body: { name: newName } }))

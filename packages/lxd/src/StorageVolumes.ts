@@ -442,7 +442,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         body: defined({ name: options?.name, expires_at: expiresAt })
       })
       let name = options?.name
-      if (name === undefined && outcome._tag === "Operation") {
+      if (name === undefined && outcome._tag === "Async") {
         // newer servers name the snapshot in the operation's resources
         const url = outcome.operation.resources?.["storage_volume_snapshots"]?.[0]
         if (url !== undefined) name = decodeURIComponent(url.split("?")[0]!.split("/").pop() ?? "")

@@ -15,6 +15,14 @@ export * as Lxd from "./Lxd.js"
 export * as LxdHttp from "./LxdHttp.js"
 
 /**
+ * How bytes reach the server: an `HttpClient` pointed at it and a websocket opener (the
+ * unix socket, HTTPS, or your own client).
+ *
+ * @since 0.1.0
+ */
+export * as LxdTransport from "./LxdTransport.js"
+
+/**
  * @since 0.1.0
  */
 export * as LxdError from "./LxdError.js"

@@ -66,7 +66,7 @@ const eventsServer = (greeting?: string) => Effect.gen(function*() {
       wss.close(() => resume(Effect.void))
     })
   )
-  const http = yield* LxdHttp.make({ _tag: "Unix", socketPath })
+  const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath })
   const ops = yield* Operations.make.pipe(Effect.provideService(LxdHttp.LxdHttp, http))
   const events = yield* Events.make.pipe(
     Effect.provideService(LxdHttp.LxdHttp, http),

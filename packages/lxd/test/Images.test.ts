@@ -122,7 +122,7 @@ const withImages = <A, E>(
 ) =>
   Effect.gen(function*() {
     const { requests, socketPath } = yield* fakeServer(route, serverInfo(["instances"], dialect))
-    const http = yield* LxdHttp.make({ _tag: "Unix", socketPath })
+    const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath })
     const ops = yield* Operations.make.pipe(Effect.provideService(LxdHttp.LxdHttp, http))
     const images = yield* Images.make.pipe(
       Effect.provideService(LxdHttp.LxdHttp, http),
@@ -244,7 +244,7 @@ describe("Instances selective recursion", () => {
   const urls = (extensions: ReadonlyArray<string>) =>
     Effect.gen(function*() {
       const { requests, socketPath } = yield* fakeServer(listing, serverInfo(extensions))
-      const http = yield* LxdHttp.make({ _tag: "Unix", socketPath })
+      const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath })
       const instances = yield* Instances.make.pipe(
         Effect.provideService(LxdHttp.LxdHttp, http),
         Effect.provide(Operations.layer.pipe(Layer.provide(Layer.succeed(LxdHttp.LxdHttp, http))))

@@ -7,20 +7,21 @@ import * as Stream from "effect/Stream"
 import * as Tracer from "effect/Tracer"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
+import * as Os from "node:os"
 import * as Path from "node:path"
 import { LxdError, LxdHttp } from "../src/index.js"
 import { version } from "../src/internal/version.js"
 import { error, fakeServer, json, operation, serverInfo, sync } from "./fakeServer.js"
+import { memoryConnection } from "./memoryTransport.js"
 
-const connect = (socketPath: string) => LxdHttp.make({ _tag: "Unix", socketPath })
+const connect = (socketPath: string) => LxdHttp.connect({ _tag: "Unix", socketPath })
 
 describe("LxdHttp against a scripted server", () => {
   it.scoped("decodes sync answers and keeps ETag and Location", () =>
     Effect.gen(function*() {
-      const { socketPath } = yield* fakeServer((_req, res) =>
+      const { http } = yield* memoryConnection((_req, res) =>
         json(res, 201, sync({ name: "p1" }), { etag: `"abc"`, location: "/1.0/profiles/p1" })
       )
-      const http = yield* connect(socketPath)
       const response = yield* http.send({ method: "POST", path: "/1.0/profiles", body: { name: "p1" } })
       assert.strictEqual(response._tag, "Sync")
       if (response._tag === "Sync") {
@@ -33,7 +34,7 @@ describe("LxdHttp against a scripted server", () => {
 
   it.scoped("decodes async answers into an Operation", () =>
     Effect.gen(function*() {
-      const { socketPath } = yield* fakeServer((_req, res) =>
+      const { http } = yield* memoryConnection((_req, res) =>
         json(res, 202, {
           type: "async",
           status: "Operation created",
@@ -42,7 +43,6 @@ describe("LxdHttp against a scripted server", () => {
           metadata: operation("op1", { may_cancel: true })
         })
       )
-      const http = yield* connect(socketPath)
       const response = yield* http.send({ method: "POST", path: "/1.0/instances", body: {} })
       assert.strictEqual(response._tag, "Async")
       if (response._tag === "Async") {
@@ -54,8 +54,7 @@ describe("LxdHttp against a scripted server", () => {
 
   it.scoped("maps 404 to NotFound with a readable message", () =>
     Effect.gen(function*() {
-      const { socketPath } = yield* fakeServer((_req, res) => json(res, 404, error(404, "Instance not found")))
-      const http = yield* connect(socketPath)
+      const { http } = yield* memoryConnection((_req, res) => json(res, 404, error(404, "Instance not found")))
       const failure = yield* Effect.flip(
         http.sync({ method: "GET", path: "/1.0/instances/web1", query: { recursion: 1 } }, Schema.Unknown)
       )
@@ -65,8 +64,7 @@ describe("LxdHttp against a scripted server", () => {
 
   it.scoped("maps other error envelopes to LXDAPIException with status and code", () =>
     Effect.gen(function*() {
-      const { socketPath } = yield* fakeServer((_req, res) => json(res, 412, error(412, "ETag doesn't match")))
-      const http = yield* connect(socketPath)
+      const { http } = yield* memoryConnection((_req, res) => json(res, 412, error(412, "ETag doesn't match")))
       const failure = yield* Effect.flip(http.send({ method: "PUT", path: "/1.0/profiles/p", body: {}, etag: "x" }))
       assert.strictEqual(failure._tag, "LXDAPIException")
       if (failure._tag === "LXDAPIException") {
@@ -80,8 +78,9 @@ describe("LxdHttp against a scripted server", () => {
 
   it.scoped("sends If-Match, JSON bodies, the project and a distinct User-Agent", () =>
     Effect.gen(function*() {
+      // over the real unix transport: the User-Agent is the transport's
       const { requests, socketPath } = yield* fakeServer((_req, res) => json(res, 200, sync(null)))
-      const http = yield* connect(socketPath)
+      const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath })
       yield* LxdHttp.withProject("p 1")(
         http.send({ method: "PUT", path: "/1.0/profiles/x", body: { a: 1 }, etag: `"e1"` })
       )
@@ -98,18 +97,16 @@ describe("LxdHttp against a scripted server", () => {
 
   it.scoped("applies withTarget to requests", () =>
     Effect.gen(function*() {
-      const { requests, socketPath } = yield* fakeServer((_req, res) => json(res, 200, sync([])))
-      const http = yield* connect(socketPath)
+      const { requests, http } = yield* memoryConnection((_req, res) => json(res, 200, sync([])))
       yield* LxdHttp.withTarget("node2")(http.send({ method: "GET", path: "/1.0/instances" }))
       assert.strictEqual(requests[requests.length - 1]!.url, "/1.0/instances?target=node2")
     }))
 
   it.scoped("reports a body that is not an envelope as DecodeError", () =>
     Effect.gen(function*() {
-      const { socketPath } = yield* fakeServer((req, res) =>
+      const { http } = yield* memoryConnection((req, res) =>
         req.url === "/1.0/a" ? json(res, 200, { hello: "world" }) : (res.writeHead(200), res.end("not json"))
       )
-      const http = yield* connect(socketPath)
       const a = yield* Effect.flip(http.send({ method: "GET", path: "/1.0/a" }))
       assert.strictEqual(a._tag, "DecodeError")
       const b = yield* Effect.flip(http.send({ method: "GET", path: "/1.0/b" }))
@@ -119,8 +116,7 @@ describe("LxdHttp against a scripted server", () => {
 
   it.scoped("reports metadata that does not match the schema as DecodeError with the path", () =>
     Effect.gen(function*() {
-      const { socketPath } = yield* fakeServer((_req, res) => json(res, 200, sync({ name: 42 })))
-      const http = yield* connect(socketPath)
+      const { http } = yield* memoryConnection((_req, res) => json(res, 200, sync({ name: 42 })))
       const failure = yield* Effect.flip(
         http.sync({ method: "GET", path: "/1.0/profiles/x" }, Schema.Struct({ name: Schema.String }))
       )
@@ -130,26 +126,24 @@ describe("LxdHttp against a scripted server", () => {
 
   it.scoped("a connection dropped mid-answer is a TransportError", () =>
     Effect.gen(function*() {
-      const { socketPath } = yield* fakeServer((_req, res) => {
+      const { http } = yield* memoryConnection((_req, res) => {
         res.writeHead(200, { "content-type": "application/json", "content-length": "1000" })
         res.write(`{"type":"sync","metadata":`)
         setTimeout(() => res.socket?.destroy(), 20)
       })
-      const http = yield* connect(socketPath)
       const failure = yield* Effect.flip(http.send({ method: "GET", path: "/1.0/instances" }))
       assert.strictEqual(failure._tag, "TransportError")
-      assert.include(failure.message, socketPath)
+      assert.include(failure.message, "memory")
     }))
 
   it.scoped("raw answers stream the body; error statuses still decode the envelope", () =>
     Effect.gen(function*() {
-      const { socketPath } = yield* fakeServer((req, res) => {
+      const { http } = yield* memoryConnection((req, res) => {
         if (req.url.startsWith("/1.0/instances/c/files")) {
           res.writeHead(200, { "content-type": "application/octet-stream", "x-lxd-type": "file" })
           res.end(Buffer.from([0, 255, 1]))
         } else json(res, 404, error(404, "not found"))
       })
-      const http = yield* connect(socketPath)
       const ok = yield* http.raw({ method: "GET", path: "/1.0/instances/c/files", query: { path: "/x" } })
       const bytes = yield* Stream.runCollect(ok.body)
       assert.deepStrictEqual(Array.from(Buffer.concat(Array.from(bytes))), [0, 255, 1])
@@ -160,16 +154,14 @@ describe("LxdHttp against a scripted server", () => {
 
   it.scoped("dialect and header prefix come from environment.server", () =>
     Effect.gen(function*() {
-      const { socketPath } = yield* fakeServer(() => undefined, serverInfo(["instances"], "incus"))
-      const http = yield* connect(socketPath)
+      const { http } = yield* memoryConnection(() => undefined, {}, serverInfo(["instances"], "incus"))
       assert.strictEqual(http.dialect, "incus")
       assert.strictEqual(http.headerPrefix, "X-Incus")
     }))
 
   it.scoped("requireExtension fails with ExtensionNotAvailable naming the extension", () =>
     Effect.gen(function*() {
-      const { socketPath } = yield* fakeServer(() => undefined, serverInfo(["instances", "metrics"]))
-      const http = yield* connect(socketPath)
+      const { http } = yield* memoryConnection(() => undefined, {}, serverInfo(["instances", "metrics"]))
       assert.isTrue(yield* http.hasExtension("metrics"))
       yield* http.requireExtension("metrics")
       const failure = yield* Effect.flip(http.requireExtension("storage_buckets"))
@@ -180,8 +172,7 @@ describe("LxdHttp against a scripted server", () => {
 
   it.scoped("a body stream that fails surfaces its own error, not a transport error", () =>
     Effect.gen(function*() {
-      const { socketPath } = yield* fakeServer((_req, res) => json(res, 200, sync(null)))
-      const http = yield* connect(socketPath)
+      const { http } = yield* memoryConnection((_req, res) => json(res, 200, sync(null)))
       const failure = yield* Effect.flip(
         http.send({
           method: "POST",
@@ -206,19 +197,21 @@ describe("LxdHttp against a scripted server", () => {
 
   it.live("a server that never answers fails the connection after connectTimeout", () =>
     Effect.gen(function*() {
-      const { socketPath } = yield* fakeServer(() => undefined, serverInfo())
-      // a second server that accepts but never answers GET /1.0
-      const dir = Fs.mkdtempSync(Path.join(Path.dirname(socketPath), "x"))
+      // a server that accepts but never answers GET /1.0
+      const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-lxd-silent-"))
       const silent = Path.join(dir, "silent.socket")
       yield* Effect.acquireRelease(
         Effect.async<Net.Server>((resume) => {
           const s = Net.createServer(() => undefined)
           s.listen(silent, () => resume(Effect.succeed(s)))
         }),
-        (s) => Effect.sync(() => s.close())
+        (s) => Effect.sync(() => {
+          s.close()
+          Fs.rmSync(dir, { recursive: true, force: true })
+        })
       )
       const failure = yield* Effect.flip(
-        Effect.scoped(LxdHttp.make({ _tag: "Unix", socketPath: silent, connectTimeout: "300 millis" }))
+        Effect.scoped(LxdHttp.connect({ _tag: "Unix", socketPath: silent, connectTimeout: "300 millis" }))
       )
       assert.strictEqual(failure._tag, "TransportError")
       assert.include(failure.message, "no answer within")
@@ -243,8 +236,7 @@ describe("LxdHttp against a scripted server", () => {
 
   it.scoped("requests carrying a secret in their query are not traced (spans record full URLs)", () =>
     Effect.gen(function*() {
-      const { socketPath } = yield* fakeServer((_req, res) => json(res, 200, sync({})))
-      const http = yield* connect(socketPath)
+      const { http } = yield* memoryConnection((_req, res) => json(res, 200, sync({})))
       const recorded: Array<string> = []
       const tracer = Tracer.make({
         context: (f) => f(),

@@ -22,7 +22,13 @@ export type Handler = (req: Recorded, res: Http.ServerResponse) => void
 /** Answers a websocket upgrade request (see the `ws` package's `handleUpgrade`). */
 export type UpgradeHandler = (req: Http.IncomingMessage, socket: Stream.Duplex, head: Buffer) => void
 
-export const json = (res: Http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}) => {
+/** The part of a response a scripted handler writes to (a Node `ServerResponse` is one). */
+export interface Writer {
+  writeHead(status: number, headers?: Record<string, string>): unknown
+  end(chunk?: string): unknown
+}
+
+export const json = (res: Writer, status: number, body: unknown, headers: Record<string, string> = {}) => {
   res.writeHead(status, { "content-type": "application/json", ...headers })
   res.end(JSON.stringify(body))
 }

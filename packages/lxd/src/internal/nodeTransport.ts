@@ -1,0 +1,263 @@
+/**
+ * The Node transports: an undici `Agent` for HTTP and `ws` for websockets, over the unix
+ * socket or over HTTPS with a client certificate. The TLS options are built once and the
+ * same object serves both, so a pinned server certificate guards websockets too.
+ */
+import * as HttpClient from "@effect/platform/HttpClient"
+import * as HttpClientError from "@effect/platform/HttpClientError"
+import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Undici from "@effect/platform-node/Undici"
+import * as Duration from "effect/Duration"
+import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
+import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import type * as Tls from "node:tls"
+import type { Dialect, HttpsOptions, Service, UnixOptions } from "../LxdTransport.js"
+import { TransportError } from "../LxdError.js"
+import { withoutQuery } from "./path.js"
+import { userAgent } from "./version.js"
+import * as WebSocketInternal from "./websocket.js"
+
+const WEBSOCKET_OPEN_TIMEOUT_MS = 10_000
+const DEFAULT_CLOSE_TIMEOUT = Duration.seconds(15)
+const CLOSE_POLL = Duration.millis(20)
+
+const lxdSocketCandidates = (env: NodeJS.ProcessEnv): Array<string> => [
+  ...(env.LXD_SOCKET ? [env.LXD_SOCKET] : []),
+  ...(env.LXD_DIR ? [`${env.LXD_DIR}/unix.socket`] : []),
+  "/var/snap/lxd/common/lxd/unix.socket",
+  "/var/lib/lxd/unix.socket"
+]
+
+const incusSocketCandidates = (env: NodeJS.ProcessEnv): Array<string> => [
+  ...(env.INCUS_SOCKET ? [env.INCUS_SOCKET] : []),
+  ...(env.INCUS_DIR ? [`${env.INCUS_DIR}/unix.socket`] : []),
+  "/run/incus/unix.socket",
+  "/var/lib/incus/unix.socket"
+]
+
+/** The socket paths discovery tries, in order. */
+export const socketCandidates = (dialect?: Dialect, env: NodeJS.ProcessEnv = process.env): ReadonlyArray<string> =>
+  dialect === "lxd"
+    ? lxdSocketCandidates(env)
+    : dialect === "incus"
+    ? incusSocketCandidates(env)
+    : [...lxdSocketCandidates(env), ...incusSocketCandidates(env)]
+
+const isSocket = (p: string): boolean => {
+  try {
+    return Fs.statSync(p).isSocket()
+  } catch {
+    return false
+  }
+}
+
+/** The SHA-256 fingerprint (lower-case hex, no colons) of a PEM certificate. */
+export const certificateFingerprint = (pem: string): string =>
+  new Crypto.X509Certificate(pem).fingerprint256.replace(/:/g, "").toLowerCase()
+
+const setupError = (address: string, reason: string, cause?: unknown) =>
+  new TransportError({ address, method: "GET", path: "/1.0", reason, ...(cause === undefined ? {} : { cause }) })
+
+/** Requests the agent holds that have not completed (queued, sent, or reading their body). */
+const requestsUnderWay = (agent: Undici.Agent): number =>
+  Object.values(agent.stats).reduce((sum, origin) => sum + origin.size, 0)
+
+/**
+ * An undici agent owned by the scope. Closing the scope lets requests still under way
+ * finish (they are watched for up to `closeTimeout`), then destroys the agent, which
+ * fails whatever is left with a transport error: a program that closes its connection
+ * while a clean-up request is in flight does not cut that request off.
+ *
+ * (undici's own graceful `close()` is not used: after it, `destroy()` leaves requests
+ * still in flight pending forever.)
+ */
+const scopedAgent = (
+  options: Undici.Agent.Options,
+  closeTimeout: Duration.DurationInput | undefined
+): Effect.Effect<Undici.Agent, never, Scope.Scope> =>
+  Effect.acquireRelease(
+    Effect.sync(() => new Undici.Agent(options)),
+    (agent) =>
+      Effect.sleep(CLOSE_POLL).pipe(
+        Effect.repeat({ while: () => requestsUnderWay(agent) > 0 }),
+        Effect.interruptible,
+        Effect.timeoutOption(closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
+        Effect.zipRight(
+          Effect.promise(() => agent.destroy(new Error("the connection was closed")).catch(() => undefined))
+        )
+      )
+  )
+
+const pointedAt = (client: HttpClient.HttpClient, baseUrl: string, agentName: string): HttpClient.HttpClient =>
+  HttpClient.mapRequest(
+    client,
+    (request) => HttpClientRequest.setHeader(HttpClientRequest.prependUrl(request, baseUrl), "user-agent", agentName)
+  )
+
+/** The transport over a unix socket (discovered when not given). */
+export const unix = (options: UnixOptions): Effect.Effect<Service, TransportError, Scope.Scope> =>
+  Effect.gen(function*() {
+    let socketPath = options.socketPath
+    if (socketPath === undefined) {
+      const candidates = socketCandidates(options.dialect)
+      socketPath = candidates.find(isSocket)
+      if (socketPath === undefined) {
+        return yield* Effect.fail(
+          setupError("unix", `no LXD or Incus socket found (tried ${candidates.join(", ")})`)
+        )
+      }
+    }
+    const path = socketPath
+    const address = `unix:${path}`
+    const agentName = options.userAgent ?? userAgent
+    const agent = yield* scopedAgent({ connect: { socketPath: path } }, options.closeTimeout)
+    return {
+      address,
+      client: pointedAt(NodeHttpClient.makeUndici(agent), "http://lxd", agentName),
+      websocket: (request) =>
+        WebSocketInternal.open({
+          url: `ws+unix:${path}:${request.path}`,
+          options: { headers: { ...request.headers, "user-agent": agentName } },
+          address,
+          path: withoutQuery(request.path),
+          openTimeoutMs: WEBSOCKET_OPEN_TIMEOUT_MS
+        })
+    }
+  })
+
+type TlsSettings = {
+  readonly cert: string
+  readonly key: string
+  readonly rejectUnauthorized: boolean
+  readonly minVersion: Tls.SecureVersion
+  readonly ca?: string
+  readonly checkServerIdentity?: (host: string, cert: Tls.PeerCertificate) => Error | undefined
+}
+
+/** The one TLS configuration of a connection, used by HTTP and websockets alike. */
+export const tlsSettings = (o: HttpsOptions): Effect.Effect<TlsSettings, TransportError> =>
+  Effect.gen(function*() {
+    const base = {
+      cert: o.cert,
+      key: Redacted.isRedacted(o.key) ? Redacted.value(o.key) : o.key,
+      minVersion: "TLSv1.2" as const
+    }
+    if (o.serverCert !== undefined) {
+      if (o.insecureSkipVerify === true) {
+        return yield* Effect.fail(
+          setupError(
+            o.url,
+            "insecureSkipVerify cannot be combined with serverCert: a pinned certificate is always verified (drop insecureSkipVerify)"
+          )
+        )
+      }
+      const pinned = yield* Effect.try({
+        try: () => certificateFingerprint(o.serverCert!),
+        catch: (cause) => setupError(o.url, "the pinned server certificate is not a valid PEM certificate", cause)
+      })
+      return {
+        ...base,
+        rejectUnauthorized: true,
+        // the pin is the only trust anchor; it replaces host-name checks, since LXD's
+        // certificates rarely name the address dialled
+        ca: o.serverCert,
+        checkServerIdentity: (_host, cert) =>
+          cert.fingerprint256.replace(/:/g, "").toLowerCase() === pinned
+            ? undefined
+            : new Error(`the server certificate ${cert.fingerprint256} does not match the pinned certificate`)
+      }
+    }
+    return {
+      ...base,
+      rejectUnauthorized: o.insecureSkipVerify !== true,
+      ...(o.ca === undefined ? {} : { ca: o.ca })
+    }
+  })
+
+// certificate chain failures that, with a pin, mean "this is not the pinned certificate"
+const CHAIN_ERRORS = new Set([
+  "DEPTH_ZERO_SELF_SIGNED_CERT",
+  "SELF_SIGNED_CERT_IN_CHAIN",
+  "UNABLE_TO_VERIFY_LEAF_SIGNATURE",
+  "UNABLE_TO_GET_ISSUER_CERT_LOCALLY",
+  "UNABLE_TO_GET_ISSUER_CERT",
+  "CERT_SIGNATURE_FAILURE",
+  "CERT_UNTRUSTED"
+])
+
+const chainErrorCode = (cause: unknown): string | undefined => {
+  let current: unknown = cause
+  for (let depth = 0; depth < 6 && typeof current === "object" && current !== null; depth++) {
+    const code = "code" in current ? current.code : undefined
+    if (typeof code === "string" && CHAIN_ERRORS.has(code)) return code
+    current = "cause" in current ? current.cause : undefined
+  }
+  return undefined
+}
+
+/**
+ * With a pinned certificate, a chain failure means the server showed another
+ * certificate: say that, rather than "self-signed certificate".
+ */
+const explainPinFailure = (error: TransportError, pinned: boolean): TransportError => {
+  const code = pinned ? chainErrorCode(error.cause) : undefined
+  if (code === undefined) return error
+  return new TransportError({
+    address: error.address,
+    method: error.method,
+    path: error.path,
+    reason: pinMismatch(code).message,
+    cause: error.cause
+  })
+}
+
+const pinMismatch = (code: string): Error =>
+  Object.assign(new Error(`the server's certificate does not match the pinned certificate (${code})`), { code })
+
+const explainPinFailures = (client: HttpClient.HttpClient): HttpClient.HttpClient =>
+  HttpClient.transformResponse(
+    client,
+    Effect.mapError((error) => {
+      const code = error._tag === "RequestError" ? chainErrorCode(error.cause) : undefined
+      return code === undefined
+        ? error
+        : new HttpClientError.RequestError({ request: error.request, reason: "Transport", cause: pinMismatch(code) })
+    })
+  )
+
+/** The transport over HTTPS with a client certificate. */
+export const https = (options: HttpsOptions): Effect.Effect<Service, TransportError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const url = yield* Effect.try({
+      try: () => new URL(options.url),
+      catch: (cause) => setupError(options.url, "not a valid URL", cause)
+    })
+    if (url.protocol !== "https:") {
+      return yield* Effect.fail(setupError(options.url, `only https:// URLs are supported (got ${url.protocol})`))
+    }
+    const tls = yield* tlsSettings(options)
+    const pinned = options.serverCert !== undefined
+    const agentName = options.userAgent ?? userAgent
+    const agent = yield* scopedAgent({ connect: tls }, options.closeTimeout)
+    // ws's typings describe an older checkServerIdentity; at run time it hands these
+    // options to tls.connect, exactly as undici does
+    const websocketTls: Readonly<Record<string, unknown>> = tls
+    const base = `${url.protocol}//${url.host}`
+    const client = pointedAt(NodeHttpClient.makeUndici(agent), base, agentName)
+    return {
+      address: base,
+      client: pinned ? explainPinFailures(client) : client,
+      websocket: (request) =>
+        WebSocketInternal.open({
+          url: `wss://${url.host}${request.path}`,
+          options: { ...websocketTls, headers: { ...request.headers, "user-agent": agentName } },
+          address: base,
+          path: withoutQuery(request.path),
+          openTimeoutMs: WEBSOCKET_OPEN_TIMEOUT_MS
+        }).pipe(Effect.mapError((error) => explainPinFailure(error, pinned)))
+    }
+  })
