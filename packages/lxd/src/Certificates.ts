@@ -22,6 +22,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { traced } from "./internal/tracing.js"
 import { path } from "./internal/path.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
 import { certificateFingerprint, LxdHttp } from "./LxdHttp.js"
@@ -280,7 +281,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       } satisfies TrustToken
     })
 
-  return Certificates.of({ list, get, add, put, patch, update, delete: del, createToken })
+  return Certificates.of(traced("Certificates", { list, get, add, put, patch, update, delete: del, createToken }, { nameAttribute: "lxd.fingerprint" }))
 })
 
 /**

@@ -35,11 +35,14 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { traced } from "./internal/tracing.js"
 import { path } from "./internal/path.js"
 import { optimisticUpdate, type UpdateOptions } from "./internal/update.js"
 import { certificateFingerprint, LxdHttp } from "./LxdHttp.js"
 import { DecodeError, type ExtensionNotAvailable, InvalidArgument, type RequestError } from "./LxdError.js"
 import { Operations } from "./Operations.js"
+
+const OPERATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 // -----------------------------------------------------------------------------
 // Models
@@ -339,8 +342,11 @@ export interface Members {
   readonly state: (name: string) => Effect.Effect<ClusterMemberState, RequestError | ExtensionNotAvailable>
   /** Create a join token for a new member called `serverName` (extension `clustering_join_token`). */
   readonly createToken: (serverName: string) => Effect.Effect<JoinToken, RequestError | ExtensionNotAvailable>
-  /** Revoke a join token that has not been used yet. */
-  readonly revokeToken: (token: JoinToken | string) => Effect.Effect<void, RequestError>
+  /**
+   * Revoke a join token that has not been used yet: the `JoinToken`, or the id of the
+   * operation that holds it. The encoded token (a secret) is refused, never sent.
+   */
+  readonly revokeToken: (token: JoinToken | string) => Effect.Effect<void, RequestError | InvalidArgument>
 }
 
 /**
@@ -655,7 +661,18 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
           expiresAt: fields.expiresAt
         } satisfies JoinToken
       }),
-    revokeToken: (token) => ops.cancel(typeof token === "string" ? token : token.operationId)
+    revokeToken: (token) =>
+      typeof token !== "string"
+        ? ops.cancel(token.operationId)
+        : OPERATION_ID.test(token)
+        ? ops.cancel(token)
+        : Effect.fail(
+          new InvalidArgument({
+            argument: "token",
+            // never echo it: an encoded join token is a secret
+            reason: "give the JoinToken or its operation id (a UUID), not the encoded token"
+          })
+        )
   }
 
   // ---- groups ---------------------------------------------------------------
@@ -715,7 +732,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     delete: (name) => Effect.zipRight(needGroups, write("DELETE", groupPath(name)))
   }
 
-  return Cluster.of({ get, enable, join, put, updateCertificate, members, groups })
+  return Cluster.of(traced("Cluster", { get, enable, join, put, updateCertificate, members, groups }, { unrecorded: ["revokeToken"] }))
 })
 
 /**

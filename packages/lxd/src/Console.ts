@@ -27,6 +27,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
+import { traced } from "./internal/tracing.js"
 import type { Operation } from "./internal/envelope.js"
 import { path } from "./internal/path.js"
 import { connectFds, readBytes, resizeMessage, writeBytes } from "./internal/stream-socket.js"
@@ -152,7 +153,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       yield* http.send({ method: "DELETE", path: consolePath(instance) })
     })
 
-  return Console.of({ attach, log, clearLog })
+  return Console.of(traced("Console", { attach, log, clearLog }, { nameAttribute: "lxd.instance" }))
 })
 
 /**

@@ -43,6 +43,7 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Take from "effect/Take"
+import { traced } from "./internal/tracing.js"
 import { Operation } from "./internal/envelope.js"
 import { currentProject, LxdHttp } from "./LxdHttp.js"
 import { type RequestError, TransportError } from "./LxdError.js"
@@ -351,7 +352,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations | Scope.Sc
       return Stream.concat(Stream.make(current), updates).pipe(Stream.takeUntil((op) => op.isFinal))
     }))
 
-  return Events.of({ stream, subscribe, watchOperation })
+  return Events.of(traced("Events", { stream, subscribe, watchOperation }))
 })
 
 /**

@@ -31,6 +31,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as NodePath from "node:path"
+import { traced } from "./internal/tracing.js"
 import { decodeEnvelope } from "./internal/envelope.js"
 import { forEachBounded, forEachBoundedDiscard } from "./internal/concurrency.js"
 import { path as apiPath } from "./internal/path.js"
@@ -579,7 +580,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
       }
     })
 
-  return Files.of({ read, write, stat, list, mkdir, delete: remove, symlink, push, pull })
+  return Files.of(traced("Files", { read, write, stat, list, mkdir, delete: remove, symlink, push, pull }, { nameAttribute: "lxd.instance" }))
 })
 
 /**

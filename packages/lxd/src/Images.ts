@@ -31,6 +31,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { traced } from "./internal/tracing.js"
 import { boundaryOf, makeBoundary, makeSha256, multipartBody, splitMultipart } from "./internal/images-multipart.js"
 import { operationsOf, remoteEndpoint } from "./internal/instances-remote.js"
 import { type Filter, filterExpression } from "./internal/instances-query.js"
@@ -736,7 +737,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       )
     })
 
-  return Images.of({
+  return Images.of(traced("Images", {
     names,
     list,
     get,
@@ -760,7 +761,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     copyTo,
     createFromRemote,
     createFromUrl
-  })
+  }, { nameAttribute: "lxd.image" }))
 })
 
 /**

@@ -39,6 +39,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { type Image, ImageMetadata } from "./Images.js"
+import { traced } from "./internal/tracing.js"
 import { isoDate, type PublishOptions, publishImage } from "./internal/images-publish.js"
 import { type Filter, filterExpression } from "./internal/instances-query.js"
 import { createdName, operationsOf, remoteEndpoint } from "./internal/instances-remote.js"
@@ -1035,7 +1036,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     }
   }
 
-  return Instances.of({
+  return Instances.of(traced("Instances", {
     names,
     list,
     listFull,
@@ -1082,7 +1083,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     moveTo,
     containers: view("container"),
     virtualMachines: view("virtual-machine")
-  })
+  }, { nameAttribute: "lxd.instance" }))
 })
 
 /**

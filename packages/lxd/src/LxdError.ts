@@ -32,7 +32,7 @@ import * as Predicate from "effect/Predicate"
 import * as Schema from "effect/Schema"
 import type { Operation } from "./internal/envelope.js"
 import { resourceLabel, withoutQuery } from "./internal/path.js"
-import { printable } from "./internal/printable.js"
+import { printable, printableLines } from "./internal/printable.js"
 
 /**
  * @since 0.1.0
@@ -296,7 +296,7 @@ export class DecodeError extends Schema.TaggedError<DecodeError>("effect-lxd/Dec
    * @since 0.1.0
    */
   override get message(): string {
-    return `Unexpected answer from LXD (${this.method} ${printable(this.path)}): ${printable(this.reason)}`
+    return `Unexpected answer from LXD (${this.method} ${printable(this.path)}): ${printableLines(this.reason)}`
   }
 
   /**

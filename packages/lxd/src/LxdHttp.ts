@@ -55,6 +55,7 @@ import * as ConnectionSettings from "./internal/connectionConfig.js"
 import { decodeEnvelope, Operation } from "./internal/envelope.js"
 import { checkRequestTarget } from "./internal/names.js"
 import { queryString, type QueryValue } from "./internal/path.js"
+import * as Scoping from "./internal/scoping.js"
 import { detectDialect, ServerEnvironment, ServerInfo, StorageDriver } from "./internal/serverInfo.js"
 import { userAgent as defaultUserAgent } from "./internal/version.js"
 import * as WebSocketInternal from "./internal/websocket.js"
@@ -250,7 +251,7 @@ export interface RawResponse {
  * @since 0.1.0
  * @category scoping
  */
-export const currentProject: FiberRef.FiberRef<Option.Option<string>> = FiberRef.unsafeMake(Option.none())
+export const currentProject: FiberRef.FiberRef<Option.Option<string>> = Scoping.currentProject
 
 /**
  * The cluster member applied to calls in the current fiber.
@@ -258,7 +259,7 @@ export const currentProject: FiberRef.FiberRef<Option.Option<string>> = FiberRef
  * @since 0.1.0
  * @category scoping
  */
-export const currentTarget: FiberRef.FiberRef<Option.Option<string>> = FiberRef.unsafeMake(Option.none())
+export const currentTarget: FiberRef.FiberRef<Option.Option<string>> = Scoping.currentTarget
 
 /**
  * Run an effect with every LXD call in it scoped to a project (events and websockets too).

@@ -28,6 +28,7 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
+import { traced } from "./internal/tracing.js"
 import { LxdHttp } from "./LxdHttp.js"
 import { DecodeError, type ExtensionNotAvailable, type RequestError } from "./LxdError.js"
 
@@ -238,11 +239,11 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
     )
   )
   const families = Effect.flatMap(text, parseFamilies)
-  return Metrics.of({
+  return Metrics.of(traced("Metrics", {
     text,
     families,
     samples: Effect.map(families, (fs) => fs.flatMap((f) => f.samples))
-  })
+  }))
 })
 
 /**

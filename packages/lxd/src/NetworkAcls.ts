@@ -28,6 +28,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { traced } from "./internal/tracing.js"
 import { path } from "./internal/path.js"
 import { crud, defined, optionalConfig, optionalString, optionalStrings } from "./internal/resource.js"
 import type { UpdateOptions } from "./internal/update.js"
@@ -188,7 +189,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       egress: body.egress === undefined ? undefined : normalise(body.egress)
     })
 
-  return NetworkAcls.of({
+  return NetworkAcls.of(traced("NetworkAcls", {
     list: (options) => acls.list("/1.0/network-acls", options?.allProjects ? { "all-projects": true } : {}),
     listNames: acls.listNames("/1.0/network-acls"),
     get: (name) => acls.get(one(name)),
@@ -220,7 +221,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     rename: (name, newName) => acls.rename(one(name), newName),
     delete: (name) => acls.delete(one(name)),
     log
-  })
+  }))
 })
 
 /**

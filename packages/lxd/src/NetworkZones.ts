@@ -26,6 +26,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { traced } from "./internal/tracing.js"
 import { path } from "./internal/path.js"
 import { crud, defined, optionalConfig, optionalString, optionalStrings } from "./internal/resource.js"
 import type { UpdateOptions } from "./internal/update.js"
@@ -221,7 +222,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     })
   })
 
-  return NetworkZones.of({
+  return NetworkZones.of(traced("NetworkZones", {
     list: (options) => zones.list("/1.0/network-zones", options?.allProjects ? { "all-projects": true } : {}),
     listNames: zones.listNames("/1.0/network-zones"),
     get: (name) => zones.get(one(name)),
@@ -257,7 +258,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       update: (zone, name, f, options) => recs.update(record(zone, name), f, options),
       delete: (zone, name) => recs.delete(record(zone, name))
     }
-  })
+  }))
 })
 
 /**

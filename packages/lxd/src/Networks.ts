@@ -34,6 +34,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { traced } from "./internal/tracing.js"
 import { path } from "./internal/path.js"
 import { arrayOf, crud, defined, optionalConfig, optionalString, optionalStrings } from "./internal/resource.js"
 import type { UpdateOptions } from "./internal/update.js"
@@ -441,7 +442,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     }
   }
 
-  return Networks.of({
+  return Networks.of(traced("Networks", {
     list: (options) => networks.list("/1.0/networks", options?.allProjects ? { "all-projects": true } : {}),
     listNames: networks.listNames("/1.0/networks"),
     get: (name) => networks.get(one(name)),
@@ -519,7 +520,7 @@ arrayOf(NetworkLease)
           target_network: c.target_network
         })
     })
-  })
+  }))
 })
 
 /**

@@ -27,6 +27,7 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { traced } from "./internal/tracing.js"
 import { Operation } from "./internal/envelope.js"
 import { path, resourceLabel } from "./internal/path.js"
 import { LxdHttp, type LxdRequest, type LxdResponse } from "./LxdHttp.js"
@@ -224,10 +225,17 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
 
   const wait = (operation: Operation | string, options?: WaitOptions) => waitWith(operation, undefined, options)
 
-  const start = <E = never>(request: LxdRequest<E>): Effect.Effect<Outcome, RequestError | E> => http.send(request)
+  // the span of the call that started an operation names it
+  const annotated = (response: LxdResponse): Effect.Effect<LxdResponse> =>
+    response._tag === "Async"
+      ? Effect.as(Effect.annotateCurrentSpan("lxd.operation.id", response.operation.id), response)
+      : Effect.succeed(response)
+
+  const start = <E = never>(request: LxdRequest<E>): Effect.Effect<Outcome, RequestError | E> =>
+    Effect.flatMap(http.send(request), annotated)
 
   const startOperation = <E = never>(request: LxdRequest<E>): Effect.Effect<Operation, RequestError | E> =>
-    Effect.flatMap(http.send(request), (response) =>
+    Effect.flatMap(Effect.flatMap(http.send(request), annotated), (response) =>
       response._tag === "Async"
         ? Effect.succeed(response.operation)
         : Effect.fail(
@@ -235,7 +243,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
         ))
 
   const run = <E = never>(request: LxdRequest<E>, options?: WaitOptions): Effect.Effect<Outcome, RequestError | E> =>
-    Effect.flatMap(http.send(request), (response): Effect.Effect<Outcome, RequestError> =>
+    Effect.flatMap(Effect.flatMap(http.send(request), annotated), (response): Effect.Effect<Outcome, RequestError> =>
       response._tag === "Sync"
         ? Effect.succeed(response)
         : Effect.map(
@@ -248,7 +256,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
       Stream.takeUntil((op) => op.isFinal)
     )
 
-  return Operations.of({ get, list, wait, cancel, watch, run, start, startOperation })
+  return Operations.of(traced("Operations", { get, list, wait, cancel, watch, run, start, startOperation }, { nameAttribute: "lxd.operation.id" }))
 })
 
 const labelOf = (p: string): { readonly resource?: string } => {

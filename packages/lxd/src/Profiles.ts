@@ -25,6 +25,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { traced } from "./internal/tracing.js"
 import { path } from "./internal/path.js"
 import { defined, Devices, exists, listNames, optionalConfig, optionalString, optionalStrings, run } from "./internal/resource.js"
 import { optimisticUpdate, type UpdateOptions } from "./internal/update.js"
@@ -184,7 +185,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       options
     )
 
-  return Profiles.of({
+  return Profiles.of(traced("Profiles", {
     list,
     listNames: listNames(http, { path: "/1.0/profiles" }),
     get,
@@ -196,7 +197,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     rename: (name, newName) => run(ops, { method: "POST", path: one(name), body: { name: newName } }),
     delete: (name) => run(ops, { method: "DELETE", path: one(name) }),
     usedBy: (name) => Effect.map(get(name), (p) => p.used_by)
-  })
+  }))
 })
 
 /**

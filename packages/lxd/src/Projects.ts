@@ -27,6 +27,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { traced } from "./internal/tracing.js"
 import { path } from "./internal/path.js"
 import { defined, exists, listNames, optionalConfig, optionalString, optionalStrings, run } from "./internal/resource.js"
 import { optimisticUpdate, type UpdateOptions } from "./internal/update.js"
@@ -238,7 +239,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       })
     )
 
-  return Projects.of({
+  return Projects.of(traced("Projects", {
     list: http.sync({ method: "GET", path: "/1.0/projects", query: { recursion: 1 }, ...global }, Schema.Array(Project)),
     listNames: listNames(http, { path: "/1.0/projects", ...global }),
     get,
@@ -263,7 +264,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         http.requireExtension("project_usage"),
         http.sync({ method: "GET", path: path`/1.0/projects/${name}/state`, ...global }, ProjectState)
       )
-  })
+  }))
 })
 
 /**

@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { traced } from "./internal/tracing.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
 import { LxdHttp, ServerInfo } from "./LxdHttp.js"
 import { InvalidArgument, type RequestError } from "./LxdError.js"
@@ -175,7 +176,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       return yield* http.refreshServerInfo
     })
 
-  return Server.of({ info, put, patch, update, resources, authenticate })
+  return Server.of(traced("Server", { info, put, patch, update, resources, authenticate }))
 })
 
 /**

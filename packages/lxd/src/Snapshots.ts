@@ -24,6 +24,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import type { Image } from "./Images.js"
+import { traced } from "./internal/tracing.js"
 import { isoDate, type PublishOptions, publishImage } from "./internal/images-publish.js"
 import { nameFromUrl, path } from "./internal/path.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
@@ -276,7 +277,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       return newInstance
     })
 
-  return Snapshots.of({
+  return Snapshots.of(traced("Snapshots", {
     names,
     list,
     get,
@@ -291,7 +292,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     restore,
     publish,
     copy
-  })
+  }, { nameAttribute: "lxd.instance" }))
 })
 
 /**

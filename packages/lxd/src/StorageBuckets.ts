@@ -26,6 +26,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { traced } from "./internal/tracing.js"
 import { path } from "./internal/path.js"
 import { crud, defined, optionalConfig, optionalString } from "./internal/resource.js"
 import type { UpdateOptions } from "./internal/update.js"
@@ -177,7 +178,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     toPut: (k: StorageBucketKey) => ({ description: k.description, role: k.role })
   })
 
-  return StorageBuckets.of({
+  return StorageBuckets.of(traced("StorageBuckets", {
     list: (pool) => buckets.list(all(pool)),
     listNames: (pool) => buckets.listNames(all(pool)),
     get: (pool, name) => buckets.get(one(pool, name)),
@@ -204,7 +205,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         ),
       delete: (pool, bucket, name) => keys.delete(keyPath(pool, bucket, name))
     }
-  })
+  }))
 })
 
 /**

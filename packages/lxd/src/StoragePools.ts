@@ -24,6 +24,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { traced } from "./internal/tracing.js"
 import { path } from "./internal/path.js"
 import { crud, defined, optionalConfig, optionalString, optionalStrings } from "./internal/resource.js"
 import type { UpdateOptions } from "./internal/update.js"
@@ -142,7 +143,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     toPut: (p: StoragePool): StoragePoolPut => ({ description: p.description, config: p.config })
   })
 
-  return StoragePools.of({
+  return StoragePools.of(traced("StoragePools", {
     list: pools.list("/1.0/storage-pools"),
     listNames: pools.listNames("/1.0/storage-pools"),
     get: (name) => pools.get(one(name)),
@@ -167,7 +168,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         http.requireExtension("resources"),
         http.sync({ method: "GET", path: `${one(name)}/resources`, project: null }, StoragePoolResources)
       )
-  })
+  }))
 })
 
 /**

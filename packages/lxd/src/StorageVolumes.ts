@@ -30,6 +30,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { traced } from "./internal/tracing.js"
 import { path } from "./internal/path.js"
 import {
   arrayOf,
@@ -478,7 +479,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     delete: (v, s) => run(ops, { method: "DELETE", path: snapPath(v, s) })
   }
 
-  return StorageVolumes.of({
+  return StorageVolumes.of(traced("StorageVolumes", {
     list,
     listNames,
     get,
@@ -506,7 +507,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         http.sync({ method: "GET", path: `${volPath(v)}/state` }, StorageVolumeState)
       ),
     snapshots
-  })
+  }))
 })
 
 /**

@@ -25,6 +25,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { traced } from "./internal/tracing.js"
 import { path } from "./internal/path.js"
 import { arrayOf, optionalString, run } from "./internal/resource.js"
 import { LxdHttp } from "./LxdHttp.js"
@@ -103,14 +104,14 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const setStatus = (uuid: string, status: WarningStatus) =>
     Effect.zipRight(need, run(ops, { method: "PUT", ...one(uuid), body: { status } }))
 
-  return Warnings.of({
+  return Warnings.of(traced("Warnings", {
     list: () =>
       Effect.zipRight(need, http.sync({ method: "GET", path: "/1.0/warnings", query: { recursion: 1 } }, arrayOf(Warning))),
     get: (uuid) => Effect.zipRight(need, http.sync({ method: "GET", ...one(uuid) }, Warning)),
     acknowledge: (uuid) => setStatus(uuid, "acknowledged"),
     setStatus,
     delete: (uuid) => Effect.zipRight(need, run(ops, { method: "DELETE", ...one(uuid) }))
-  })
+  }))
 })
 
 /**
