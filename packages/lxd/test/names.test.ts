@@ -38,6 +38,7 @@ describe("names", () => {
 
   it("request targets: every segment and query value is checked", () => {
     assert.isTrue(Either.isRight(checkRequestTarget("/1.0", undefined)))
+    assert.isTrue(Either.isRight(checkRequestTarget("/", undefined)))
     assert.isTrue(Either.isRight(checkRequestTarget(path`/1.0/instances/${"web 1"}/state`, { project: "p" })))
     // dot segments, even percent-encoded, are refused: URL parsers remove them
     const dot = refused(checkRequestTarget(path`/1.0/instances/${"."}/state`, undefined))

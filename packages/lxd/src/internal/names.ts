@@ -74,6 +74,7 @@ export const checkRequestTarget = (
 ): Either.Either<void, InvalidArgument> => {
   if (!path.startsWith("/")) return refuse("path", `"${printable(path)}" does not start with "/"`)
   const bare = path.split("?")[0]!
+  if (bare === "/") return checkQuery(query)
   const segments = bare.split("/").slice(1)
   for (let i = 0; i < segments.length; i++) {
     const raw = segments[i]!
@@ -88,14 +89,17 @@ export const checkRequestTarget = (
       if (Either.isLeft(fingerprint)) return fingerprint
     }
   }
-  if (query !== undefined) {
-    for (const [key, value] of Object.entries(query)) {
-      const values = typeof value === "string" ? [value] : Array.isArray(value) ? value : []
-      for (const v of values) {
-        if (typeof v !== "string") continue
-        const checked = checkQueryValue(v, key)
-        if (Either.isLeft(checked)) return checked
-      }
+  return checkQuery(query)
+}
+
+const checkQuery = (query: Readonly<Record<string, unknown>> | undefined): Either.Either<void, InvalidArgument> => {
+  if (query === undefined) return Either.void
+  for (const [key, value] of Object.entries(query)) {
+    const values = typeof value === "string" ? [value] : Array.isArray(value) ? value : []
+    for (const v of values) {
+      if (typeof v !== "string") continue
+      const checked = checkQueryValue(v, key)
+      if (Either.isLeft(checked)) return checked
     }
   }
   return Either.void

@@ -23,7 +23,7 @@ import * as WebSocketInternal from "./websocket.js"
 
 const WEBSOCKET_OPEN_TIMEOUT_MS = 10_000
 const DEFAULT_CLOSE_TIMEOUT = Duration.seconds(15)
-const CLOSE_POLL = Duration.millis(20)
+const CLOSE_POLL_MS = 20
 
 const lxdSocketCandidates = (env: NodeJS.ProcessEnv): Array<string> => [
   ...(env.LXD_SOCKET ? [env.LXD_SOCKET] : []),
@@ -82,15 +82,27 @@ const scopedAgent = (
   Effect.acquireRelease(
     Effect.sync(() => new Undici.Agent(options)),
     (agent) =>
-      Effect.sleep(CLOSE_POLL).pipe(
-        Effect.repeat({ while: () => requestsUnderWay(agent) > 0 }),
-        Effect.interruptible,
-        Effect.timeoutOption(closeTimeout ?? DEFAULT_CLOSE_TIMEOUT),
+      Effect.promise(() => drained(agent, Duration.toMillis(closeTimeout ?? DEFAULT_CLOSE_TIMEOUT))).pipe(
         Effect.zipRight(
           Effect.promise(() => agent.destroy(new Error("the connection was closed")).catch(() => undefined))
         )
       )
   )
+
+/**
+ * Resolves once the agent holds no request, or after `limit` ms. Timed with the process's
+ * own timers, not Effect's clock: the agent is a native resource, and a program whose
+ * clock is a test clock must still be able to close its connection.
+ */
+const drained = (agent: Undici.Agent, limit: number): Promise<void> =>
+  new Promise((resolve) => {
+    const deadline = Date.now() + limit
+    const check = () => {
+      if (requestsUnderWay(agent) === 0 || Date.now() >= deadline) resolve()
+      else setTimeout(check, CLOSE_POLL_MS)
+    }
+    check()
+  })
 
 const pointedAt = (client: HttpClient.HttpClient, baseUrl: string, agentName: string): HttpClient.HttpClient =>
   HttpClient.mapRequest(
