@@ -1,10 +1,12 @@
 import { assert } from "@effect/vitest"
 import * as ConfigProvider from "effect/ConfigProvider"
+import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
+import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { Certificates, Lxd, LxdHttp, Operations, Server } from "effect-lxd"
+import { Certificates, Lxd, LxdHttp, LxdTransport, Operations, Server } from "effect-lxd"
 import { makeCert } from "../support/certs.js"
 import { readText } from "../support/env.js"
 import { forEachServer, uniqueName } from "../support/servers.js"
@@ -164,6 +166,19 @@ forEachServer("connection failures", (it, server) => {
       const failure = yield* Effect.flip(Effect.scoped(LxdHttp.connect({ _tag: "Https", ...wrongPin })))
       assert.strictEqual(failure._tag, "TransportError")
       assert.include(failure.message, server.env.httpsUrl)
+      // it says why, rather than "self-signed certificate"
+      assert.include(failure.message, "does not match the pinned certificate")
+    }))
+
+  it.scoped("the pin guards websockets too: a wrong pin refuses the websocket before any request", () =>
+    Effect.gen(function*() {
+      const options = server.httpsWith(server.env.clientCert, server.env.clientKey)
+      const wrongPin = { ...options, serverCert: readText(server.env.clientCert) }
+      const context = yield* Layer.build(LxdTransport.layerHttps(wrongPin))
+      const transport = Context.get(context, LxdTransport.LxdTransport)
+      const failure = yield* Effect.flip(transport.websocket({ path: "/1.0/events", headers: {} }))
+      assert.strictEqual(failure._tag, "TransportError")
+      assert.include(failure.message, "does not match the pinned certificate")
     }))
 
   it.effect("without a pin or CA, the self-signed server is not trusted (verification is on)", () =>
