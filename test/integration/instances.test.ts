@@ -309,7 +309,7 @@ forEachServer("instances", (it, server) => {
       const c = yield* launch(instances, alias, { start: true })
       // busybox init ignores the shutdown signal until it is up: wait for its boot line
       for (let i = 0; i < 50; i++) {
-        if ((yield* instances.consoleLog(c.name).pipe(Effect.orElseSucceed(() => ""))).length > 0) break
+        if ((yield* instances.consoleLog(c.name)).length > 0) break
         yield* Effect.sleep("100 millis")
       }
       yield* Effect.sleep("500 millis")
@@ -404,15 +404,15 @@ forEachServer("instances", (it, server) => {
       // the test image echoes a boot line to the console
       let log = ""
       for (let i = 0; i < 50 && log.length === 0; i++) {
-        log = yield* instances.consoleLog(c.name).pipe(Effect.orElseSucceed(() => ""))
+        log = yield* instances.consoleLog(c.name)
         if (log.length === 0) yield* Effect.sleep("100 millis")
       }
       assert.isAbove(log.length, 0)
       yield* instances.clearConsoleLog(c.name)
-      // LXD 5.0.2 answers 500 on an empty ring buffer; Incus answers an empty body
-      const after = yield* Effect.either(instances.consoleLog(c.name))
-      if (after._tag === "Right") assert.notStrictEqual(after.right, log)
-      else assert.strictEqual(after.left._tag, "LXDAPIException")
+      // LXD 5.0.2 answers 500 on an empty ring buffer, Incus an empty body: both read as empty
+      // (a busybox init may print again right after the clear, so only "not the old log")
+      const after = yield* instances.consoleLog(c.name)
+      assert.notStrictEqual(after, log)
     }))
 
   it.scoped("image metadata and templates: get, update, put, delete", () =>

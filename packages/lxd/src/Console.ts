@@ -27,6 +27,7 @@ import * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
 import type * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
+import { clearConsoleLog, readConsoleLog } from "./internal/consoleLog.js"
 import { traced } from "./internal/tracing.js"
 import type { Operation } from "./internal/envelope.js"
 import { path } from "./internal/path.js"
@@ -131,27 +132,9 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       } satisfies Session
     })
 
-  const log = (instance: string) =>
-    Effect.gen(function*() {
-      yield* checkInstance(instance)
-      return yield* Effect.scoped(
-        Effect.flatMap(http.raw({ method: "GET", path: consolePath(instance) }), (res) =>
-          res.body.pipe(Stream.decodeText(), Stream.mkString))
-      ).pipe(
-        // LXD 5.0.2 answers 500 "open : no such file or directory" while the console ring
-        // buffer is empty (after boot without output, or after clearLog): that is an empty log
-        Effect.catchIf(
-          (e) => e._tag === "LXDAPIException" && e.status === 500 && /^open\s*: no such file or directory$/.test(e.serverMessage),
-          () => Effect.succeed("")
-        )
-      )
-    })
+  const log = (instance: string) => Effect.zipRight(checkInstance(instance), readConsoleLog(http, instance))
 
-  const clearLog = (instance: string) =>
-    Effect.gen(function*() {
-      yield* checkInstance(instance)
-      yield* http.send({ method: "DELETE", path: consolePath(instance) })
-    })
+  const clearLog = (instance: string) => Effect.zipRight(checkInstance(instance), clearConsoleLog(http, instance))
 
   return Console.of(traced("Console", { attach, log, clearLog }, { nameAttribute: "lxd.instance" }))
 })

@@ -39,6 +39,7 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { type Image, ImageMetadata } from "./Images.js"
+import { clearConsoleLog as clearConsole, readConsoleLog } from "./internal/consoleLog.js"
 import { traced } from "./internal/tracing.js"
 import { isoDate, type PublishOptions, publishImage } from "./internal/images-publish.js"
 import { type Filter, filterExpression } from "./internal/instances-query.js"
@@ -839,10 +840,9 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const log = (name: string, file: string) =>
     readText({ method: "GET", path: path`/1.0/instances/${name}/logs/${file}` })
 
-  const consoleLog = (name: string) => readText({ method: "GET", path: `${instPath(name)}/console` })
+  const consoleLog = (name: string) => readConsoleLog(http, name)
 
-  const clearConsoleLog = (name: string) =>
-    Effect.asVoid(http.send({ method: "DELETE", path: `${instPath(name)}/console` }))
+  const clearConsoleLog = (name: string) => clearConsole(http, name)
 
   const metadataPath = (name: string) => `${instPath(name)}/metadata`
 
