@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import { Console, Exec, Operations } from "effect-lxd"
+import { Exec, InstanceConsole, Operations } from "effect-lxd"
 import { container } from "../support/fixtures.js"
 import { forEachServer } from "../support/servers.js"
 
@@ -21,7 +21,7 @@ const eventually = <A, E, R>(f: Effect.Effect<A, E, R>, ok: (a: A) => boolean, w
 forEachServer("console", (it, server) => {
   it.scoped("the console log shows boot output; clearing empties it", () =>
     Effect.gen(function*() {
-      const consoles = yield* Console.Console
+      const consoles = yield* InstanceConsole.InstanceConsole
       const name = yield* container(server.env.imageAlias, { prefix: "con" })
       const log = yield* eventually(consoles.log(name), (l) => l.includes("booted"), "the boot line")
       assert.include(log, `effect-lxd test image: ${name} booted`)
@@ -36,7 +36,7 @@ forEachServer("console", (it, server) => {
 
   it.scoped("attach: type a command on the console, read its output, resize, detach", () =>
     Effect.gen(function*() {
-      const consoles = yield* Console.Console
+      const consoles = yield* InstanceConsole.InstanceConsole
       const ops = yield* Operations.Operations
       const name = yield* container(server.env.imageAlias, { prefix: "con" })
       const operationId = yield* Effect.scoped(Effect.gen(function*() {
@@ -68,7 +68,7 @@ forEachServer("console", (it, server) => {
 
   it.effect("a missing instance gives NotFound", () =>
     Effect.gen(function*() {
-      const consoles = yield* Console.Console
+      const consoles = yield* InstanceConsole.InstanceConsole
       const error = yield* Effect.flip(consoles.log("t-no-such-instance-con"))
       assert.strictEqual(error._tag, "NotFound")
       const attach = yield* Effect.flip(Effect.scoped(consoles.attach("t-no-such-instance-con")))

@@ -8,7 +8,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { Console, Events, Exec, Files, LxdHttp, Operations } from "effect-lxd"
+import { Events, Exec, Files, InstanceConsole, LxdHttp, Operations } from "effect-lxd"
 import { container } from "../support/fixtures.js"
 import { forEachServer } from "../support/servers.js"
 
@@ -129,7 +129,7 @@ forEachServer("resource safety", (it, server) => {
 
     it.effect("interrupting a console attach closes its sockets and ends the operation", () =>
       Effect.gen(function*() {
-        const consoles = yield* Console.Console
+        const consoles = yield* InstanceConsole.InstanceConsole
         const before = LxdHttp.openWebSocketCount()
         let operationId = ""
         const fiber = yield* Effect.fork(Effect.scoped(Effect.gen(function*() {

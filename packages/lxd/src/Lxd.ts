@@ -22,7 +22,7 @@ import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Certificates from "./Certificates.js"
 import * as Cluster from "./Cluster.js"
-import * as Console from "./Console.js"
+import * as InstanceConsole from "./InstanceConsole.js"
 import * as Exec from "./Exec.js"
 import * as Events from "./Events.js"
 import * as Files from "./Files.js"
@@ -61,7 +61,7 @@ export type Services =
   | Exec.Exec
   | Files.Files
   | Events.Events
-  | Console.Console
+  | InstanceConsole.InstanceConsole
   | Profiles.Profiles
   | Projects.Projects
   | Networks.Networks
@@ -89,7 +89,7 @@ export type ConnectError = LxdHttp.ConnectError
  */
 export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, never, LxdHttp.LxdHttp> = Layer
   .mergeAll(
-    Server.layer, Certificates.layer, Exec.layer, Files.layer, Events.layer, Console.layer,
+    Server.layer, Certificates.layer, Exec.layer, Files.layer, Events.layer, InstanceConsole.layer,
     Cluster.layer, Instances.layer, Snapshots.layer, Images.layer, Profiles.layer, Projects.layer,
     Networks.layer, NetworkAcls.layer, NetworkZones.layer, StoragePools.layer,
     StorageVolumes.layer, StorageBuckets.layer, Warnings.layer, Metrics.layer

@@ -130,4 +130,4 @@ export * as Events from "./Events.js"
 /**
  * @since 0.1.0
  */
-export * as Console from "./Console.js"
+export * as InstanceConsole from "./InstanceConsole.js"

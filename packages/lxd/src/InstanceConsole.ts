@@ -5,10 +5,10 @@
  * @example
  * ```ts
  * import { Effect, Stream } from "effect"
- * import { Console } from "effect-lxd"
+ * import { InstanceConsole } from "effect-lxd"
  *
  * const program = Effect.gen(function* () {
- *   const consoles = yield* Console.Console
+ *   const consoles = yield* InstanceConsole.InstanceConsole
  *   console.log(yield* consoles.log("web1"))          // what the instance printed so far
  *   yield* Effect.scoped(Effect.gen(function* () {
  *     const session = yield* consoles.attach("web1", { width: 80, height: 24 })
@@ -87,7 +87,7 @@ export interface Service {
  * @since 0.1.0
  * @category tags
  */
-export class Console extends Context.Tag("effect-lxd/Console")<Console, Service>() {}
+export class InstanceConsole extends Context.Tag("effect-lxd/InstanceConsole")<InstanceConsole, Service>() {}
 
 const checkInstance = (instance: string) =>
   instance.length === 0
@@ -136,11 +136,11 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   const clearLog = (instance: string) => Effect.zipRight(checkInstance(instance), clearConsoleLog(http, instance))
 
-  return Console.of(traced("Console", { attach, log, clearLog }, { nameAttribute: "lxd.instance" }))
+  return InstanceConsole.of(traced("InstanceConsole", { attach, log, clearLog }, { nameAttribute: "lxd.instance" }))
 })
 
 /**
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Console, never, LxdHttp | Operations> = Layer.effect(Console, make)
+export const layer: Layer.Layer<InstanceConsole, never, LxdHttp | Operations> = Layer.effect(InstanceConsole, make)
