@@ -2,7 +2,7 @@
  * Follow the server's events while an instance stops and starts, then run a command in it
  * and print its output as it comes.
  *
- * Run: `INSTANCE=c1 pnpm exec tsx examples/exec-and-events.ts` (a container that exists;
+ * Run: `INSTANCE=c1 pnpm exec tsx --conditions=effect-lxd-source examples/exec-and-events.ts` (a container that exists;
  * it is restarted). The connection comes from the environment (`Lxd.layerConfig()`):
  * `LXD_SOCKET`, or `LXD_HTTPS_URL` with `LXD_CLIENT_CERT`, `LXD_CLIENT_KEY`, `LXD_SERVER_CERT`.
  */

@@ -3,7 +3,7 @@
  * it, restore the snapshot, publish it as an image, and clean everything up (also when a
  * step fails or the program is interrupted).
  *
- * Run: `IMAGE=busybox pnpm exec tsx examples/instances.ts` (an image alias the server
+ * Run: `IMAGE=busybox pnpm exec tsx --conditions=effect-lxd-source examples/instances.ts` (an image alias the server
  * has; default `busybox`, the test image). The connection comes from the environment
  * (`Lxd.layerConfig()`): `LXD_SOCKET`, or `LXD_HTTPS_URL` with `LXD_CLIENT_CERT`,
  * `LXD_CLIENT_KEY`, `LXD_SERVER_CERT`.

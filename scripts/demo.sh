@@ -33,4 +33,4 @@ set +a
 
 cd "$ROOT"
 [ -f examples/demo.ts ] || die "examples/demo.ts does not exist (yet)"
-exec pnpm exec tsx examples/demo.ts "$@"
+exec pnpm exec tsx --conditions=effect-lxd-source examples/demo.ts "$@"
