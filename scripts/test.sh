@@ -7,6 +7,8 @@
 #   3. Incus 6.0 next to it, reset the same way           scripts/incus-setup.sh --reset
 #   4. both env files exported, LXD_INTEGRATION=required  (integration tests must not skip)
 #   5. pnpm run check (type-check), then pnpm exec vitest run [extra args]
+#   6. scripts/pack-check.sh: build, pack, install the tarball with npm in a fresh
+#      project, type-check the README blocks and examples against it, run the demo
 #
 # Extra arguments go to vitest, e.g. `bash scripts/test.sh --project unit`.
 # Exits non-zero as soon as a step fails.
@@ -45,3 +47,6 @@ pnpm run check || die "type-check failed"
 
 step "tests (pnpm exec vitest run $*)"
 pnpm exec vitest run "$@" || die "vitest reported failures"
+
+step "the packed package, as a user installs it (scripts/pack-check.sh)"
+bash "$ROOT/scripts/pack-check.sh" || die "scripts/pack-check.sh failed"
