@@ -26,7 +26,8 @@
  *   yield* instances.delete(c.name)
  * })
  *
- * Effect.runPromise(program.pipe(Effect.provide(Lxd.layerConfig())))
+ * // building the layer connects; the connection is closed when the program ends
+ * export const main = () => Effect.runPromise(program.pipe(Effect.provide(Lxd.layerConfig())))
  * ```
  *
  * @since 0.1.0

@@ -12,7 +12,8 @@
  *   console.log(info.environment?.server_version)
  * })
  *
- * Effect.runPromise(program.pipe(Effect.provide(Lxd.layerUnix())))
+ * // building the layer connects; the connection is closed when the program ends
+ * export const main = () => Effect.runPromise(program.pipe(Effect.provide(Lxd.layerUnix())))
  * ```
  *
  * @since 0.1.0
