@@ -7,7 +7,8 @@
 #   3. Incus 6.0 next to it, reset the same way           scripts/incus-setup.sh --reset
 #   4. both env files exported, LXD_INTEGRATION=required  (integration tests must not skip)
 #   5. pnpm run check (type-check), then pnpm exec vitest run [extra args]
-#   6. scripts/pack-check.sh: build, pack, install the tarball with npm in a fresh
+#   6. pnpm docgen: the API reference in packages/lxd/docs, every @example compiled
+#   7. scripts/pack-check.sh: build, pack, install the tarball with npm in a fresh
 #      project, type-check the README blocks and examples against it, run the demo
 #
 # Extra arguments go to vitest, e.g. `bash scripts/test.sh --project unit`.
@@ -47,6 +48,9 @@ pnpm run check || die "type-check failed"
 
 step "tests (pnpm exec vitest run $*)"
 pnpm exec vitest run "$@" || die "vitest reported failures"
+
+step "API reference from the JSDoc, every @example type-checked (pnpm docgen)"
+pnpm docgen || die "docgen failed (an @example that does not compile, or a missing @since)"
 
 step "the packed package, as a user installs it (scripts/pack-check.sh)"
 bash "$ROOT/scripts/pack-check.sh" || die "scripts/pack-check.sh failed"
