@@ -26,6 +26,12 @@ export interface LxdWebSocket {
   readonly send: (data: Uint8Array | string) => Effect.Effect<void, TransportError>
   /** Close with a normal closure (idempotent). */
   readonly close: Effect.Effect<void>
+  /**
+   * Cut the connection at once, without a close frame (idempotent): the peer sees an
+   * abnormal closure (LXD and Incus kill an exec's command when its control socket ends
+   * that way). Optional, for implementations that predate it.
+   */
+  readonly terminate?: Effect.Effect<void> | undefined
   /** Completes when the socket has closed, for whatever reason. */
   readonly closed: Effect.Effect<void>
 }
@@ -35,6 +41,13 @@ let openSockets = 0
 export const openWebSocketCount = (): number => openSockets
 
 const HIGH_WATER = 64
+
+/**
+ * How long closing waits for the peer to answer our close frame before cutting the
+ * connection. A release runs uninterruptibly, so the wait itself is made interruptible
+ * for this bound to hold: a peer that ignores close frames cannot hold a scope open.
+ */
+const CLOSE_WAIT = "1 second"
 
 export interface OpenOptions {
   readonly url: string
@@ -151,12 +164,21 @@ export const open = (options: OpenOptions): Effect.Effect<LxdWebSocket, Transpor
       }),
       (socket) =>
         Effect.gen(function*() {
-          if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
+          if (paused) {
+            // we stopped reading: the peer's answer to a close frame would wait behind
+            // everything it has sent since, so there is no closing handshake to wait for
+            socket.terminate()
+          } else if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
             socket.close(1000)
           }
           if (socket.readyState !== WebSocket.CLOSED) {
-            // give the peer a moment to answer the close frame, then cut the connection
-            const done = yield* Deferred.await(closedSignal).pipe(Effect.timeout("1 second"), Effect.option)
+            // give the peer a moment to answer the close frame, then cut the connection;
+            // interruptible inside the timeout, which could not end it otherwise (releases
+            // run uninterruptibly)
+            const done = yield* Effect.interruptible(Deferred.await(closedSignal)).pipe(
+              Effect.timeout(CLOSE_WAIT),
+              Effect.option
+            )
             if (Option.isNone(done)) socket.terminate()
           }
         })
@@ -206,10 +228,15 @@ export const open = (options: OpenOptions): Effect.Effect<LxdWebSocket, Transpor
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000)
     })
 
+    const terminate = Effect.sync(() => {
+      if (ws.readyState !== WebSocket.CLOSED) ws.terminate()
+    })
+
     return {
       messages,
       send,
       close,
+      terminate,
       closed: Deferred.await(closedSignal)
     } satisfies LxdWebSocket
   })
