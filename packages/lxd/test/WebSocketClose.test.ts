@@ -6,7 +6,7 @@ import * as Scope from "effect/Scope"
 import type * as Stream from "node:stream"
 import { LxdHttp } from "../src/index.js"
 import { error, fakeServer, json } from "./fakeServer.js"
-import { acceptRaw, OPCODE_CLOSE, type RawConnection } from "./rawWebSocket.js"
+import { acceptRaw, OPCODE_CLOSE, type RawConnection, watchRaw } from "./rawWebSocket.js"
 
 /**
  * Closing a websocket's scope waits at most this long for the peer's answer to the close
@@ -26,8 +26,9 @@ const until = (check: () => boolean, ms: number) =>
 /**
  * A server whose websockets complete the handshake and then ignore everything: close
  * frames are read and never answered, the connection is never closed from its side.
+ * With `answer: false` it never answers the upgrade request at all.
  */
-const stubbornServer = Effect.gen(function*() {
+const stubbornServer = (options: { readonly answer: boolean } = { answer: true }) => Effect.gen(function*() {
   const connections: Array<RawConnection> = []
   const raw: Array<Stream.Duplex> = []
   const { socketPath } = yield* fakeServer(
@@ -35,7 +36,7 @@ const stubbornServer = Effect.gen(function*() {
     undefined,
     (req, socket, head) => {
       raw.push(socket)
-      connections.push(acceptRaw(req, socket, head))
+      connections.push(options.answer ? acceptRaw(req, socket, head) : watchRaw(req.url ?? "", socket, head))
     }
   )
   // runs before the HTTP server's close, which would wait for upgraded sockets
@@ -44,10 +45,10 @@ const stubbornServer = Effect.gen(function*() {
   return { http, connections }
 })
 
-describe("websocket close against a peer that ignores close frames (scripted server)", () => {
+describe("websocket time bounds against stubborn peers (scripted server)", () => {
   it.scopedLive("closing the scope sends a close frame, then cuts the connection within the bound", () =>
     Effect.gen(function*() {
-      const { connections, http } = yield* stubbornServer
+      const { connections, http } = yield* stubbornServer()
       const baseline = LxdHttp.openWebSocketCount()
       const scope = yield* Scope.make()
       yield* http.websocket("/1.0/events", { type: "lifecycle" }).pipe(Scope.extend(scope))
@@ -69,7 +70,7 @@ describe("websocket close against a peer that ignores close frames (scripted ser
 
   it.scopedLive("interrupting a fiber whose scope holds such a socket returns within the bound", () =>
     Effect.gen(function*() {
-      const { connections, http } = yield* stubbornServer
+      const { connections, http } = yield* stubbornServer()
       const baseline = LxdHttp.openWebSocketCount()
       const fiber = yield* Effect.fork(Effect.scoped(Effect.gen(function*() {
         const ws = yield* http.websocket("/1.0/events", { type: "lifecycle" })
@@ -88,7 +89,7 @@ describe("websocket close against a peer that ignores close frames (scripted ser
 
   it.scopedLive("terminate cuts the connection at once, without a close frame", () =>
     Effect.gen(function*() {
-      const { connections, http } = yield* stubbornServer
+      const { connections, http } = yield* stubbornServer()
       const baseline = LxdHttp.openWebSocketCount()
       const scope = yield* Scope.make()
       const ws = yield* http.websocket("/1.0/events", { type: "lifecycle" }).pipe(Scope.extend(scope))
@@ -99,6 +100,23 @@ describe("websocket close against a peer that ignores close frames (scripted ser
       yield* ws.closed.pipe(Effect.timeout("1 second"))
       // closing the scope afterwards has nothing left to wait for
       yield* Scope.close(scope, Exit.void).pipe(Effect.timeout("1 second"))
+      assert.strictEqual(LxdHttp.openWebSocketCount(), baseline)
+    }), 15_000)
+
+  it.scopedLive("interrupting a handshake the server never answers returns at once and leaves nothing open", () =>
+    Effect.gen(function*() {
+      const { connections, http } = yield* stubbornServer({ answer: false })
+      const baseline = LxdHttp.openWebSocketCount()
+      const fiber = yield* Effect.fork(Effect.scoped(http.websocket("/1.0/events", { type: "lifecycle" })))
+      assert.isTrue(yield* until(() => connections.length === 1, 5_000), "the upgrade request arrived")
+      assert.strictEqual(LxdHttp.openWebSocketCount(), baseline + 1)
+      const started = Date.now()
+      // the handshake timeout is 10 s: an uninterruptible handshake would hold us that long
+      const interrupted = yield* Fiber.interrupt(fiber).pipe(Effect.timeout("8 seconds"), Effect.option)
+      const elapsed = Date.now() - started
+      assert.isTrue(interrupted._tag === "Some" && Exit.isInterrupted(interrupted.value), "the fiber was interrupted")
+      assert.isBelow(elapsed, CLOSE_BOUND_MS)
+      assert.isTrue(yield* until(() => connections[0]!.ended, 1_000), "the client dropped the half-open connection")
       assert.strictEqual(LxdHttp.openWebSocketCount(), baseline)
     }), 15_000)
 })
