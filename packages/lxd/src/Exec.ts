@@ -9,6 +9,13 @@
  * socket; if the command is still running then, it is killed (SIGKILL) and the server's
  * operation ends.
  *
+ * Interruption: `start` and `run` may be interrupted at any moment (during the request,
+ * while the websockets attach, while the command runs) and return within 2 seconds,
+ * whatever the server does (one that ignores close frames or never ends the operation
+ * included). A command that may have started is killed: SIGKILL on the control socket,
+ * then the control socket is cut without a close frame, on which LXD and Incus kill the
+ * command; the wait for its operation to end is bounded (1 second).
+ *
  * `run` collects everything, like pylxd's `execute`: `{ exitCode, stdout, stderr }`,
  * decoded as UTF-8 unless told otherwise, or raw bytes with `decode: false`.
  *
@@ -160,7 +167,8 @@ export interface ExecResult<A> {
 export interface Service {
   /**
    * Start a command and attach to it. The handle lives in the current scope: closing it
-   * closes every socket and, if the command still runs, kills it.
+   * closes every socket and, if the command still runs, kills it. Interrupted (or its
+   * scope closed) at any point, it returns within 2 seconds and leaves no command running.
    */
   readonly start: (
     instance: string,
