@@ -9,6 +9,13 @@
  * socket; if the command is still running then, it is killed (SIGKILL) and the server's
  * operation ends.
  *
+ * Interruption: `start` and `run` may be interrupted at any moment (during the request,
+ * while the websockets attach, while the command runs) and return within 2 seconds,
+ * whatever the server does (one that ignores close frames or never ends the operation
+ * included). A command that may have started is killed: SIGKILL on the control socket,
+ * then the control socket is cut without a close frame, on which LXD and Incus kill the
+ * command; the wait for its operation to end is bounded (1 second).
+ *
  * `run` collects everything, like pylxd's `execute`: `{ exitCode, stdout, stderr }`,
  * decoded as UTF-8 unless told otherwise, or raw bytes with `decode: false`.
  *
@@ -35,10 +42,11 @@
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
-import type * as Scope from "effect/Scope"
+import * as Scope from "effect/Scope"
 import type * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import type { Operation } from "./internal/envelope.js"
@@ -159,7 +167,8 @@ export interface ExecResult<A> {
 export interface Service {
   /**
    * Start a command and attach to it. The handle lives in the current scope: closing it
-   * closes every socket and, if the command still runs, kills it.
+   * closes every socket and, if the command still runs, kills it. Interrupted (or its
+   * scope closed) at any point, it returns within 2 seconds and leaves no command running.
    */
   readonly start: (
     instance: string,
@@ -200,6 +209,14 @@ const RecordedMetadata = Schema.Struct({
 
 const SIGKILL = 9
 const SIGTERM = 15
+
+/** How long the kill request on the control socket may take to be written. */
+const KILL_SEND_WAIT = "200 millis"
+/**
+ * How long closing a process's scope waits for the killed command's operation to end.
+ * With the sends and socket closes, an interrupted exec returns within 2 seconds.
+ */
+const KILL_WAIT = "1 second"
 
 const validate = (instance: string, command: ReadonlyArray<string>, options: ExecOptions | undefined) => {
   if (instance.length === 0) {
@@ -293,6 +310,43 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       Effect.catchAll((failure) => withExitStatus(failure, operation.id))
     )
 
+  // Closing a process's scope. The command may still run (or may be about to start):
+  // ask for SIGKILL on the control socket, then cut every socket without a close frame.
+  // LXD and Incus kill the command when its control socket ends, and an abnormal end
+  // needs no answer from them, so nothing here waits on the server, except (bounded) for
+  // the operation to end. When the last socket was never dialled, the server cannot have
+  // started the command (it waits for every socket) and gives up on its own.
+  // Every wait is interruptible inside its timeout: a release runs uninterruptibly, and
+  // a timeout cannot end an uninterruptible wait.
+  const release = (
+    finished: Deferred.Deferred<Operation, RequestError>,
+    opened: Readonly<Partial<Record<string, LxdWebSocket>>>,
+    mayHaveStarted: () => boolean,
+    sockets: Scope.CloseableScope,
+    exit: Exit.Exit<unknown, unknown>
+  ) =>
+    Effect.gen(function*() {
+      if (yield* Deferred.isDone(finished)) return yield* Scope.close(sockets, exit)
+      const control = opened.control
+      if (control !== undefined) {
+        yield* Effect.interruptible(control.send(signalMessage(SIGKILL))).pipe(
+          Effect.timeout(KILL_SEND_WAIT),
+          Effect.ignore
+        )
+      }
+      // control first; then the data sockets (a paused output socket would hold the
+      // server's copy, and with it the operation, back)
+      const cut = (ws: LxdWebSocket) => ws.terminate ?? ws.close
+      if (control !== undefined) yield* cut(control)
+      for (const [name, ws] of Object.entries(opened)) {
+        if (name !== "control" && ws !== undefined) yield* cut(ws)
+      }
+      yield* Scope.close(sockets, exit)
+      if (mayHaveStarted()) {
+        yield* Effect.interruptible(Deferred.await(finished)).pipe(Effect.timeout(KILL_WAIT), Effect.ignore)
+      }
+    })
+
   const start = (instance: string, command: ReadonlyArray<string>, options?: ExecOptions) =>
     Effect.gen(function*() {
       yield* validate(instance, command, options)
@@ -300,35 +354,54 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       const interactive = options?.interactive === true
       const execPath = path`/1.0/instances/${instance}/exec`
       const origin = { method: "POST", path: execPath }
-      const started = yield* ops.start({
-        method: "POST",
-        path: execPath,
-        body: { ...requestBody(command, options), "wait-for-websocket": true, "record-output": false }
-      })
-      if (started._tag !== "Async") {
-        return yield* Effect.fail(
-          new DecodeError({ ...origin, reason: "expected a background operation, got a synchronous answer" })
-        )
-      }
-      const operation = started.operation
-
-      // the operation's end, watched from now on (exec operations cannot be cancelled:
-      // ending one means ending the process)
-      const finished = yield* Deferred.make<Operation, RequestError>()
-      yield* finalState(operation).pipe(
-        Effect.intoDeferred(finished),
-        Effect.forkScoped
-      )
-
       const names = interactive ? (["0", "control"] as const) : (["0", "1", "2", "control"] as const)
-      const sockets: Partial<Record<"0" | "1" | "2" | "control", LxdWebSocket>> = yield* connectFds(
-        http,
-        operation,
-        names,
-        origin
+      type Name = (typeof names)[number]
+
+      // The kill is in place as soon as the operation exists, before any socket is
+      // attached: LXD starts the command the moment the last socket is attached, which
+      // an interruption can land on. The sockets live in a scope of their own that only
+      // this finalizer closes, after the kill, so that they are still there for it.
+      const { finished, operation, opened, sockets: socketScope, dialled } = yield* Effect.uninterruptibleMask((
+        restore
+      ) =>
+        Effect.gen(function*() {
+          const started = yield* restore(ops.start({
+            method: "POST",
+            path: execPath,
+            body: { ...requestBody(command, options), "wait-for-websocket": true, "record-output": false }
+          }))
+          if (started._tag !== "Async") {
+            return yield* Effect.fail(
+              new DecodeError({ ...origin, reason: "expected a background operation, got a synchronous answer" })
+            )
+          }
+          const operation = started.operation
+          // the operation's end, watched from now on (exec operations cannot be cancelled:
+          // ending one means ending the process); forked before the finalizer is added, so
+          // that it is still watching while the finalizer waits
+          const finished = yield* Deferred.make<Operation, RequestError>()
+          yield* finalState(operation).pipe(
+            Effect.intoDeferred(finished),
+            Effect.interruptible,
+            Effect.forkScoped
+          )
+          const sockets = yield* Scope.make()
+          const opened: Partial<Record<Name, LxdWebSocket>> = {}
+          const dialled = new Set<Name>()
+          yield* Effect.addFinalizer((exit) =>
+            release(finished, opened, () => dialled.size === names.length, sockets, exit)
+          )
+          return { finished, operation, opened, sockets, dialled }
+        })
       )
+
+      const sockets: Partial<Record<Name, LxdWebSocket>> = yield* connectFds(http, operation, names, origin, {
+        onDial: (name) => dialled.add(name),
+        onOpen: (name, ws) => {
+          opened[name] = ws
+        }
+      }).pipe(Scope.extend(socketScope))
       const control = sockets.control!
-      const all = Object.values(sockets)
 
       // the output streams somebody reads, so that exitCode waits for them to drain
       const draining: Array<Deferred.Deferred<void>> = []
@@ -351,17 +424,6 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         yield* Effect.forEach(draining, Deferred.await, { discard: true })
         return yield* exitCodeOf(op, origin)
       })
-
-      // closing the scope while the command runs: kill it, let go of the sockets (a
-      // paused output socket would hold the server back), and see the operation end
-      yield* Effect.addFinalizer(() =>
-        Effect.gen(function*() {
-          if (yield* Deferred.isDone(finished)) return
-          yield* control.send(signalMessage(SIGKILL)).pipe(Effect.ignore)
-          yield* Effect.forEach(all, (ws) => ws.close, { discard: true })
-          yield* Deferred.await(finished).pipe(Effect.timeout("10 seconds"), Effect.ignore)
-        })
-      )
 
       const signal = (n: number) => control.send(signalMessage(n))
 

@@ -121,7 +121,10 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         Effect.gen(function*() {
           yield* sockets.control.close
           yield* sockets["0"].close
-          yield* Deferred.await(finished).pipe(Effect.timeout("10 seconds"), Effect.ignore)
+          // interruptible inside the timeout: a release runs uninterruptibly, and the
+          // timeout could not end the wait otherwise (a server that never ends the
+          // operation held the detach for ever)
+          yield* Effect.interruptible(Deferred.await(finished)).pipe(Effect.timeout("1 second"), Effect.ignore)
         })
       )
       return {

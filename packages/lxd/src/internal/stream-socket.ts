@@ -19,6 +19,17 @@ const FdMetadata = Schema.Struct({
 })
 
 /**
+ * What a caller may want to know while the sockets are being connected (to clean up
+ * after an interruption half-way: which sockets exist, whether the last one was dialled).
+ */
+export interface ConnectHooks<K extends string> {
+  /** A socket's handshake is about to begin. */
+  readonly onDial?: ((name: K) => void) | undefined
+  /** A socket is open (it is also in the scope). */
+  readonly onOpen?: ((name: K, ws: LxdWebSocket) => void) | undefined
+}
+
+/**
  * Connect the named sockets of a websocket operation. The secrets never
  * leave this function (error paths carry no query string).
  */
@@ -26,7 +37,8 @@ export const connectFds = <const K extends string>(
   http: Http,
   operation: Operation,
   names: ReadonlyArray<K>,
-  origin: { readonly method: string; readonly path: string }
+  origin: { readonly method: string; readonly path: string },
+  hooks?: ConnectHooks<K>
 ): Effect.Effect<Record<K, LxdWebSocket>, TransportError | DecodeError, Scope.Scope> =>
   Effect.gen(function*() {
     const decoded = yield* Schema.decodeUnknown(FdMetadata)(operation.metadata).pipe(
@@ -59,7 +71,12 @@ export const connectFds = <const K extends string>(
     // the output (3 runs in 400 here; none in 2000 in order). Loopback handshakes take
     // milliseconds, well inside LXD 5.0's 5-second deadline.
     const ordered = [...names].sort((a, b) => (a === "control" ? -1 : b === "control" ? 1 : a < b ? -1 : a > b ? 1 : 0))
-    for (const name of ordered) out[name] = yield* connect(name)
+    for (const name of ordered) {
+      hooks?.onDial?.(name)
+      const ws = yield* connect(name)
+      out[name] = ws
+      hooks?.onOpen?.(name, ws)
+    }
     return out
   })
 

@@ -26,6 +26,12 @@ export interface LxdWebSocket {
   readonly send: (data: Uint8Array | string) => Effect.Effect<void, TransportError>
   /** Close with a normal closure (idempotent). */
   readonly close: Effect.Effect<void>
+  /**
+   * Cut the connection at once, without a close frame (idempotent): the peer sees an
+   * abnormal closure (LXD and Incus kill an exec's command when its control socket ends
+   * that way). Optional, for implementations that predate it.
+   */
+  readonly terminate?: Effect.Effect<void> | undefined
   /** Completes when the socket has closed, for whatever reason. */
   readonly closed: Effect.Effect<void>
 }
@@ -35,6 +41,13 @@ let openSockets = 0
 export const openWebSocketCount = (): number => openSockets
 
 const HIGH_WATER = 64
+
+/**
+ * How long closing waits for the peer to answer our close frame before cutting the
+ * connection. A release runs uninterruptibly, so the wait itself is made interruptible
+ * for this bound to hold: a peer that ignores close frames cannot hold a scope open.
+ */
+const CLOSE_WAIT = "1 second"
 
 export interface OpenOptions {
   readonly url: string
@@ -85,81 +98,109 @@ export const open = (options: OpenOptions): Effect.Effect<LxdWebSocket, Transpor
         queue.unsafeOffer({ _tag: "End" })
       })
     }
-    const ws = yield* Effect.acquireRelease(
-      Effect.async<WebSocket, TransportError>((resume) => {
-        let settled = false
-        let socket: WebSocket
-        try {
-          socket = new WebSocket(options.url, { ...options.options, handshakeTimeout: options.openTimeoutMs })
-        } catch (cause) {
-          resume(Effect.fail(fail(`cannot open websocket: ${String(cause)}`, cause)))
-          return
-        }
-        listen(socket)
-        openSockets++
-        let counted = true
-        const uncount = () => {
-          if (counted) {
-            counted = false
-            openSockets--
-          }
-        }
-        socket.on("close", () => {
-          uncount()
-          Deferred.unsafeDone(closedSignal, Effect.void)
+    // the socket being opened, counted from construction until it has closed
+    let current: WebSocket | undefined
+    let counted = false
+    const uncount = () => {
+      if (counted) {
+        counted = false
+        openSockets--
+      }
+    }
+    const connect = Effect.async<WebSocket, TransportError>((resume) => {
+      let settled = false
+      let socket: WebSocket
+      try {
+        socket = new WebSocket(options.url, { ...options.options, handshakeTimeout: options.openTimeoutMs })
+      } catch (cause) {
+        resume(Effect.fail(fail(`cannot open websocket: ${String(cause)}`, cause)))
+        return
+      }
+      current = socket
+      listen(socket)
+      openSockets++
+      counted = true
+      socket.on("close", () => {
+        uncount()
+        Deferred.unsafeDone(closedSignal, Effect.void)
+      })
+      socket.once("open", () => {
+        settled = true
+        resume(Effect.succeed(socket))
+      })
+      socket.once("unexpected-response", (_req, res) => {
+        settled = true
+        let body = ""
+        res.setEncoding("utf8")
+        res.on("data", (d: string) => {
+          if (body.length < 2000) body += d
         })
-        socket.once("open", () => {
-          settled = true
-          resume(Effect.succeed(socket))
-        })
-        socket.once("unexpected-response", (_req, res) => {
-          settled = true
-          let body = ""
-          res.setEncoding("utf8")
-          res.on("data", (d: string) => {
-            if (body.length < 2000) body += d
-          })
-          res.on("end", () => {
-            socket.terminate()
-            uncount()
-            let message = body
-            try {
-              const parsed: unknown = JSON.parse(body)
-              if (typeof parsed === "object" && parsed !== null && "error" in parsed) {
-                message = String((parsed as { error: unknown }).error)
-              }
-            } catch {
-              // keep the raw body
-            }
-            resume(Effect.fail(fail(`websocket handshake refused with HTTP ${res.statusCode}: ${message.trim()}`)))
-          })
-        })
-        socket.on("error", (err) => {
-          if (!settled) {
-            settled = true
-            uncount()
-            resume(Effect.fail(fail(err.message, err)))
-          } else {
-            queue.unsafeOffer({ _tag: "End", error: fail(`websocket error: ${err.message}`, err) })
-          }
-        })
-        return Effect.sync(() => {
-          // interrupted while connecting
+        res.on("end", () => {
           socket.terminate()
           uncount()
-        })
-      }),
-      (socket) =>
-        Effect.gen(function*() {
-          if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
-            socket.close(1000)
+          let message = body
+          try {
+            const parsed: unknown = JSON.parse(body)
+            if (typeof parsed === "object" && parsed !== null && "error" in parsed) {
+              message = String((parsed as { error: unknown }).error)
+            }
+          } catch {
+            // keep the raw body
           }
-          if (socket.readyState !== WebSocket.CLOSED) {
-            // give the peer a moment to answer the close frame, then cut the connection
-            const done = yield* Deferred.await(closedSignal).pipe(Effect.timeout("1 second"), Effect.option)
-            if (Option.isNone(done)) socket.terminate()
-          }
+          resume(Effect.fail(fail(`websocket handshake refused with HTTP ${res.statusCode}: ${message.trim()}`)))
         })
+      })
+      socket.on("error", (err) => {
+        if (!settled) {
+          settled = true
+          uncount()
+          resume(Effect.fail(fail(err.message, err)))
+        } else {
+          queue.unsafeOffer({ _tag: "End", error: fail(`websocket error: ${err.message}`, err) })
+        }
+      })
+      return Effect.sync(() => {
+        // interrupted while connecting
+        socket.terminate()
+        uncount()
+      })
+    })
+
+    const release = (socket: WebSocket) =>
+      Effect.gen(function*() {
+        if (paused) {
+          // we stopped reading: the peer's answer to a close frame would wait behind
+          // everything it has sent since, so there is no closing handshake to wait for
+          socket.terminate()
+        } else if (socket.readyState === WebSocket.OPEN || socket.readyState === WebSocket.CONNECTING) {
+          socket.close(1000)
+        }
+        if (socket.readyState !== WebSocket.CLOSED) {
+          // give the peer a moment to answer the close frame, then cut the connection;
+          // interruptible inside the timeout, which could not end it otherwise (releases
+          // run uninterruptibly)
+          const done = yield* Effect.interruptible(Deferred.await(closedSignal)).pipe(
+            Effect.timeout(CLOSE_WAIT),
+            Effect.option
+          )
+          if (Option.isNone(done)) socket.terminate()
+        }
+      })
+
+    // The handshake can be interrupted (a stalled server must not hold an interruption
+    // for the whole handshake timeout); once it has succeeded, the release is registered
+    // before anything else can interrupt. Interrupted in between (the socket opened, the
+    // fiber stopped before taking it): cut it.
+    const ws = yield* Effect.uninterruptibleMask((restore) =>
+      restore(connect).pipe(
+        Effect.onInterrupt(() =>
+          Effect.sync(() => {
+            current?.terminate()
+            uncount()
+          })
+        ),
+        Effect.tap((socket) => Effect.addFinalizer(() => release(socket)))
+      )
     )
 
     const onTaken = (n: number) => {
@@ -206,10 +247,15 @@ export const open = (options: OpenOptions): Effect.Effect<LxdWebSocket, Transpor
       if (ws.readyState === WebSocket.OPEN || ws.readyState === WebSocket.CONNECTING) ws.close(1000)
     })
 
+    const terminate = Effect.sync(() => {
+      if (ws.readyState !== WebSocket.CLOSED) ws.terminate()
+    })
+
     return {
       messages,
       send,
       close,
+      terminate,
       closed: Deferred.await(closedSignal)
     } satisfies LxdWebSocket
   })
