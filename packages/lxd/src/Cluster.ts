@@ -35,6 +35,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { ConfigMap, stringsOrNull } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
 import { optimisticUpdate, type UpdateOptions } from "./internal/update.js"
 import { certificateFingerprint, LxdHttp } from "./LxdHttp.js"
@@ -44,9 +45,6 @@ import { Operations } from "./Operations.js"
 // -----------------------------------------------------------------------------
 // Models
 // -----------------------------------------------------------------------------
-
-const StringMap = Schema.Record({ key: Schema.String, value: Schema.String })
-const optionalStrings = Schema.optionalWith(Schema.NullOr(Schema.Array(Schema.String)), { default: () => null })
 
 /**
  * A configuration key a joining member must provide (e.g. the `source` of a storage
@@ -90,11 +88,11 @@ export class ClusterMember extends Schema.Class<ClusterMember>("effect-lxd/Clust
   status: Schema.String,
   message: Schema.optionalWith(Schema.String, { default: () => "" }),
   architecture: Schema.optional(Schema.String),
-  roles: optionalStrings,
+  roles: stringsOrNull,
   failure_domain: Schema.optionalWith(Schema.String, { default: () => "" }),
   description: Schema.optionalWith(Schema.String, { default: () => "" }),
-  config: Schema.optionalWith(Schema.NullOr(StringMap), { default: () => null }),
-  groups: optionalStrings
+  config: Schema.optionalWith(Schema.NullOr(ConfigMap), { default: () => null }),
+  groups: stringsOrNull
 }) {}
 
 /**
@@ -155,8 +153,8 @@ export class ClusterMemberState extends Schema.Class<ClusterMemberState>("effect
 export class ClusterGroup extends Schema.Class<ClusterGroup>("effect-lxd/ClusterGroup")({
   name: Schema.String,
   description: Schema.optionalWith(Schema.String, { default: () => "" }),
-  members: optionalStrings,
-  used_by: optionalStrings
+  members: stringsOrNull,
+  used_by: stringsOrNull
 }) {}
 
 /**
