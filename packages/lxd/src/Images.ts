@@ -34,13 +34,13 @@ import * as Stream from "effect/Stream"
 import { boundaryOf, makeBoundary, makeSha256, multipartBody, splitMultipart } from "./internal/images-multipart.js"
 import { aliasBody, fingerprintOf } from "./internal/images-publish.js"
 import { type Filter, filterExpression } from "./internal/instances-query.js"
-import { operationsOf, remoteEndpoint } from "./internal/instances-remote.js"
+import { remoteEndpoint } from "./internal/instances-remote.js"
 import { Image, ImageAliasEntry, ImageMetadata, ImageSource, ImageTemplate } from "./internal/models/image.js"
 import { nameFromUrl, path } from "./internal/path.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
 import { LxdHttp, type RawBody, type Service as LxdHttpService } from "./LxdHttp.js"
 import { DecodeError, InvalidArgument, type RequestError } from "./LxdError.js"
-import { type Operation, Operations } from "./Operations.js"
+import { make as makeOperations, type Operation, Operations } from "./Operations.js"
 
 export type {
   /**
@@ -606,7 +606,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     aliasSpecs: ReadonlyArray<AliasSpec>
   ): Effect.Effect<Image, RequestError> =>
     Effect.gen(function*() {
-      const onOps = on === http ? ops : yield* operationsOf(on)
+      const onOps = on === http ? ops : yield* Effect.provideService(makeOperations, LxdHttp, on)
       const origin = { method: "POST", path: "/1.0/images" } as const
       const outcome = yield* onOps.run({ ...origin, body })
       const fp = yield* fingerprintOf(outcome, origin)

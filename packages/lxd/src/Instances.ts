@@ -40,7 +40,7 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { isoDate, type PublishOptions, publishImage } from "./internal/images-publish.js"
 import { type Filter, filterExpression } from "./internal/instances-query.js"
-import { createdName, operationsOf, remoteEndpoint } from "./internal/instances-remote.js"
+import { createdName, remoteEndpoint } from "./internal/instances-remote.js"
 import { optionalConfig, optionalDevices, optionalStrings } from "./internal/models/fields.js"
 import { type Image, ImageMetadata } from "./internal/models/image.js"
 import { Snapshot } from "./internal/models/snapshot.js"
@@ -48,7 +48,7 @@ import { nameFromUrl, path } from "./internal/path.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
 import { LxdHttp, type LxdRequest, type Service as LxdHttpService } from "./LxdHttp.js"
 import { DecodeError, InvalidArgument, NotFound, type RequestError } from "./LxdError.js"
-import { type Operation, Operations, type Outcome } from "./Operations.js"
+import { make as makeOperations, type Operation, Operations, type Outcome } from "./Operations.js"
 
 export type {
   /**
@@ -956,7 +956,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     Effect.gen(function*() {
       const source = yield* get(name)
       const endpoint = yield* remoteEndpoint(http)
-      const targetOps = yield* operationsOf(target)
+      const targetOps = yield* Effect.provideService(makeOperations, LxdHttp, target)
       const request: LxdRequest = {
         method: "POST",
         path: instPath(name),
