@@ -36,6 +36,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { traced } from "./internal/tracing.js"
+import { ConfigMap, stringsOrNull } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
 import { optimisticUpdate, type UpdateOptions } from "./internal/update.js"
 import { certificateFingerprint, LxdHttp } from "./LxdHttp.js"
@@ -47,9 +48,6 @@ const OPERATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{
 // -----------------------------------------------------------------------------
 // Models
 // -----------------------------------------------------------------------------
-
-const StringMap = Schema.Record({ key: Schema.String, value: Schema.String })
-const optionalStrings = Schema.optionalWith(Schema.NullOr(Schema.Array(Schema.String)), { default: () => null })
 
 /**
  * A configuration key a joining member must provide (e.g. the `source` of a storage
@@ -93,11 +91,11 @@ export class ClusterMember extends Schema.Class<ClusterMember>("effect-lxd/Clust
   status: Schema.String,
   message: Schema.optionalWith(Schema.String, { default: () => "" }),
   architecture: Schema.optional(Schema.String),
-  roles: optionalStrings,
+  roles: stringsOrNull,
   failure_domain: Schema.optionalWith(Schema.String, { default: () => "" }),
   description: Schema.optionalWith(Schema.String, { default: () => "" }),
-  config: Schema.optionalWith(Schema.NullOr(StringMap), { default: () => null }),
-  groups: optionalStrings
+  config: Schema.optionalWith(Schema.NullOr(ConfigMap), { default: () => null }),
+  groups: stringsOrNull
 }) {}
 
 /**
@@ -158,8 +156,8 @@ export class ClusterMemberState extends Schema.Class<ClusterMemberState>("effect
 export class ClusterGroup extends Schema.Class<ClusterGroup>("effect-lxd/ClusterGroup")({
   name: Schema.String,
   description: Schema.optionalWith(Schema.String, { default: () => "" }),
-  members: optionalStrings,
-  used_by: optionalStrings
+  members: stringsOrNull,
+  used_by: stringsOrNull
 }) {}
 
 /**

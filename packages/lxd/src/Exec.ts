@@ -49,6 +49,7 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
+import { traced } from "./internal/tracing.js"
 import type { Operation } from "./internal/envelope.js"
 import { path, withoutQuery } from "./internal/path.js"
 import { connectFds, readBytes, resizeMessage, signalMessage, writeBytes } from "./internal/stream-socket.js"
@@ -572,7 +573,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       }))
     })
 
-  return Exec.of({ start, run: runAny as Service["run"] })
+  return Exec.of(traced("Exec", { start, run: runAny as Service["run"] }, { nameAttribute: "lxd.instance" }))
 })
 
 /**

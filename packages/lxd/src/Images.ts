@@ -33,13 +33,15 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { traced } from "./internal/tracing.js"
 import { boundaryOf, makeBoundary, makeSha256, multipartBody, splitMultipart } from "./internal/images-multipart.js"
-import { operationsOf, remoteEndpoint } from "./internal/instances-remote.js"
+import { aliasBody, fingerprintOf } from "./internal/images-publish.js"
 import { type Filter, filterExpression } from "./internal/instances-query.js"
+import { remoteEndpoint } from "./internal/instances-remote.js"
+import { Image, ImageAliasEntry, ImageMetadata, ImageSource, ImageTemplate } from "./internal/models/image.js"
 import { nameFromUrl, path } from "./internal/path.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
 import { LxdHttp, type RawBody, type Service as LxdHttpService } from "./LxdHttp.js"
 import { DecodeError, InvalidArgument, type RequestError } from "./LxdError.js"
-import { type Operation, Operations, type Outcome } from "./Operations.js"
+import { make as makeOperations, type Operation, Operations } from "./Operations.js"
 
 export type {
   /**
@@ -51,63 +53,54 @@ export type {
   Filter
 }
 
+export {
+  /**
+   * The fingerprint an image creation produced (`metadata.fingerprint` of its operation).
+   *
+   * @since 0.1.0
+   * @category utils
+   */
+  fingerprintOf,
+  /**
+   * An image (`GET /1.0/images/<fingerprint>`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Image,
+  /**
+   * An alias as listed inside an image.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ImageAliasEntry,
+  /**
+   * An image's `metadata.yaml` (also what `Instances.metadata` reads and writes).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ImageMetadata,
+  /**
+   * Where a cached or auto-updating image comes from.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ImageSource,
+  /**
+   * A template of an image (or of an instance's image metadata).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ImageTemplate
+}
+
 // -----------------------------------------------------------------------------
 // Models
 // -----------------------------------------------------------------------------
-
-const StringMap = Schema.Record({ key: Schema.String, value: Schema.String })
-
-/**
- * An alias as listed inside an image.
- *
- * @since 0.1.0
- * @category models
- */
-export const ImageAliasEntry = Schema.Struct({
-  name: Schema.String,
-  description: Schema.optionalWith(Schema.String, { default: () => "" })
-})
-
-/**
- * Where a cached or auto-updating image comes from.
- *
- * @since 0.1.0
- * @category models
- */
-export const ImageSource = Schema.Struct({
-  alias: Schema.optional(Schema.String),
-  certificate: Schema.optional(Schema.String),
-  protocol: Schema.optional(Schema.String),
-  server: Schema.optional(Schema.String),
-  image_type: Schema.optional(Schema.String)
-})
-
-/**
- * An image (`GET /1.0/images/<fingerprint>`).
- *
- * @since 0.1.0
- * @category models
- */
-export class Image extends Schema.Class<Image>("effect-lxd/Image")({
-  fingerprint: Schema.String,
-  architecture: Schema.String,
-  aliases: Schema.optionalWith(Schema.Array(ImageAliasEntry), { nullable: true, default: () => [] }),
-  auto_update: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  cached: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  created_at: Schema.optional(Schema.String),
-  expires_at: Schema.optional(Schema.String),
-  last_used_at: Schema.optional(Schema.String),
-  uploaded_at: Schema.optional(Schema.String),
-  filename: Schema.optionalWith(Schema.String, { default: () => "" }),
-  properties: Schema.optionalWith(StringMap, { nullable: true, default: () => ({}) }),
-  public: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  size: Schema.Number,
-  /** `container` or `virtual-machine`. */
-  type: Schema.optionalWith(Schema.String, { default: () => "container" }),
-  update_source: Schema.optional(Schema.NullOr(ImageSource)),
-  profiles: Schema.optionalWith(Schema.Array(Schema.String), { nullable: true, default: () => [] }),
-  project: Schema.optional(Schema.String)
-}) {}
 
 /**
  * The writable fields of an image (`PUT /1.0/images/<fingerprint>`).
@@ -147,36 +140,6 @@ export interface ImageAliasPut {
   readonly description: string
   readonly target: string
 }
-
-/**
- * A template of an image (or of an instance's image metadata).
- *
- * @since 0.1.0
- * @category models
- */
-export const ImageTemplate = Schema.Struct({
-  when: Schema.optionalWith(Schema.Array(Schema.String), { nullable: true, default: () => [] }),
-  create_only: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  template: Schema.String,
-  properties: Schema.optionalWith(StringMap, { nullable: true, default: () => ({}) })
-})
-
-/**
- * An image's `metadata.yaml` (also what `Instances.metadata` reads and writes).
- *
- * @since 0.1.0
- * @category models
- */
-export class ImageMetadata extends Schema.Class<ImageMetadata>("effect-lxd/ImageMetadata")({
-  architecture: Schema.String,
-  creation_date: Schema.Number,
-  expiry_date: Schema.optionalWith(Schema.Number, { default: () => 0 }),
-  properties: Schema.optionalWith(StringMap, { nullable: true, default: () => ({}) }),
-  templates: Schema.optionalWith(Schema.Record({ key: Schema.String, value: ImageTemplate }), {
-    nullable: true,
-    default: () => ({})
-  })
-}) {}
 
 /**
  * A piece of an exported image. A unified image comes as part `image`; a split image as
@@ -420,33 +383,10 @@ export class Images extends Context.Tag("effect-lxd/Images")<Images, Service>() 
 // Helpers
 // -----------------------------------------------------------------------------
 
-const FingerprintMetadata = Schema.Struct({ fingerprint: Schema.String })
 const SecretMetadata = Schema.Struct({ secret: Schema.String, fingerprint: Schema.optional(Schema.String) })
 
 const asStream = <E>(data: Stream.Stream<Uint8Array, E> | Uint8Array): Stream.Stream<Uint8Array, E> =>
   data instanceof Uint8Array ? Stream.make(data) : data
-
-const aliasBody = (a: AliasSpec) =>
-  typeof a === "string" ? { name: a, description: "" } : { name: a.name, description: a.description ?? "" }
-
-/**
- * The fingerprint an image creation produced (`metadata.fingerprint` of its operation).
- *
- * @since 0.1.0
- * @category utils
- */
-export const fingerprintOf = (
-  outcome: Outcome,
-  origin: { readonly method: string; readonly path: string }
-): Effect.Effect<string, DecodeError> => {
-  const metadata = outcome._tag === "Async" ? outcome.operation.metadata : outcome.metadata
-  return Schema.decodeUnknown(FingerprintMetadata)(metadata).pipe(
-    Effect.map((m) => m.fingerprint),
-    Effect.mapError(() =>
-      new DecodeError({ ...origin, reason: "the image operation did not report a fingerprint" })
-    )
-  )
-}
 
 const filenameOf = (disposition: string | undefined): string | undefined => {
   if (disposition === undefined) return undefined
@@ -667,7 +607,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     aliasSpecs: ReadonlyArray<AliasSpec>
   ): Effect.Effect<Image, RequestError> =>
     Effect.gen(function*() {
-      const onOps = on === http ? ops : yield* operationsOf(on)
+      const onOps = on === http ? ops : yield* Effect.provideService(makeOperations, LxdHttp, on)
       const origin = { method: "POST", path: "/1.0/images" } as const
       const outcome = yield* onOps.run({ ...origin, body })
       const fp = yield* fingerprintOf(outcome, origin)

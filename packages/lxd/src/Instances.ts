@@ -39,18 +39,19 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { type Image, ImageMetadata } from "./Images.js"
 import { clearConsoleLog as clearConsole, readConsoleLog } from "./internal/consoleLog.js"
 import { traced } from "./internal/tracing.js"
 import { isoDate, type PublishOptions, publishImage } from "./internal/images-publish.js"
 import { type Filter, filterExpression } from "./internal/instances-query.js"
-import { createdName, operationsOf, remoteEndpoint } from "./internal/instances-remote.js"
+import { createdName, remoteEndpoint } from "./internal/instances-remote.js"
+import { optionalConfig, optionalDevices, optionalStrings } from "./internal/models/fields.js"
+import { type Image, ImageMetadata } from "./internal/models/image.js"
+import { Snapshot } from "./internal/models/snapshot.js"
 import { nameFromUrl, path } from "./internal/path.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
 import { LxdHttp, type LxdRequest, type Service as LxdHttpService } from "./LxdHttp.js"
 import { DecodeError, InvalidArgument, NotFound, type RequestError } from "./LxdError.js"
-import { type Operation, Operations, type Outcome } from "./Operations.js"
-import { ConfigMap, DeviceMap, Snapshot } from "./Snapshots.js"
+import { make as makeOperations, type Operation, Operations, type Outcome } from "./Operations.js"
 
 export type {
   /**
@@ -95,10 +96,10 @@ export class Instance extends Schema.Class<Instance>("effect-lxd/Instance")({
   status: Schema.String,
   status_code: Schema.Number,
   architecture: Schema.String,
-  config: Schema.optionalWith(ConfigMap, { nullable: true, default: () => ({}) }),
-  devices: Schema.optionalWith(DeviceMap, { nullable: true, default: () => ({}) }),
+  config: optionalConfig,
+  devices: optionalDevices,
   ephemeral: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  profiles: Schema.optionalWith(Schema.Array(Schema.String), { nullable: true, default: () => [] }),
+  profiles: optionalStrings,
   stateful: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   description: Schema.optionalWith(Schema.String, { default: () => "" }),
   created_at: Schema.String,
@@ -107,9 +108,9 @@ export class Instance extends Schema.Class<Instance>("effect-lxd/Instance")({
   location: Schema.optional(Schema.String),
   project: Schema.optional(Schema.String),
   /** `config` with the profiles applied. */
-  expanded_config: Schema.optionalWith(ConfigMap, { nullable: true, default: () => ({}) }),
+  expanded_config: optionalConfig,
   /** `devices` with the profiles applied. */
-  expanded_devices: Schema.optionalWith(DeviceMap, { nullable: true, default: () => ({}) })
+  expanded_devices: optionalDevices
 }) {}
 
 const Num = Schema.optionalWith(Schema.Number, { default: () => 0 })
@@ -957,7 +958,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     Effect.gen(function*() {
       const source = yield* get(name)
       const endpoint = yield* remoteEndpoint(http)
-      const targetOps = yield* operationsOf(target)
+      const targetOps = yield* Effect.provideService(makeOperations, LxdHttp, target)
       const request: LxdRequest = {
         method: "POST",
         path: instPath(name),

@@ -29,7 +29,7 @@
  *   console.log(names)
  * })
  *
- * Effect.runPromise(program.pipe(Effect.provide(LxdHttp.layerUnix())))
+ * export const main = () => Effect.runPromise(program.pipe(Effect.provide(LxdHttp.layerUnix())))
  * ```
  *
  * @since 0.1.0
@@ -266,7 +266,12 @@ export const currentTarget: FiberRef.FiberRef<Option.Option<string>> = Scoping.c
  *
  * @example
  * ```ts
- * const inStaging = LxdHttp.withProject("staging")(instances.list())
+ * import { Effect } from "effect"
+ * import { Instances, LxdHttp } from "effect-lxd"
+ *
+ * const inStaging = Effect.flatMap(Instances.Instances, (instances) => instances.list()).pipe(
+ *   LxdHttp.withProject("staging")
+ * )
  * ```
  *
  * @since 0.1.0

@@ -26,8 +26,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { traced } from "./internal/tracing.js"
+import { optionalConfig, optionalDevices, optionalString, optionalStrings } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import { defined, Devices, exists, listNames, optionalConfig, optionalString, optionalStrings, run } from "./internal/resource.js"
+import { defined, exists, listNames, run } from "./internal/resource.js"
 import { optimisticUpdate, type UpdateOptions } from "./internal/update.js"
 import { LxdHttp } from "./LxdHttp.js"
 import type { RequestError } from "./LxdError.js"
@@ -43,7 +44,7 @@ export class Profile extends Schema.Class<Profile>("effect-lxd/Profile")({
   name: Schema.String,
   description: optionalString,
   config: optionalConfig,
-  devices: Schema.optionalWith(Devices, { default: () => ({}) }),
+  devices: optionalDevices,
   /** URLs of the instances (and other resources) using the profile. */
   used_by: optionalStrings,
   project: Schema.optional(Schema.String)

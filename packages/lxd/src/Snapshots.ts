@@ -23,9 +23,11 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import type { Image } from "./Images.js"
 import { traced } from "./internal/tracing.js"
 import { isoDate, type PublishOptions, publishImage } from "./internal/images-publish.js"
+import { ConfigMap, DeviceMap } from "./internal/models/fields.js"
+import type { Image } from "./internal/models/image.js"
+import { Snapshot } from "./internal/models/snapshot.js"
 import { nameFromUrl, path } from "./internal/path.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
 import { LxdHttp } from "./LxdHttp.js"
@@ -42,50 +44,29 @@ export type {
   PublishOptions
 }
 
-/**
- * Configuration keys and values (`config`, `expanded_config`).
- *
- * @since 0.1.0
- * @category models
- */
-export const ConfigMap = Schema.Record({ key: Schema.String, value: Schema.String })
-
-/**
- * Devices by name, each a map of its settings (`devices`, `expanded_devices`).
- *
- * @since 0.1.0
- * @category models
- */
-export const DeviceMap = Schema.Record({
-  key: Schema.String,
-  value: Schema.Record({ key: Schema.String, value: Schema.String })
-})
-
-/**
- * A snapshot of an instance.
- *
- * @since 0.1.0
- * @category models
- */
-export class Snapshot extends Schema.Class<Snapshot>("effect-lxd/Snapshot")({
-  /** The snapshot's own name (`snap0`), without the instance's. */
-  name: Schema.String,
-  created_at: Schema.String,
-  /** `0001-01-01T00:00:00Z` when the snapshot never expires. */
-  expires_at: Schema.optional(Schema.String),
-  last_used_at: Schema.optional(Schema.String),
-  stateful: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  architecture: Schema.optional(Schema.String),
-  config: Schema.optionalWith(ConfigMap, { nullable: true, default: () => ({}) }),
-  devices: Schema.optionalWith(DeviceMap, { nullable: true, default: () => ({}) }),
-  ephemeral: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  expanded_config: Schema.optionalWith(ConfigMap, { nullable: true, default: () => ({}) }),
-  expanded_devices: Schema.optionalWith(DeviceMap, { nullable: true, default: () => ({}) }),
-  profiles: Schema.optionalWith(Schema.Array(Schema.String), { nullable: true, default: () => [] }),
-  /** Disk usage in bytes (-1 when the storage driver cannot tell). */
-  size: Schema.optional(Schema.Number),
-  description: Schema.optional(Schema.String)
-}) {}
+export {
+  /**
+   * Configuration keys and values (`config`, `expanded_config`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  ConfigMap,
+  /**
+   * Devices by name, each a map of its settings (`devices`, `expanded_devices`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  DeviceMap,
+  /**
+   * A snapshot of an instance.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Snapshot
+}
 
 /**
  * The writable fields of a snapshot.

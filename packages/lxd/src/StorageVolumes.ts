@@ -31,18 +31,9 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { traced } from "./internal/tracing.js"
+import { arrayOf, optionalConfig, optionalString, optionalStrings, OptionalTime } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import {
-  arrayOf,
-  defined,
-  exists,
-  optionalConfig,
-  optionalString,
-  optionalStrings,
-  OptionalTime,
-  patchKeeping,
-  run
-} from "./internal/resource.js"
+import { defined, exists, patchKeeping, run } from "./internal/resource.js"
 import { optimisticUpdate, type UpdateOptions } from "./internal/update.js"
 import { LxdHttp, withProject } from "./LxdHttp.js"
 import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"

@@ -4,7 +4,7 @@ import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import type * as NodeStream from "node:stream"
-import { Console, LxdHttp, Operations } from "../src/index.js"
+import { InstanceConsole, LxdHttp, Operations } from "../src/index.js"
 import { error, fakeServer, json, operation } from "./fakeServer.js"
 import { acceptRaw, type RawConnection } from "./rawWebSocket.js"
 
@@ -55,9 +55,9 @@ describe("Console detach against a scripted server", () => {
         }
       )
       yield* Effect.addFinalizer(() => Effect.sync(() => raw.forEach((s) => s.destroy())))
-      const http = yield* LxdHttp.make({ _tag: "Unix", socketPath })
+      const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath })
       const ops = yield* Operations.make.pipe(Effect.provideService(LxdHttp.LxdHttp, http))
-      const consoles = yield* Console.make.pipe(
+      const consoles = yield* InstanceConsole.make.pipe(
         Effect.provideService(LxdHttp.LxdHttp, http),
         Effect.provideService(Operations.Operations, ops)
       )

@@ -96,7 +96,7 @@ const execServer = (script: ScriptOptions) =>
         for (const s of raw) s.destroy()
       })
     )
-    const http = yield* LxdHttp.make({ _tag: "Unix", socketPath })
+    const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath })
     const ops = yield* Operations.make.pipe(Effect.provideService(LxdHttp.LxdHttp, http))
     const exec = yield* Exec.make.pipe(
       Effect.provideService(LxdHttp.LxdHttp, http),

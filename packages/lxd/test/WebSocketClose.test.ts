@@ -41,7 +41,7 @@ const stubbornServer = (options: { readonly answer: boolean } = { answer: true }
   )
   // runs before the HTTP server's close, which would wait for upgraded sockets
   yield* Effect.addFinalizer(() => Effect.sync(() => raw.forEach((s) => s.destroy())))
-  const http = yield* LxdHttp.make({ _tag: "Unix", socketPath })
+  const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath })
   return { http, connections }
 })
 

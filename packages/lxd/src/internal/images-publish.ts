@@ -1,15 +1,36 @@
 /**
- * Publishing an instance or a snapshot as an image (`POST /1.0/images` with an instance
- * source), shared by `Instances.publish` and `Snapshots.publish`.
+ * Creating an image through `POST /1.0/images`: the fingerprint the operation reports,
+ * the alias bodies, and publishing an instance or a snapshot as an image (shared by
+ * `Images`, `Instances.publish` and `Snapshots.publish`).
  */
 import * as Effect from "effect/Effect"
-import { Image } from "../Images.js"
+import * as Schema from "effect/Schema"
 import type { AliasSpec } from "../Images.js"
-import { fingerprintOf } from "../Images.js"
 import type { Service as LxdHttpService } from "../LxdHttp.js"
-import type { RequestError } from "../LxdError.js"
-import type { Service as OperationsService } from "../Operations.js"
+import { DecodeError, type RequestError } from "../LxdError.js"
+import type { Outcome, Service as OperationsService } from "../Operations.js"
+import { Image } from "./models/image.js"
 import { path } from "./path.js"
+
+const FingerprintMetadata = Schema.Struct({ fingerprint: Schema.String })
+
+/** The fingerprint an image creation produced (`metadata.fingerprint` of its operation). */
+export const fingerprintOf = (
+  outcome: Outcome,
+  origin: { readonly method: string; readonly path: string }
+): Effect.Effect<string, DecodeError> => {
+  const metadata = outcome._tag === "Async" ? outcome.operation.metadata : outcome.metadata
+  return Schema.decodeUnknown(FingerprintMetadata)(metadata).pipe(
+    Effect.map((m) => m.fingerprint),
+    Effect.mapError(() =>
+      new DecodeError({ ...origin, reason: "the image operation did not report a fingerprint" })
+    )
+  )
+}
+
+/** The body of an alias to create: a bare name gets an empty description. */
+export const aliasBody = (a: AliasSpec): { readonly name: string; readonly description: string } =>
+  typeof a === "string" ? { name: a, description: "" } : { name: a.name, description: a.description ?? "" }
 
 /** Options of a publish. */
 export interface PublishOptions {
@@ -46,11 +67,7 @@ export const publishImage = (
         ...(options?.expiresAt === undefined ? {} : { expires_at: isoDate(options.expiresAt) }),
         ...(options?.aliases === undefined || options.aliases.length === 0
           ? {}
-          : {
-            aliases: options.aliases.map((a) =>
-              typeof a === "string" ? { name: a, description: "" } : { name: a.name, description: a.description ?? "" }
-            )
-          })
+          : { aliases: options.aliases.map(aliasBody) })
       }
     })
     const fingerprint = yield* fingerprintOf(outcome, origin)

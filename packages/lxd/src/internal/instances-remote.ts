@@ -5,9 +5,8 @@
 import * as Effect from "effect/Effect"
 import type { Service as LxdHttpService } from "../LxdHttp.js"
 import { InvalidArgument } from "../LxdError.js"
-import { make as makeOperations, type Outcome, type Service as OperationsService } from "../Operations.js"
+import type { Outcome } from "../Operations.js"
 import { nameFromUrl } from "./path.js"
-import { LxdHttp } from "../LxdHttp.js"
 
 /** How another server reaches this one: its HTTPS base URL and its certificate (PEM). */
 export interface RemoteEndpoint {
@@ -41,10 +40,6 @@ export const remoteEndpoint = (http: LxdHttpService): Effect.Effect<RemoteEndpoi
     }
     return { url: `https://${address}`, certificate }
   })
-
-/** The `Operations` service of another connection. */
-export const operationsOf = (http: LxdHttpService): Effect.Effect<OperationsService> =>
-  Effect.provideService(makeOperations, LxdHttp, http)
 
 /**
  * The name of what a finished creation made: `metadata.entity_url` where the server

@@ -1,64 +1,16 @@
 /**
  * Small helpers shared by the resource services (profiles, projects, networks, storage,
- * warnings): name listings, `exists`, writes that may run in the background, and the
- * common model field shapes.
+ * warnings): name listings, `exists`, writes that may run in the background. The common
+ * model field shapes are in `models/fields.ts`.
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { LxdRequest, Service as Http } from "../LxdHttp.js"
 import type { ExtensionNotAvailable, RequestError } from "../LxdError.js"
 import type { Service as Ops } from "../Operations.js"
+import { arrayOf } from "./models/fields.js"
 import { nameFromUrl, type QueryValue } from "./path.js"
 import { optimisticUpdate, type UpdateOptions } from "./update.js"
-
-/** A `config`-like map that is never `null` after decoding. */
-export const Config = Schema.transform(
-  Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.String })),
-  Schema.Record({ key: Schema.String, value: Schema.String }),
-  { strict: true, decode: (m) => m ?? {}, encode: (m) => m }
-)
-
-/** An optional `config` map, `{}` when absent or `null`. */
-export const optionalConfig = Schema.optionalWith(Config, { default: () => ({}) })
-
-/** Devices: name → device config. */
-export const Devices = Schema.transform(
-  Schema.NullOr(
-    Schema.Record({ key: Schema.String, value: Schema.Record({ key: Schema.String, value: Schema.String }) })
-  ),
-  Schema.Record({ key: Schema.String, value: Schema.Record({ key: Schema.String, value: Schema.String }) }),
-  { strict: true, decode: (m) => m ?? {}, encode: (m) => m }
-)
-
-/** An optional list of strings, `[]` when absent or `null`. */
-export const optionalStrings = Schema.optionalWith(
-  Schema.transform(Schema.NullOr(Schema.Array(Schema.String)), Schema.Array(Schema.String), {
-    strict: true,
-    decode: (a) => a ?? [],
-    encode: (a) => a
-  }),
-  { default: () => [] }
-)
-
-/** An optional string, `""` when absent or `null`. */
-export const optionalString = Schema.optionalWith(
-  Schema.transform(Schema.NullOr(Schema.String), Schema.String, {
-    strict: true,
-    decode: (s) => s ?? "",
-    encode: (s) => s
-  }),
-  { default: () => "" }
-)
-
-/** A timestamp where LXD's zero time (`0001-01-01T00:00:00Z`) and `null` both mean "none". */
-export const OptionalTime = Schema.optionalWith(
-  Schema.transform(Schema.NullOr(Schema.String), Schema.NullOr(Schema.String), {
-    strict: true,
-    decode: (s) => (s === null || s.startsWith("0001-01-01") ? null : s),
-    encode: (s) => s
-  }),
-  { default: () => null }
-)
 
 /** `GET` a collection without recursion and return the decoded last segments of its URLs. */
 export const listNames = (http: Http, request: Omit<LxdRequest, "method">): Effect.Effect<
@@ -128,14 +80,6 @@ export interface CrudOptions<A, I, P> {
   /** Server-wide objects: never send `?project=`. */
   readonly global?: boolean | undefined
 }
-
-/** A `null`-tolerant array of `schema` (LXD sends `null` for some empty lists). */
-export const arrayOf = <A, I>(schema: Schema.Schema<A, I, never>) =>
-  Schema.transform(Schema.NullOr(Schema.Array(schema)), Schema.Array(Schema.typeSchema(schema)), {
-    strict: true,
-    decode: (a) => a ?? [],
-    encode: (a) => a
-  })
 
 /**
  * PATCH with the meaning callers expect: only the given fields change. LXD's PATCH

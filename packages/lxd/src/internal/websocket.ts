@@ -49,6 +49,7 @@ const HIGH_WATER = 64
  */
 const CLOSE_WAIT = "1 second"
 
+/** @internal */
 export interface OpenOptions {
   readonly url: string
   readonly options: WebSocket.ClientOptions
@@ -60,6 +61,7 @@ export interface OpenOptions {
 
 type Item = { readonly _tag: "Message"; readonly message: WebSocketMessage } | { readonly _tag: "End"; readonly error?: TransportError }
 
+/** @internal */
 export const open = (options: OpenOptions): Effect.Effect<LxdWebSocket, TransportError, Scope.Scope> =>
   Effect.gen(function*() {
     const fail = (reason: string, cause?: unknown) =>
