@@ -788,12 +788,14 @@ export const layerUnix = (options: UnixOptions = {}): Layer.Layer<LxdHttp, Conne
  * import { LxdHttp } from "effect-lxd"
  * import * as Fs from "node:fs"
  *
- * const LxdLive = LxdHttp.layerHttps({
- *   url: "https://127.0.0.1:8443",
- *   cert: Fs.readFileSync("client.crt", "utf8"),
- *   key: Redacted.make(Fs.readFileSync("client.key", "utf8")),
- *   serverCert: Fs.readFileSync("server.crt", "utf8")
- * })
+ * // reads the certificates when called
+ * export const LxdLive = () =>
+ *   LxdHttp.layerHttps({
+ *     url: "https://127.0.0.1:8443",
+ *     cert: Fs.readFileSync("client.crt", "utf8"),
+ *     key: Redacted.make(Fs.readFileSync("client.key", "utf8")),
+ *     serverCert: Fs.readFileSync("server.crt", "utf8")
+ *   })
  * ```
  *
  * @since 0.1.0
