@@ -6,6 +6,8 @@ import * as Schema from "effect/Schema"
 import { collection } from "../src/internal/collection.js"
 import { path } from "../src/internal/path.js"
 import {
+  Certificates,
+  Cluster,
   Lxd,
   LxdHttp,
   LxdTransport,
@@ -191,6 +193,39 @@ describe("the resource builder", () => {
         `PUT /1.0/things/a%20b/items/n {"note":"x"} t`,
         `POST /1.0/things/a%20b/items/n {"name":"m"} `
       ])
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("certificates are server-wide for every call: a patch under a project sends none, and keeps the other fields", () => {
+    const cert = { name: "ci", type: "client", restricted: true, projects: ["a"], certificate: "x", fingerprint: "ab12" }
+    const { layer, requests } = servicesOver((req, res) => {
+      if (req.method === "GET") return json(res, 200, sync(cert), { etag: "ec" })
+      json(res, 200, sync({}))
+    })
+    return Effect.gen(function*() {
+      const certificates = yield* Certificates.Certificates
+      yield* Lxd.withProject("staging")(certificates.patch("ab12", { projects: ["a", "b"] }))
+      const [write] = writes(requests)
+      // before, the write carried `?project=staging` (only the read was server-wide)
+      assert.strictEqual(write!.url, "/1.0/certificates/ab12")
+      assert.strictEqual(write!.method, "PATCH")
+      assert.deepStrictEqual(JSON.parse(write!.body), { name: "ci", type: "client", restricted: true, projects: ["a", "b"] })
+    }).pipe(Effect.provide(layer))
+  })
+
+  it.effect("cluster groups patch with PUT (every field) and send neither project nor target", () => {
+    const group = { name: "g", description: "keep", members: ["m1"] }
+    const { layer, requests } = servicesOver((req, res) => {
+      if (req.method === "GET") return json(res, 200, sync(group), { etag: "eg" })
+      json(res, 200, sync({}))
+    }, ["clustering_groups"])
+    return Effect.gen(function*() {
+      const cluster = yield* Cluster.Cluster
+      yield* Lxd.withTarget("m2")(Lxd.withProject("staging")(cluster.groups.patch("g", { members: ["m1", "m2"] })))
+      const [write] = writes(requests)
+      assert.strictEqual(`${write!.method} ${write!.url}`, "PUT /1.0/cluster/groups/g")
+      assert.strictEqual(write!.headers["if-match"], "eg")
+      assert.deepStrictEqual(JSON.parse(write!.body), { description: "keep", members: ["m1", "m2"] })
     }).pipe(Effect.provide(layer))
   })
 })
