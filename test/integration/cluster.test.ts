@@ -138,7 +138,7 @@ const clusterSuite = (env: DaemonEnv) => {
           Effect.gen(function*() {
             const { a, b, buildMillis } = yield* TestCluster
             yield* Effect.log(`cluster of two built in ${buildMillis} ms`)
-            const members = yield* withCluster(a.unixLayer, Effect.flatMap(clusterService, (c) => c.members.list))
+            const members = yield* withCluster(a.unixLayer, Effect.flatMap(clusterService, (c) => c.members.list()))
             assert.deepStrictEqual(members.map((m) => m.server_name).sort(), [a.name, b.name].sort())
             for (const m of members) assert.strictEqual(m.status, "Online", `${m.server_name}: ${m.message}`)
             const memberB = members.find((m) => m.server_name === b.name)!
@@ -177,7 +177,7 @@ const clusterSuite = (env: DaemonEnv) => {
             on(({ other, self }) =>
               Effect.gen(function*() {
                 const cluster = yield* clusterService
-                const names = yield* cluster.members.listNames
+                const names = yield* cluster.members.listNames()
                 assert.includeMembers([...names], [self.name, other.name])
                 const me = yield* cluster.members.get(self.name)
                 assert.strictEqual(me.server_name, self.name)
@@ -186,7 +186,7 @@ const clusterSuite = (env: DaemonEnv) => {
                 assert.include(me.groups ?? [], "default")
                 // roles move between members as the cluster changes; the flag follows them
                 assert.strictEqual(me.database, (me.roles ?? []).some((r) => r.startsWith("database")))
-                const all = yield* cluster.members.list
+                const all = yield* cluster.members.list()
                 assert.strictEqual(all.filter((m) => (m.roles ?? []).includes("database-leader")).length, 1)
                 assert.isTrue(yield* cluster.members.exists(other.name))
                 assert.isFalse(yield* cluster.members.exists(uniqueName("nope")))
@@ -269,9 +269,9 @@ const clusterSuite = (env: DaemonEnv) => {
                 assert.strictEqual(created.name, name)
                 assert.strictEqual(created.description, "first")
                 assert.deepStrictEqual(created.members, [self.name])
-                assert.include(yield* cluster.groups.listNames, name)
+                assert.include(yield* cluster.groups.listNames(), name)
                 assert.include((yield* cluster.members.get(self.name)).groups ?? [], name)
-                assert.isTrue((yield* cluster.groups.list).some((g) => g.name === name && g.description === "first"))
+                assert.isTrue((yield* cluster.groups.list()).some((g) => g.name === name && g.description === "first"))
 
                 yield* cluster.groups.update(name, (g) => ({ ...g, members: [...g.members, other.name] }))
                 let group = yield* cluster.groups.get(name)
@@ -424,7 +424,7 @@ const clusterSuite = (env: DaemonEnv) => {
               yield* Effect.provide(
                 Effect.gen(function*() {
                   const cluster = yield* clusterService
-                  assert.include(yield* cluster.members.listNames, c.name)
+                  assert.include(yield* cluster.members.listNames(), c.name)
                   const joined = yield* cluster.members.get(c.name)
                   assert.strictEqual(joined.status, "Online")
                   assert.strictEqual(joined.url, `https://${c.httpsAddress}`)
@@ -432,13 +432,13 @@ const clusterSuite = (env: DaemonEnv) => {
                   const renamed = uniqueName("c")
                   yield* cluster.members.rename(c.name, renamed)
                   yield* Effect.log(`renamed to ${renamed}`)
-                  const names = yield* cluster.members.listNames
+                  const names = yield* cluster.members.listNames()
                   assert.include(names, renamed)
                   assert.notInclude(names, c.name)
 
                   yield* cluster.members.delete(renamed)
                   yield* Effect.log(`deleted ${renamed}`)
-                  const left = yield* cluster.members.listNames
+                  const left = yield* cluster.members.listNames()
                   yield* Effect.log(`members now ${left.join(", ")}`)
                   assert.notInclude(left, renamed)
                   assert.sameMembers([...left], [t.a.name, t.b.name])

@@ -66,7 +66,7 @@ forEachServer("networks", (it, server) => {
     Effect.gen(function*() {
       const networks = yield* Networks.Networks
       const { current } = yield* scopedNetwork()
-      assert.include(yield* networks.listNames, current.name)
+      assert.include(yield* networks.listNames(), current.name)
       const all = yield* networks.list()
       assert.strictEqual(all.find((n) => n.name === current.name)?.managed, true)
       assert.isTrue(all.some((n) => n.name === "lo" && !n.managed))
@@ -228,7 +228,7 @@ forEachServer("networks", (it, server) => {
       assert.strictEqual(acl.ingress?.[0]?.state, "enabled")
       assert.strictEqual(acl.ingress?.[0]?.destination_port, "22")
       assert.deepStrictEqual(acl.egress, [])
-      assert.include(yield* acls.listNames, current.name)
+      assert.include(yield* acls.listNames(), current.name)
       assert.isTrue((yield* acls.list()).some((a) => a.name === current.name))
       yield* acls.update(current.name, (a) => ({
         ...a,
@@ -295,7 +295,7 @@ forEachServer("networks", (it, server) => {
         () => quietly(zones.delete(zone))
       )
       assert.strictEqual((yield* zones.get(zone)).description, "lab")
-      assert.include(yield* zones.listNames, zone)
+      assert.include(yield* zones.listNames(), zone)
       assert.isTrue((yield* zones.list()).some((z) => z.name === zone))
       yield* zones.update(zone, (z) => ({ ...z, config: { ...z.config, "user.owner": "qa" } }))
       assert.strictEqual((yield* zones.get(zone)).config["user.owner"], "qa")

@@ -32,7 +32,7 @@ forEachServer("profiles", (it, server) => {
     Effect.gen(function*() {
       const profiles = yield* Profiles.Profiles
       const { name } = yield* scopedProfile({ description: "listed" })
-      const names = yield* profiles.listNames
+      const names = yield* profiles.listNames()
       assert.include(names, name)
       assert.include(names, "default")
       const full = yield* profiles.list()

@@ -37,9 +37,9 @@ forEachServer("projects", (it, server) => {
     Effect.gen(function*() {
       const projects = yield* Projects.Projects
       const { current } = yield* scopedProject({ description: "listed" })
-      assert.include(yield* projects.listNames, current.name)
-      assert.include(yield* projects.listNames, "default")
-      assert.strictEqual((yield* projects.list).find((p) => p.name === current.name)?.description, "listed")
+      assert.include(yield* projects.listNames(), current.name)
+      assert.include(yield* projects.listNames(), "default")
+      assert.strictEqual((yield* projects.list()).find((p) => p.name === current.name)?.description, "listed")
     }))
 
   it.scoped("create: name, description and features config round-trip", () =>
@@ -183,7 +183,7 @@ forEachServer("projects", (it, server) => {
         if (failure._tag === "ExtensionNotAvailable") assert.strictEqual(failure.extension, "projects_force_delete")
         assert.isTrue(yield* projects.exists(current.name))
         // clean the project so the finalizer can delete it
-        for (const p of yield* Lxd.withProject(profiles.listNames, current.name)) {
+        for (const p of yield* Lxd.withProject(profiles.listNames(), current.name)) {
           if (p !== "default") yield* Lxd.withProject(profiles.delete(p), current.name)
         }
       }

@@ -53,9 +53,9 @@ forEachServer("storage", (it, server) => {
     Effect.gen(function*() {
       const pools = yield* StoragePools.StoragePools
       const extra = yield* scopedPool("listed")
-      assert.include(yield* pools.listNames, defaultPool)
-      assert.include(yield* pools.listNames, extra.name)
-      assert.strictEqual((yield* pools.list).find((p) => p.name === extra.name)?.description, "listed")
+      assert.include(yield* pools.listNames(), defaultPool)
+      assert.include(yield* pools.listNames(), extra.name)
+      assert.strictEqual((yield* pools.list()).find((p) => p.name === extra.name)?.description, "listed")
     }))
 
   it.scoped("pools: save (update), put and patch", () =>

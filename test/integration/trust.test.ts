@@ -15,7 +15,7 @@ forEachServer("certificates and trust", (it, server) => {
   it.effect("the trust store lists the test client", () =>
     Effect.gen(function*() {
       const certs = yield* Certificates.Certificates
-      const list = yield* certs.list
+      const list = yield* certs.list()
       const mine = list.find((c) => c.fingerprint === server.env.clientFingerprint)
       assert.isDefined(mine)
       assert.strictEqual(mine!.type, "client")
@@ -35,7 +35,7 @@ forEachServer("certificates and trust", (it, server) => {
       assert.strictEqual(fingerprint, LxdHttp.certificateFingerprint(cert))
       const got = yield* certs.get(fingerprint)
       assert.strictEqual(got.name, name)
-      assert.isTrue((yield* certs.list).some((c) => c.fingerprint === fingerprint))
+      assert.isTrue((yield* certs.list()).some((c) => c.fingerprint === fingerprint))
       yield* certs.update(fingerprint, (c) => ({ ...c, name: `${name}-2` }))
       assert.strictEqual((yield* certs.get(fingerprint)).name, `${name}-2`)
       yield* certs.patch(fingerprint, { name: `${name}-3` })
@@ -125,7 +125,7 @@ forEachServer("certificates and trust", (it, server) => {
       assert.notInclude(wrong.message, "wrong-password-xyz")
       const trusted = yield* authenticate(server.env.trustPassword)
       assert.isTrue(trusted.trusted)
-      assert.isTrue((yield* certs.list).some((c) => c.fingerprint === fingerprint))
+      assert.isTrue((yield* certs.list()).some((c) => c.fingerprint === fingerprint))
     }))
 
   it.scoped("a token is a cancellable operation; cancelling it revokes the token", () =>

@@ -24,10 +24,11 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { traced } from "./internal/tracing.js"
 import { path } from "./internal/path.js"
-import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
+import { collection } from "./internal/collection.js"
 import { certificateFingerprint, LxdHttp } from "./LxdHttp.js"
 import { DecodeError, InvalidArgument, type RequestError } from "./LxdError.js"
 import { Operations } from "./Operations.js"
+import type * as Resource from "./Resource.js"
 
 /**
  * A trusted certificate.
@@ -99,27 +100,17 @@ export interface TrustToken {
  * @since 0.1.0
  * @category models
  */
-export interface Service {
-  readonly list: Effect.Effect<ReadonlyArray<Certificate>, RequestError>
-  readonly get: (fingerprint: string) => Effect.Effect<Certificate, RequestError | InvalidArgument>
+export interface Service extends
+  Resource.Readable<Certificate, [], InvalidArgument>,
+  Resource.Writable<CertificatePut, [], InvalidArgument>,
+  Resource.Deletable<[], InvalidArgument>
+{
+  /** Every trusted certificate, in full. */
+  readonly list: () => Effect.Effect<ReadonlyArray<Certificate>, RequestError>
+  /** The fingerprints of the trusted certificates. */
+  readonly listNames: () => Effect.Effect<ReadonlyArray<string>, RequestError>
   /** Trust a certificate; returns its fingerprint. */
   readonly add: (options: AddOptions) => Effect.Effect<string, RequestError | InvalidArgument>
-  readonly put: (
-    fingerprint: string,
-    body: CertificatePut,
-    options?: { readonly etag?: string | undefined }
-  ) => Effect.Effect<void, RequestError | InvalidArgument>
-  readonly patch: (
-    fingerprint: string,
-    changes: Partial<CertificatePut>
-  ) => Effect.Effect<void, RequestError | InvalidArgument>
-  /** Read with the ETag, apply `f`, write back; retries on 412. */
-  readonly update: (
-    fingerprint: string,
-    f: (current: CertificatePut) => CertificatePut,
-    options?: UpdateOptions
-  ) => Effect.Effect<void, RequestError | InvalidArgument>
-  readonly delete: (fingerprint: string) => Effect.Effect<void, RequestError | InvalidArgument>
   /** Create a trust token for a client named `name` (extension `certificate_token`). */
   readonly createToken: (options: {
     readonly name: string
@@ -162,16 +153,22 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const certPath = (fp: string) => path`/1.0/certificates/${fp}`
   const global = { project: null, target: null } as const
 
-  const list = http.sync(
-    { method: "GET", path: "/1.0/certificates", query: { recursion: 1 }, ...global },
-    Schema.Array(Certificate)
-  )
-
-  const getWithEtag = (fp: string) =>
-    http.syncWithEtag({ method: "GET", path: certPath(fp), ...global }, Certificate)
-
-  const get = (fp: string) =>
-    Effect.zipRight(checkFingerprint(fp), http.sync({ method: "GET", path: certPath(fp), ...global }, Certificate))
+  const { calls } = collection(http, ops, {
+    collection: () => "/1.0/certificates",
+    item: certPath,
+    schema: Certificate,
+    toPut: (c: Certificate): CertificatePut => ({
+      name: c.name,
+      type: c.type,
+      restricted: c.restricted,
+      projects: c.projects ?? [],
+      ...(c.description === undefined ? {} : { description: c.description })
+    }),
+    scope: "cluster"
+  })
+  // a fingerprint is checked before it goes into a path
+  const checked = <Args extends [string, ...Array<unknown>], B, E>(f: (...args: Args) => Effect.Effect<B, E>) =>
+  (...args: Args) => Effect.zipRight(checkFingerprint(args[0]), f(...args))
 
   const add = (options: AddOptions) =>
     Effect.gen(function*() {
@@ -198,34 +195,6 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       })
       return fingerprint
     })
-
-  const toPut = (c: Certificate): CertificatePut => ({
-    name: c.name,
-    type: c.type,
-    restricted: c.restricted,
-    projects: c.projects ?? [],
-    ...(c.description === undefined ? {} : { description: c.description })
-  })
-
-  const put = (fp: string, body: CertificatePut, options?: { readonly etag?: string | undefined }) =>
-    Effect.zipRight(checkFingerprint(fp), writeJson(ops, "PUT", certPath(fp), body, options?.etag))
-
-  const patch = (fp: string, changes: Partial<CertificatePut>) =>
-    Effect.zipRight(checkFingerprint(fp), writeJson(ops, "PATCH", certPath(fp), changes, undefined))
-
-  const update = (fp: string, f: (current: CertificatePut) => CertificatePut, options?: UpdateOptions) =>
-    Effect.zipRight(
-      checkFingerprint(fp),
-      optimisticUpdate(
-        Effect.map(getWithEtag(fp), ({ etag, value }) => ({ value: toPut(value), etag })),
-        f,
-        (body, etag) => writeJson(ops, "PUT", certPath(fp), body, etag),
-        options
-      )
-    )
-
-  const del = (fp: string) =>
-    Effect.zipRight(checkFingerprint(fp), Effect.asVoid(ops.run({ method: "DELETE", path: certPath(fp), ...global })))
 
   const createToken = (options: {
     readonly name: string
@@ -281,7 +250,18 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       } satisfies TrustToken
     })
 
-  return Certificates.of(traced("Certificates", { list, get, add, put, patch, update, delete: del, createToken }, { nameAttribute: "lxd.fingerprint" }))
+  return Certificates.of(traced("Certificates", {
+    list: calls.list,
+    listNames: calls.listNames,
+    get: checked(calls.get),
+    exists: checked(calls.exists),
+    add,
+    put: checked(calls.put),
+    patch: checked(calls.patch),
+    update: checked(calls.update),
+    delete: checked(calls.delete),
+    createToken
+  }, { nameAttribute: "lxd.fingerprint" }))
 })
 
 /**

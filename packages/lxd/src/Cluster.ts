@@ -38,10 +38,11 @@ import * as Schema from "effect/Schema"
 import { traced } from "./internal/tracing.js"
 import { ConfigMap, stringsOrNull } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import { optimisticUpdate, type UpdateOptions } from "./internal/update.js"
+import { collection } from "./internal/collection.js"
 import { certificateFingerprint, LxdHttp } from "./LxdHttp.js"
 import { DecodeError, type ExtensionNotAvailable, InvalidArgument, type RequestError } from "./LxdError.js"
 import { Operations } from "./Operations.js"
+import type * as Resource from "./Resource.js"
 
 const OPERATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
@@ -299,28 +300,12 @@ export interface CreateGroupOptions {
  * @since 0.1.0
  * @category models
  */
-export interface Members {
-  /** Every member, in full. */
-  readonly list: Effect.Effect<ReadonlyArray<ClusterMember>, RequestError>
-  /** The members' names. */
-  readonly listNames: Effect.Effect<ReadonlyArray<string>, RequestError>
-  readonly get: (name: string) => Effect.Effect<ClusterMember, RequestError>
-  readonly exists: (name: string) => Effect.Effect<boolean, RequestError>
-  /** Replace the writable fields (`If-Match` when `etag` is given). */
-  readonly put: (
-    name: string,
-    body: ClusterMemberPut,
-    options?: { readonly etag?: string | undefined }
-  ) => Effect.Effect<void, RequestError>
-  /** Change some fields, keeping the others (sent merged with the current values, with their ETag). */
-  readonly patch: (name: string, changes: Partial<ClusterMemberPut>) => Effect.Effect<void, RequestError>
-  /** Read with the ETag, apply `f`, write back; retries on 412. */
-  readonly update: (
-    name: string,
-    f: (current: ClusterMemberPut) => ClusterMemberPut,
-    options?: UpdateOptions
-  ) => Effect.Effect<void, RequestError>
-  readonly rename: (name: string, newName: string) => Effect.Effect<void, RequestError>
+export interface Members extends
+  Resource.Readable<ClusterMember>,
+  Resource.Writable<ClusterMemberPut>,
+  Resource.Renamable,
+  Resource.Deletable
+{
   /**
    * Remove a member from the cluster. `force` removes it from the database even when it
    * cannot be reached (it is then not told to leave).
@@ -353,32 +338,9 @@ export interface Members {
  * @since 0.1.0
  * @category models
  */
-export interface Groups {
-  readonly list: Effect.Effect<ReadonlyArray<ClusterGroup>, RequestError | ExtensionNotAvailable>
-  readonly listNames: Effect.Effect<ReadonlyArray<string>, RequestError | ExtensionNotAvailable>
-  readonly get: (name: string) => Effect.Effect<ClusterGroup, RequestError | ExtensionNotAvailable>
-  readonly exists: (name: string) => Effect.Effect<boolean, RequestError | ExtensionNotAvailable>
-  readonly create: (options: CreateGroupOptions) => Effect.Effect<ClusterGroup, RequestError | ExtensionNotAvailable>
-  readonly put: (
-    name: string,
-    body: ClusterGroupPut,
-    options?: { readonly etag?: string | undefined }
-  ) => Effect.Effect<void, RequestError | ExtensionNotAvailable>
-  /** Change some fields, keeping the others (sent merged with the current values, with their ETag). */
-  readonly patch: (
-    name: string,
-    changes: Partial<ClusterGroupPut>
-  ) => Effect.Effect<void, RequestError | ExtensionNotAvailable>
-  /** Read with the ETag, apply `f`, write back; retries on 412. */
-  readonly update: (
-    name: string,
-    f: (current: ClusterGroupPut) => ClusterGroupPut,
-    options?: UpdateOptions
-  ) => Effect.Effect<void, RequestError | ExtensionNotAvailable>
-  readonly rename: (name: string, newName: string) => Effect.Effect<void, RequestError | ExtensionNotAvailable>
-  /** Delete a group; LXD only deletes groups without members. */
-  readonly delete: (name: string) => Effect.Effect<void, RequestError | ExtensionNotAvailable>
-}
+export interface Groups
+  extends Resource.Collection<ClusterGroup, ClusterGroupPut, CreateGroupOptions, [], ExtensionNotAvailable>
+{}
 
 /**
  * @since 0.1.0
@@ -556,55 +518,33 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   const memberPath = (name: string) => path`/1.0/cluster/members/${name}`
 
-  const memberToPut = (m: ClusterMember): ClusterMemberPut => ({
-    description: m.description,
-    config: m.config ?? {},
-    failure_domain: m.failure_domain,
-    groups: m.groups ?? [],
-    roles: m.roles ?? []
+  const { calls: { create: _, ...memberCalls }, write: memberWrite } = collection(http, ops, {
+    collection: () => "/1.0/cluster/members",
+    item: memberPath,
+    schema: ClusterMember,
+    toPut: (m: ClusterMember): ClusterMemberPut => ({
+      description: m.description,
+      config: m.config ?? {},
+      failure_domain: m.failure_domain,
+      groups: m.groups ?? [],
+      roles: m.roles ?? []
+    }),
+    scope: "cluster",
+    // LXD 5.0 treats the fields a PATCH leaves out as empty (and refuses to drop the
+    // member's roles or groups), so every field goes out, `config` too
+    patch: { merged: [] }
   })
 
-  const readMember = (name: string) =>
-    Effect.map(
-      http.syncWithEtag({ method: "GET", path: memberPath(name), ...global }, ClusterMember),
-      ({ etag, value }) => ({ value: memberToPut(value), etag })
-    )
-
-  const getMember = (name: string) => http.sync({ method: "GET", path: memberPath(name), ...global }, ClusterMember)
-
-  const listMembers = http.sync(
-    { method: "GET", path: "/1.0/cluster/members", query: { recursion: 1 }, ...global },
-    Schema.Array(ClusterMember)
-  )
-
   const members: Members = {
-    list: listMembers,
-    listNames: Effect.map(listMembers, (all) => all.map((m) => m.server_name)),
-    get: getMember,
-    exists: (name) =>
-      getMember(name).pipe(Effect.as(true), Effect.catchTag("NotFound", () => Effect.succeed(false))),
-    put: (name, body, options) => write("PUT", memberPath(name), body, options?.etag),
-    // LXD 5.0 treats the fields a PATCH leaves out as empty (and refuses to drop the
-    // member's roles or groups), so the changes go out merged into the current values,
-    // guarded by the ETag they were read with.
-    patch: (name, changes) =>
-      optimisticUpdate(
-        readMember(name),
-        (current) => ({ ...current, ...changes }),
-        (body, etag) => write("PATCH", memberPath(name), body, etag)
-      ),
-    update: (name, f, options) =>
-      optimisticUpdate(readMember(name), f, (body, etag) => write("PUT", memberPath(name), body, etag), options),
+    ...memberCalls,
+    listNames: () => Effect.map(memberCalls.list(), (all) => all.map((m) => m.server_name)),
     rename: (name, newName) => write("POST", memberPath(name), { server_name: newName }),
     delete: (name, options) =>
-      Effect.asVoid(
-        ops.run({
-          method: "DELETE",
-          path: memberPath(name),
-          ...global,
-          ...(options?.force === true ? { query: { force: 1 } } : {})
-        })
-      ),
+      memberWrite({
+        method: "DELETE",
+        path: memberPath(name),
+        ...(options?.force === true ? { query: { force: 1 } } : {})
+      }),
     evacuate: (name, options) =>
       Effect.gen(function*() {
         yield* http.requireExtension("clustering_evacuation")
@@ -675,60 +615,23 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   // ---- groups ---------------------------------------------------------------
 
-  const groupPath = (name: string) => path`/1.0/cluster/groups/${name}`
-  const needGroups = http.requireExtension("clustering_groups")
-
-  const groupToPut = (g: ClusterGroup): ClusterGroupPut => ({ description: g.description, members: g.members ?? [] })
-
-  const readGroup = (name: string) =>
-    Effect.map(
-      http.syncWithEtag({ method: "GET", path: groupPath(name), ...global }, ClusterGroup),
-      ({ etag, value }) => ({ value: groupToPut(value), etag })
-    )
-
-  const getGroup = (name: string) =>
-    Effect.zipRight(needGroups, http.sync({ method: "GET", path: groupPath(name), ...global }, ClusterGroup))
-
-  const listGroups = Effect.zipRight(
-    needGroups,
-    http.sync({ method: "GET", path: "/1.0/cluster/groups", query: { recursion: 1 }, ...global }, Schema.Array(ClusterGroup))
-  )
-
-  const groups: Groups = {
-    list: listGroups,
-    listNames: Effect.map(listGroups, (all) => all.map((g) => g.name)),
-    get: getGroup,
-    exists: (name) =>
-      getGroup(name).pipe(Effect.as(true), Effect.catchTag("NotFound", () => Effect.succeed(false))),
-    create: (options) =>
-      Effect.zipRight(
-        needGroups,
-        write("POST", "/1.0/cluster/groups", {
-          name: options.name,
-          description: options.description ?? "",
-          members: options.members ?? []
-        })
-      ).pipe(Effect.zipRight(getGroup(options.name))),
-    put: (name, body, options) => Effect.zipRight(needGroups, write("PUT", groupPath(name), body, options?.etag)),
-    // merged with the current values, so omitted fields are kept; written with PUT, since
-    // LXD 5.0's group PATCH compares the ETag against a different digest and always says 412
-    patch: (name, changes) =>
-      Effect.zipRight(
-        needGroups,
-        optimisticUpdate(
-          readGroup(name),
-          (current) => ({ ...current, ...changes }),
-          (body, etag) => write("PUT", groupPath(name), body, etag)
-        )
-      ),
-    update: (name, f, options) =>
-      Effect.zipRight(
-        needGroups,
-        optimisticUpdate(readGroup(name), f, (body, etag) => write("PUT", groupPath(name), body, etag), options)
-      ),
-    rename: (name, newName) => Effect.zipRight(needGroups, write("POST", groupPath(name), { name: newName })),
-    delete: (name) => Effect.zipRight(needGroups, write("DELETE", groupPath(name)))
-  }
+  const { calls: groups } = collection(http, ops, {
+    collection: () => "/1.0/cluster/groups",
+    item: (name: string) => path`/1.0/cluster/groups/${name}`,
+    schema: ClusterGroup,
+    extension: "clustering_groups",
+    toPut: (g: ClusterGroup): ClusterGroupPut => ({ description: g.description, members: g.members ?? [] }),
+    createBody: (options: CreateGroupOptions) => ({
+      name: options.name,
+      description: options.description ?? "",
+      members: options.members ?? []
+    }),
+    createdName: (options) => options.name,
+    scope: "cluster",
+    // written with PUT (every field): LXD 5.0's group PATCH compares the ETag against a
+    // different digest and always says 412
+    patch: { via: "PUT", merged: [] }
+  })
 
   return Cluster.of(traced("Cluster", { get, enable, join, put, updateCertificate, members, groups }, { unrecorded: ["revokeToken"] }))
 })

@@ -31,6 +31,7 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
+import { collection } from "./internal/collection.js"
 import { traced } from "./internal/tracing.js"
 import { boundaryOf, makeBoundary, makeSha256, multipartBody, splitMultipart } from "./internal/images-multipart.js"
 import { aliasBody, fingerprintOf } from "./internal/images-publish.js"
@@ -436,7 +437,13 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       Image
     )
 
-  const getAlias = (name: string) => http.sync({ method: "GET", path: aliasPath(name) }, ImageAlias)
+  const { calls: aliasCalls, write: aliasWrite } = collection(http, ops, {
+    collection: () => "/1.0/images/aliases",
+    item: aliasPath,
+    schema: ImageAlias,
+    toPut: (a: ImageAlias): ImageAliasPut => ({ description: a.description, target: a.target })
+  })
+  const getAlias = aliasCalls.get
 
   const getByAlias = (alias: string) => Effect.flatMap(getAlias(alias), (a) => get(a.target))
 
@@ -448,7 +455,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     target: string,
     options?: { readonly description?: string | undefined; readonly type?: string | undefined }
   ) =>
-    Effect.asVoid(http.send({
+    aliasWrite({
       method: "POST",
       path: "/1.0/images/aliases",
       body: {
@@ -457,7 +464,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         description: options?.description ?? "",
         ...(options?.type === undefined ? {} : { type: options.type })
       }
-    }))
+    })
 
   const addAliases = (fp: string, aliases: ReadonlyArray<AliasSpec> | undefined) =>
     Effect.forEach(aliases ?? [], (a) => {
@@ -582,23 +589,6 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       } satisfies ImageSecret
     })
 
-  const aliases = http.sync({ method: "GET", path: "/1.0/images/aliases", query: { recursion: 1 } }, Schema.Array(ImageAlias))
-
-  const renameAlias = (name: string, newName: string) =>
-    Effect.asVoid(http.send({ method: "POST", path: aliasPath(name), body: { name: newName } }))
-
-  const updateAlias = (name: string, f: (current: ImageAliasPut) => ImageAliasPut, options?: UpdateOptions) =>
-    optimisticUpdate(
-      Effect.map(http.syncWithEtag({ method: "GET", path: aliasPath(name) }, ImageAlias), ({ etag, value }) => ({
-        value: { description: value.description, target: value.target },
-        etag
-      })),
-      f,
-      (body, etag) => writeJson(ops, "PUT", aliasPath(name), body, etag),
-      options
-    )
-
-  const deleteAlias = (name: string) => Effect.asVoid(http.send({ method: "DELETE", path: aliasPath(name) }))
 
   /** Create an image on `on` from a JSON source, wait, add aliases, return it. */
   const createOn = (
@@ -683,7 +673,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     get,
     getByAlias,
     exists: (fp) => existsOf(get(fp)),
-    aliasExists: (alias) => existsOf(getAlias(alias)),
+    aliasExists: aliasCalls.exists,
     upload,
     put,
     patch,
@@ -692,12 +682,12 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     export: exportImage,
     refresh,
     secret: (fp) => secretOf(http, fp),
-    aliases,
+    aliases: aliasCalls.list(),
     getAlias,
     addAlias,
-    renameAlias,
-    updateAlias,
-    deleteAlias,
+    renameAlias: aliasCalls.rename,
+    updateAlias: aliasCalls.update,
+    deleteAlias: aliasCalls.delete,
     copyTo,
     createFromRemote,
     createFromUrl

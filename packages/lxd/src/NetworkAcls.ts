@@ -31,11 +31,12 @@ import * as Stream from "effect/Stream"
 import { traced } from "./internal/tracing.js"
 import { optionalConfig, optionalString, optionalStrings } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import { crud, defined } from "./internal/resource.js"
-import type { UpdateOptions } from "./internal/update.js"
+import { collection } from "./internal/collection.js"
+import { defined } from "./internal/resource.js"
 import { LxdHttp } from "./LxdHttp.js"
 import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
 import { Operations } from "./Operations.js"
+import type * as Resource from "./Resource.js"
 
 /**
  * One ACL rule. Empty strings mean "any".
@@ -115,25 +116,12 @@ type Fails<A> = Effect.Effect<A, RequestError | ExtensionNotAvailable>
  * @since 0.1.0
  * @category models
  */
-export interface Service {
+export interface Service extends Resource.Collection<NetworkACL, NetworkACLPut, CreateOptions, [], ExtensionNotAvailable> {
   /** Every ACL, in full. */
   readonly list: (options?: {
     /** ACLs of every project (extension `network_acls_all_projects`). */
     readonly allProjects?: boolean | undefined
   }) => Fails<ReadonlyArray<NetworkACL>>
-  readonly listNames: Fails<ReadonlyArray<string>>
-  readonly get: (name: string) => Fails<NetworkACL>
-  readonly exists: (name: string) => Fails<boolean>
-  /** Create an ACL and return it as the server stored it. */
-  readonly create: (options: CreateOptions) => Fails<NetworkACL>
-  readonly put: (name: string, body: NetworkACLPut, options?: { readonly etag?: string | undefined }) => Fails<void>
-  /** Change some fields (`PATCH`): the others (rules too) are kept, `config` keys are merged. */
-  readonly patch: (name: string, changes: Partial<NetworkACLPut>) => Fails<void>
-  /** Read with the ETag, apply `f`, write back with `If-Match`; retries on 412. */
-  readonly update: (name: string, f: (current: NetworkACLPut) => NetworkACLPut, options?: UpdateOptions) => Fails<void>
-  readonly rename: (name: string, newName: string) => Fails<void>
-  /** Delete an ACL (fails while a network or NIC uses it). */
-  readonly delete: (name: string) => Fails<void>
   /**
    * The ACL's log (rules in `logged` state), as text (extension `network_acl_log`). Only
    * OVN networks produce one; for other networks the server refuses with
@@ -156,11 +144,10 @@ const normalise = (rules: ReadonlyArray<NetworkACLRule>) => rules.map((r) => ({ 
  */
 export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
   const http = yield* LxdHttp
-  const ops = yield* Operations
   const one = (name: string) => path`/1.0/network-acls/${name}`
-  const acls = crud({
-    http,
-    ops,
+  const { calls: acls, listWhere } = collection(http, yield* Operations, {
+    collection: () => "/1.0/network-acls",
+    item: one,
     schema: NetworkACL,
     extension: "network_acl",
     toPut: (a: NetworkACL): NetworkACLPut => ({
@@ -168,7 +155,23 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       ingress: a.ingress ?? [],
       egress: a.egress ?? [],
       config: a.config
-    })
+    }),
+    createBody: (options: CreateOptions) =>
+      defined({
+        name: options.name,
+        description: options.description,
+        ingress: normalise(options.ingress ?? []),
+        egress: normalise(options.egress ?? []),
+        config: options.config ?? {}
+      }),
+    createdName: (options) => options.name,
+    // rules are sent with their state (LXD 5.0 refuses a rule without one)
+    writeBody: (body) =>
+      defined({
+        ...body,
+        ingress: body.ingress === undefined ? undefined : normalise(body.ingress),
+        egress: body.egress === undefined ? undefined : normalise(body.egress)
+      })
   })
 
   const log = (name: string) =>
@@ -183,44 +186,9 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       )
     )
 
-  const putBody = (body: Partial<NetworkACLPut>) =>
-    defined({
-      ...body,
-      ingress: body.ingress === undefined ? undefined : normalise(body.ingress),
-      egress: body.egress === undefined ? undefined : normalise(body.egress)
-    })
-
   return NetworkAcls.of(traced("NetworkAcls", {
-    list: (options) => acls.list("/1.0/network-acls", options?.allProjects ? { "all-projects": true } : {}),
-    listNames: acls.listNames("/1.0/network-acls"),
-    get: (name) => acls.get(one(name)),
-    exists: (name) => acls.exists(one(name)),
-    create: (options) =>
-      acls.create(
-        "/1.0/network-acls",
-        defined({
-          name: options.name,
-          description: options.description,
-          ingress: normalise(options.ingress ?? []),
-          egress: normalise(options.egress ?? []),
-          config: options.config ?? {}
-        }),
-        one(options.name)
-      ),
-    put: (name, body, options) =>
-      acls.put(
-        one(name),
-        { ...body, ingress: normalise(body.ingress), egress: normalise(body.egress) },
-        options?.etag
-      ),
-    patch: (name, changes) => acls.patch(one(name), putBody(changes)),
-    update: (name, f, options) =>
-      acls.update(one(name), (current) => {
-        const next = f(current)
-        return { ...next, ingress: normalise(next.ingress), egress: normalise(next.egress) }
-      }, options),
-    rename: (name, newName) => acls.rename(one(name), newName),
-    delete: (name) => acls.delete(one(name)),
+    ...acls,
+    list: (options) => listWhere([], options?.allProjects ? { "all-projects": true } : {}),
     log
   }))
 })

@@ -37,11 +37,12 @@ import * as Schema from "effect/Schema"
 import { traced } from "./internal/tracing.js"
 import { arrayOf, optionalConfig, optionalString, optionalStrings } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import { crud, defined } from "./internal/resource.js"
-import type { UpdateOptions } from "./internal/update.js"
+import { collection } from "./internal/collection.js"
+import { defined } from "./internal/resource.js"
 import { LxdHttp } from "./LxdHttp.js"
 import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
 import { Operations } from "./Operations.js"
+import type * as Resource from "./Resource.js"
 
 // -----------------------------------------------------------------------------
 // Models
@@ -328,62 +329,30 @@ export interface CreateOptions {
 // Service
 // -----------------------------------------------------------------------------
 
-type Fails<A> = Effect.Effect<A, RequestError | ExtensionNotAvailable>
-
 /**
- * The calls of a sub-resource keyed by `K` (a listen address or a name) under a network.
+ * A sub-resource of a network (forwards, load balancers, peers), keyed by a listen address
+ * or a name: a `Resource.Fixed` collection under the network (no `rename`).
  *
  * @since 0.1.0
  * @category models
  */
-export interface SubResource<A, Put, Create> {
-  /** Every object under the network, in full. */
-  readonly list: (network: string) => Fails<ReadonlyArray<A>>
-  /** Their keys (listen addresses or names). */
-  readonly listNames: (network: string) => Fails<ReadonlyArray<string>>
-  readonly get: (network: string, key: string) => Fails<A>
-  readonly exists: (network: string, key: string) => Fails<boolean>
-  /** Create one and return it as the server stored it. */
-  readonly create: (network: string, options: Create) => Fails<A>
-  /** Replace the writable fields, optionally guarded by an ETag. */
-  readonly put: (network: string, key: string, body: Put, options?: { readonly etag?: string | undefined }) => Fails<void>
-  /** Change some fields (`PATCH`): the others are kept, `config` keys are merged. */
-  readonly patch: (network: string, key: string, changes: Partial<Put>) => Fails<void>
-  /** Read with the ETag, apply `f`, write back; retries on 412. */
-  readonly update: (network: string, key: string, f: (current: Put) => Put, options?: UpdateOptions) => Fails<void>
-  readonly delete: (network: string, key: string) => Fails<void>
-}
+export interface SubResource<A, Put, Create>
+  extends Resource.Fixed<A, Put, Create, [network: string], ExtensionNotAvailable>
+{}
 
 /**
+ * The calls of `Resource.Collection` on networks, plus their state, leases and
+ * sub-resources.
+ *
  * @since 0.1.0
  * @category models
  */
-export interface Service {
+export interface Service extends Resource.Collection<Network, NetworkPut, CreateOptions> {
   /** Every network (managed and not), in full. */
   readonly list: (options?: {
     /** Networks of every project (extension `networks_all_projects`). */
     readonly allProjects?: boolean | undefined
   }) => Effect.Effect<ReadonlyArray<Network>, RequestError>
-  readonly listNames: Effect.Effect<ReadonlyArray<string>, RequestError>
-  readonly get: (name: string) => Effect.Effect<Network, RequestError>
-  readonly exists: (name: string) => Effect.Effect<boolean, RequestError>
-  /** Create a managed network and return it as the server stored it. */
-  readonly create: (options: CreateOptions) => Effect.Effect<Network, RequestError>
-  readonly put: (
-    name: string,
-    body: NetworkPut,
-    options?: { readonly etag?: string | undefined }
-  ) => Effect.Effect<void, RequestError>
-  /** Change some fields (`PATCH`): the others are kept, `config` keys are merged. */
-  readonly patch: (name: string, changes: Partial<NetworkPut>) => Effect.Effect<void, RequestError>
-  /** Read with the ETag, apply `f`, write back with `If-Match`; retries on 412. */
-  readonly update: (
-    name: string,
-    f: (current: NetworkPut) => NetworkPut,
-    options?: UpdateOptions
-  ) => Effect.Effect<void, RequestError>
-  readonly rename: (name: string, newName: string) => Effect.Effect<void, RequestError>
-  readonly delete: (name: string) => Effect.Effect<void, RequestError>
   /** The host interface's state (extension `network_state`). */
   readonly state: (name: string) => Effect.Effect<NetworkState, RequestError | ExtensionNotAvailable>
   /** DHCP leases of a managed network (extension `network_leases`). */
@@ -411,11 +380,19 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const ops = yield* Operations
   const one = (name: string) => path`/1.0/networks/${name}`
 
-  const networks = crud({
-    http,
-    ops,
+  const { calls: networks, listWhere } = collection(http, ops, {
+    collection: () => "/1.0/networks",
+    item: one,
     schema: Network,
-    toPut: (n: Network): NetworkPut => ({ description: n.description, config: n.config })
+    toPut: (n: Network): NetworkPut => ({ description: n.description, config: n.config }),
+    createBody: (options: CreateOptions) =>
+      defined({
+        name: options.name,
+        type: options.type ?? "bridge",
+        description: options.description,
+        config: options.config ?? {}
+      }),
+    createdName: (options) => options.name
   })
 
   const sub = <A, I, Put, Create>(options: {
@@ -426,44 +403,21 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     readonly key: (create: Create) => string
     readonly body: (create: Create) => unknown
   }): SubResource<A, Put, Create> => {
-    const c = crud({ http, ops, schema: options.schema, toPut: options.toPut, extension: options.extension })
-    const collection = (network: string) => `${one(network)}/${options.segment}`
-    const item = (network: string, key: string) => `${collection(network)}${path`/${key}`}`
-    return {
-      list: (network) => c.list(collection(network)),
-      listNames: (network) => c.listNames(collection(network)),
-      get: (network, key) => c.get(item(network, key)),
-      exists: (network, key) => c.exists(item(network, key)),
-      create: (network, create) =>
-        c.create(collection(network), options.body(create), item(network, options.key(create))),
-      put: (network, key, body, o) => c.put(item(network, key), body, o?.etag),
-      patch: (network, key, changes) => c.patch(item(network, key), changes),
-      update: (network, key, f, o) => c.update(item(network, key), f, o),
-      delete: (network, key) => c.delete(item(network, key))
-    }
+    const { calls: { rename: _, ...calls } } = collection(http, ops, {
+      collection: (network: string) => `${one(network)}/${options.segment}`,
+      item: (network: string, key: string) => `${one(network)}/${options.segment}${path`/${key}`}`,
+      schema: options.schema,
+      toPut: options.toPut,
+      extension: options.extension,
+      createBody: options.body,
+      createdName: options.key
+    })
+    return calls
   }
 
   return Networks.of(traced("Networks", {
-    list: (options) => networks.list("/1.0/networks", options?.allProjects ? { "all-projects": true } : {}),
-    listNames: networks.listNames("/1.0/networks"),
-    get: (name) => networks.get(one(name)),
-    exists: (name) => networks.exists(one(name)),
-    create: (options) =>
-      networks.create(
-        "/1.0/networks",
-        defined({
-          name: options.name,
-          type: options.type ?? "bridge",
-          description: options.description,
-          config: options.config ?? {}
-        }),
-        one(options.name)
-      ),
-    put: (name, body, options) => networks.put(one(name), body, options?.etag),
-    patch: (name, changes) => networks.patch(one(name), changes),
-    update: (name, f, options) => networks.update(one(name), f, options),
-    rename: (name, newName) => networks.rename(one(name), newName),
-    delete: (name) => networks.delete(one(name)),
+    ...networks,
+    list: (options) => listWhere([], options?.allProjects ? { "all-projects": true } : {}),
     state: (name) =>
       Effect.zipRight(
         http.requireExtension("network_state"),
@@ -472,10 +426,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     leases: (name) =>
       Effect.zipRight(
         http.requireExtension("network_leases"),
-        http.sync(
-          { method: "GET", path: `${one(name)}/leases` },
-arrayOf(NetworkLease)
-        )
+        http.sync({ method: "GET", path: `${one(name)}/leases` }, arrayOf(NetworkLease))
       ),
     forwards: sub({
       segment: "forwards",

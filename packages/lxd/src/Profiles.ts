@@ -28,11 +28,12 @@ import * as Schema from "effect/Schema"
 import { traced } from "./internal/tracing.js"
 import { optionalConfig, optionalDevices, optionalString, optionalStrings } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import { defined, exists, listNames, run } from "./internal/resource.js"
-import { optimisticUpdate, type UpdateOptions } from "./internal/update.js"
+import { collection } from "./internal/collection.js"
+import { defined } from "./internal/resource.js"
 import { LxdHttp } from "./LxdHttp.js"
 import type { RequestError } from "./LxdError.js"
 import { Operations } from "./Operations.js"
+import type * as Resource from "./Resource.js"
 
 /**
  * A profile as LXD returns it.
@@ -83,38 +84,15 @@ export interface ListOptions {
 }
 
 /**
+ * The calls of `Resource.Collection` (`patch` changes only the given fields; `config`
+ * and `devices` keys are merged), plus `usedBy`.
+ *
  * @since 0.1.0
  * @category models
  */
-export interface Service {
-  /** Every profile, in full. */
+export interface Service extends Resource.Collection<Profile, ProfilePut, CreateOptions> {
+  /** Every profile, in full (of every project with `allProjects`). */
   readonly list: (options?: ListOptions) => Effect.Effect<ReadonlyArray<Profile>, RequestError>
-  /** The names of every profile. */
-  readonly listNames: Effect.Effect<ReadonlyArray<string>, RequestError>
-  /** `GET /1.0/profiles/<name>`. */
-  readonly get: (name: string) => Effect.Effect<Profile, RequestError>
-  /** `true` if the profile exists. */
-  readonly exists: (name: string) => Effect.Effect<boolean, RequestError>
-  /** Create a profile and return it as the server stored it. */
-  readonly create: (options: CreateOptions) => Effect.Effect<Profile, RequestError>
-  /** Replace the writable fields (`PUT`), optionally guarded by an ETag. */
-  readonly put: (
-    name: string,
-    body: ProfilePut,
-    options?: { readonly etag?: string | undefined }
-  ) => Effect.Effect<void, RequestError>
-  /** Change some fields (`PATCH`): `config` and `devices` keys are merged. */
-  readonly patch: (name: string, changes: Partial<ProfilePut>) => Effect.Effect<void, RequestError>
-  /** Read with the ETag, apply `f`, write back with `If-Match`; retries on 412. */
-  readonly update: (
-    name: string,
-    f: (current: ProfilePut) => ProfilePut,
-    options?: UpdateOptions
-  ) => Effect.Effect<void, RequestError>
-  /** Rename a profile (the `default` profile cannot be renamed). */
-  readonly rename: (name: string, newName: string) => Effect.Effect<void, RequestError>
-  /** Delete a profile (fails while instances use it). */
-  readonly delete: (name: string) => Effect.Effect<void, RequestError>
   /** The URLs of what uses the profile (`used_by`). */
   readonly usedBy: (name: string) => Effect.Effect<ReadonlyArray<string>, RequestError>
 }
@@ -138,66 +116,27 @@ export const toPut = (p: Profile): ProfilePut => ({ description: p.description, 
  * @category constructors
  */
 export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
-  const http = yield* LxdHttp
-  const ops = yield* Operations
-  const one = (name: string) => path`/1.0/profiles/${name}`
-
-  const list = (options?: ListOptions) =>
-    http.sync(
-      {
-        method: "GET",
-        path: "/1.0/profiles",
-        query: { recursion: 1, ...(options?.allProjects ? { "all-projects": true } : {}) }
-      },
-      Schema.Array(Profile)
-    )
-
-  const get = (name: string) => http.sync({ method: "GET", path: one(name) }, Profile)
-
-  const create = (options: CreateOptions) =>
-    Effect.zipRight(
-      run(ops, {
-        method: "POST",
-        path: "/1.0/profiles",
-        body: defined({
-          name: options.name,
-          description: options.description,
-          config: options.config ?? {},
-          devices: options.devices ?? {}
-        })
+  const { calls: profiles, listWhere } = collection(yield* LxdHttp, yield* Operations, {
+    collection: () => "/1.0/profiles",
+    item: (name: string) => path`/1.0/profiles/${name}`,
+    schema: Profile,
+    toPut,
+    createBody: (options: CreateOptions) =>
+      defined({
+        name: options.name,
+        description: options.description,
+        config: options.config ?? {},
+        devices: options.devices ?? {}
       }),
-      get(options.name)
-    )
-
-  const put = (name: string, body: ProfilePut, options?: { readonly etag?: string | undefined }) =>
-    run(ops, { method: "PUT", path: one(name), body, etag: options?.etag })
-
-  const patch = (name: string, changes: Partial<ProfilePut>) =>
-    run(ops, { method: "PATCH", path: one(name), body: changes })
-
-  const update = (name: string, f: (current: ProfilePut) => ProfilePut, options?: UpdateOptions) =>
-    optimisticUpdate(
-      Effect.map(http.syncWithEtag({ method: "GET", path: one(name) }, Profile), ({ etag, value }) => ({
-        value: toPut(value),
-        etag
-      })),
-      f,
-      (body, etag) => put(name, body, { etag }),
-      options
-    )
+    createdName: (options) => options.name,
+    // LXD's profile PATCH merges the keys of both maps
+    patch: { merged: ["config", "devices"] }
+  })
 
   return Profiles.of(traced("Profiles", {
-    list,
-    listNames: listNames(http, { path: "/1.0/profiles" }),
-    get,
-    exists: (name) => exists(get(name)),
-    create,
-    put,
-    patch,
-    update,
-    rename: (name, newName) => run(ops, { method: "POST", path: one(name), body: { name: newName } }),
-    delete: (name) => run(ops, { method: "DELETE", path: one(name) }),
-    usedBy: (name) => Effect.map(get(name), (p) => p.used_by)
+    ...profiles,
+    list: (options) => listWhere([], options?.allProjects ? { "all-projects": true } : {}),
+    usedBy: (name) => Effect.map(profiles.get(name), (p) => p.used_by)
   }))
 })
 

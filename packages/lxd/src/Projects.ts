@@ -30,11 +30,12 @@ import * as Schema from "effect/Schema"
 import { traced } from "./internal/tracing.js"
 import { optionalConfig, optionalString, optionalStrings } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import { defined, exists, listNames, run } from "./internal/resource.js"
-import { optimisticUpdate, type UpdateOptions } from "./internal/update.js"
+import { collection } from "./internal/collection.js"
+import { defined } from "./internal/resource.js"
 import { LxdHttp } from "./LxdHttp.js"
 import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
 import { Operations } from "./Operations.js"
+import type * as Resource from "./Resource.js"
 
 /**
  * A project as LXD returns it.
@@ -147,30 +148,7 @@ export interface CreateOptions {
  * @since 0.1.0
  * @category models
  */
-export interface Service {
-  /** Every project, in full. */
-  readonly list: Effect.Effect<ReadonlyArray<Project>, RequestError>
-  /** The names of every project. */
-  readonly listNames: Effect.Effect<ReadonlyArray<string>, RequestError>
-  readonly get: (name: string) => Effect.Effect<Project, RequestError>
-  readonly exists: (name: string) => Effect.Effect<boolean, RequestError>
-  /** Create a project and return it as the server stored it. */
-  readonly create: (options: CreateOptions) => Effect.Effect<Project, RequestError>
-  /** Replace the writable fields (`PUT`), optionally guarded by an ETag. */
-  readonly put: (
-    name: string,
-    body: ProjectPut,
-    options?: { readonly etag?: string | undefined }
-  ) => Effect.Effect<void, RequestError>
-  /** Change some fields (`PATCH`); `config` keys are merged. */
-  readonly patch: (name: string, changes: Partial<ProjectPut>) => Effect.Effect<void, RequestError>
-  /** Read with the ETag, apply `f`, write back with `If-Match`; retries on 412. */
-  readonly update: (
-    name: string,
-    f: (current: ProjectPut) => ProjectPut,
-    options?: UpdateOptions
-  ) => Effect.Effect<void, RequestError>
-  readonly rename: (name: string, newName: string) => Effect.Effect<void, RequestError>
+export interface Service extends Omit<Resource.Collection<Project, ProjectPut, CreateOptions>, "delete"> {
   /**
    * Delete a project. It must be empty, unless `force` is set: then the server deletes
    * everything in it first (extension `projects_force_delete`, else
@@ -204,66 +182,34 @@ export const toPut = (p: Project): ProjectPut => ({ description: p.description, 
  */
 export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
   const http = yield* LxdHttp
-  const ops = yield* Operations
-  // projects are server-wide: never send `?project=` for them
-  const global = { project: null } as const
   const one = (name: string) => path`/1.0/projects/${name}`
-
-  const get = (name: string) => http.sync({ method: "GET", path: one(name), ...global }, Project)
-
-  const put = (name: string, body: ProjectPut, options?: { readonly etag?: string | undefined }) =>
-    run(ops, { method: "PUT", path: one(name), body, etag: options?.etag, ...global })
-
-  const create = (options: CreateOptions) =>
-    Effect.zipRight(
-      run(ops, {
-        method: "POST",
-        path: "/1.0/projects",
-        ...global,
-        body: defined({
-          name: options.name,
-          description: options.description,
-          config: { ...options.config, ...(options.features ? featuresConfig(options.features) : {}) }
-        })
+  const { calls: projects, write } = collection(http, yield* Operations, {
+    collection: () => "/1.0/projects",
+    item: one,
+    schema: Project,
+    toPut,
+    createBody: (options: CreateOptions) =>
+      defined({
+        name: options.name,
+        description: options.description,
+        config: { ...options.config, ...(options.features ? featuresConfig(options.features) : {}) }
       }),
-      get(options.name)
-    )
-
-  const del = (name: string, options?: { readonly force?: boolean | undefined }) =>
-    Effect.zipRight(
-      options?.force ? http.requireExtension("projects_force_delete") : Effect.void,
-      run(ops, {
-        method: "DELETE",
-        path: one(name),
-        ...global,
-        ...(options?.force ? { query: { force: "true" } } : {})
-      })
-    )
+    createdName: (options) => options.name,
+    // projects are server-wide: never send `?project=` for them
+    scope: "server"
+  })
 
   return Projects.of(traced("Projects", {
-    list: http.sync({ method: "GET", path: "/1.0/projects", query: { recursion: 1 }, ...global }, Schema.Array(Project)),
-    listNames: listNames(http, { path: "/1.0/projects", ...global }),
-    get,
-    exists: (name) => exists(get(name)),
-    create,
-    put,
-    patch: (name, changes) => run(ops, { method: "PATCH", path: one(name), body: changes, ...global }),
-    update: (name, f, options) =>
-      optimisticUpdate(
-        Effect.map(http.syncWithEtag({ method: "GET", path: one(name), ...global }, Project), ({ etag, value }) => ({
-          value: toPut(value),
-          etag
-        })),
-        f,
-        (body, etag) => put(name, body, { etag }),
-        options
+    ...projects,
+    delete: (name, options) =>
+      Effect.zipRight(
+        options?.force ? http.requireExtension("projects_force_delete") : Effect.void,
+        write({ method: "DELETE", path: one(name), ...(options?.force ? { query: { force: "true" } } : {}) })
       ),
-    rename: (name, newName) => run(ops, { method: "POST", path: one(name), body: { name: newName }, ...global }),
-    delete: del,
     state: (name) =>
       Effect.zipRight(
         http.requireExtension("project_usage"),
-        http.sync({ method: "GET", path: path`/1.0/projects/${name}/state`, ...global }, ProjectState)
+        http.sync({ method: "GET", path: `${one(name)}/state`, project: null }, ProjectState)
       )
   }))
 })

@@ -29,11 +29,12 @@ import * as Schema from "effect/Schema"
 import { traced } from "./internal/tracing.js"
 import { optionalConfig, optionalString } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import { crud, defined } from "./internal/resource.js"
-import type { UpdateOptions } from "./internal/update.js"
+import { collection } from "./internal/collection.js"
+import { defined } from "./internal/resource.js"
 import { LxdHttp } from "./LxdHttp.js"
-import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
+import type { ExtensionNotAvailable } from "./LxdError.js"
 import { Operations } from "./Operations.js"
+import type * as Resource from "./Resource.js"
 
 /**
  * A storage bucket as LXD returns it.
@@ -89,6 +90,18 @@ export interface CreateOptions {
 }
 
 /**
+ * The writable fields of a key.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface StorageBucketKeyPut {
+  readonly description: string
+  /** `admin` or `read-only`. */
+  readonly role: string
+}
+
+/**
  * @since 0.1.0
  * @category options
  */
@@ -99,50 +112,32 @@ export interface KeyCreateOptions {
   readonly role?: "admin" | "read-only" | undefined
 }
 
-type Fails<A> = Effect.Effect<A, RequestError | ExtensionNotAvailable>
-
 /**
- * Access keys of buckets.
+ * Access keys of buckets: a `Resource.Fixed` collection under a pool's bucket (no
+ * `rename`). `put`, `patch` and `update` change the description and role.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Keys {
-  readonly list: (pool: string, bucket: string) => Fails<ReadonlyArray<StorageBucketKey>>
-  readonly listNames: (pool: string, bucket: string) => Fails<ReadonlyArray<string>>
-  readonly get: (pool: string, bucket: string, name: string) => Fails<StorageBucketKey>
-  /** Create a key (the server generates the access and secret keys). */
-  readonly create: (pool: string, bucket: string, options: KeyCreateOptions) => Fails<StorageBucketKey>
-  readonly delete: (pool: string, bucket: string, name: string) => Fails<void>
-}
+export interface Keys extends
+  Resource.Fixed<
+    StorageBucketKey,
+    StorageBucketKeyPut,
+    KeyCreateOptions,
+    [pool: string, bucket: string],
+    ExtensionNotAvailable
+  >
+{}
 
 /**
+ * Buckets: a `Resource.Fixed` collection under a pool (no `rename`), plus their keys.
+ *
  * @since 0.1.0
  * @category models
  */
-export interface Service {
-  readonly list: (pool: string) => Fails<ReadonlyArray<StorageBucket>>
-  readonly listNames: (pool: string) => Fails<ReadonlyArray<string>>
-  readonly get: (pool: string, name: string) => Fails<StorageBucket>
-  readonly exists: (pool: string, name: string) => Fails<boolean>
-  /** Create a bucket and return it as the server stored it. */
-  readonly create: (pool: string, options: CreateOptions) => Fails<StorageBucket>
-  readonly put: (
-    pool: string,
-    name: string,
-    body: StorageBucketPut,
-    options?: { readonly etag?: string | undefined }
-  ) => Fails<void>
-  /** Change some fields (`PATCH`): the others are kept, `config` keys are merged. */
-  readonly patch: (pool: string, name: string, changes: Partial<StorageBucketPut>) => Fails<void>
-  /** Read with the ETag, apply `f`, write back with `If-Match`; retries on 412. */
-  readonly update: (
-    pool: string,
-    name: string,
-    f: (current: StorageBucketPut) => StorageBucketPut,
-    options?: UpdateOptions
-  ) => Fails<void>
-  readonly delete: (pool: string, name: string) => Fails<void>
+export interface Service
+  extends Resource.Fixed<StorageBucket, StorageBucketPut, CreateOptions, [pool: string], ExtensionNotAvailable>
+{
   readonly keys: Keys
 }
 
@@ -159,54 +154,29 @@ export class StorageBuckets extends Context.Tag("effect-lxd/StorageBuckets")<Sto
 export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
   const http = yield* LxdHttp
   const ops = yield* Operations
-  const all = (pool: string) => path`/1.0/storage-pools/${pool}/buckets`
-  const one = (pool: string, name: string) => path`/1.0/storage-pools/${pool}/buckets/${name}`
-  const keysPath = (pool: string, bucket: string) => `${one(pool, bucket)}/keys`
-  const keyPath = (pool: string, bucket: string, name: string) => `${keysPath(pool, bucket)}${path`/${name}`}`
-
-  const buckets = crud({
-    http,
-    ops,
+  const { calls: { rename: _b, ...buckets } } = collection(http, ops, {
+    collection: (pool: string) => path`/1.0/storage-pools/${pool}/buckets`,
+    item: (pool: string, name: string) => path`/1.0/storage-pools/${pool}/buckets/${name}`,
     schema: StorageBucket,
     extension: "storage_buckets",
-    toPut: (b: StorageBucket): StorageBucketPut => ({ description: b.description, config: b.config })
+    toPut: (b: StorageBucket): StorageBucketPut => ({ description: b.description, config: b.config }),
+    createBody: (options: CreateOptions) =>
+      defined({ name: options.name, description: options.description, config: options.config ?? {} }),
+    createdName: (options) => options.name
   })
-  const keys = crud({
-    http,
-    ops,
+  const { calls: { rename: _k, ...keys } } = collection(http, ops, {
+    collection: (pool: string, bucket: string) => path`/1.0/storage-pools/${pool}/buckets/${bucket}/keys`,
+    item: (pool: string, bucket: string, name: string) =>
+      path`/1.0/storage-pools/${pool}/buckets/${bucket}/keys/${name}`,
     schema: StorageBucketKey,
     extension: "storage_buckets",
-    toPut: (k: StorageBucketKey) => ({ description: k.description, role: k.role })
+    toPut: (k: StorageBucketKey): StorageBucketKeyPut => ({ description: k.description, role: k.role }),
+    createBody: (options: KeyCreateOptions) =>
+      defined({ name: options.name, description: options.description, role: options.role }),
+    createdName: (options) => options.name
   })
 
-  return StorageBuckets.of(traced("StorageBuckets", {
-    list: (pool) => buckets.list(all(pool)),
-    listNames: (pool) => buckets.listNames(all(pool)),
-    get: (pool, name) => buckets.get(one(pool, name)),
-    exists: (pool, name) => buckets.exists(one(pool, name)),
-    create: (pool, options) =>
-      buckets.create(
-        all(pool),
-        defined({ name: options.name, description: options.description, config: options.config ?? {} }),
-        one(pool, options.name)
-      ),
-    put: (pool, name, body, options) => buckets.put(one(pool, name), body, options?.etag),
-    patch: (pool, name, changes) => buckets.patch(one(pool, name), changes),
-    update: (pool, name, f, options) => buckets.update(one(pool, name), f, options),
-    delete: (pool, name) => buckets.delete(one(pool, name)),
-    keys: {
-      list: (pool, bucket) => keys.list(keysPath(pool, bucket)),
-      listNames: (pool, bucket) => keys.listNames(keysPath(pool, bucket)),
-      get: (pool, bucket, name) => keys.get(keyPath(pool, bucket, name)),
-      create: (pool, bucket, options) =>
-        keys.create(
-          keysPath(pool, bucket),
-          defined({ name: options.name, description: options.description, role: options.role }),
-          keyPath(pool, bucket, options.name)
-        ),
-      delete: (pool, bucket, name) => keys.delete(keyPath(pool, bucket, name))
-    }
-  }))
+  return StorageBuckets.of(traced("StorageBuckets", { ...buckets, keys }))
 })
 
 /**

@@ -27,11 +27,12 @@ import * as Schema from "effect/Schema"
 import { traced } from "./internal/tracing.js"
 import { optionalConfig, optionalString, optionalStrings } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import { crud, defined } from "./internal/resource.js"
-import type { UpdateOptions } from "./internal/update.js"
+import { collection } from "./internal/collection.js"
+import { defined } from "./internal/resource.js"
 import { LxdHttp } from "./LxdHttp.js"
 import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
 import { Operations } from "./Operations.js"
+import type * as Resource from "./Resource.js"
 
 /**
  * A storage pool as LXD returns it.
@@ -94,30 +95,7 @@ export interface CreateOptions {
  * @since 0.1.0
  * @category models
  */
-export interface Service {
-  /** Every pool, in full. */
-  readonly list: Effect.Effect<ReadonlyArray<StoragePool>, RequestError>
-  readonly listNames: Effect.Effect<ReadonlyArray<string>, RequestError>
-  readonly get: (name: string) => Effect.Effect<StoragePool, RequestError>
-  readonly exists: (name: string) => Effect.Effect<boolean, RequestError>
-  /** Create a pool and return it as the server stored it. */
-  readonly create: (options: CreateOptions) => Effect.Effect<StoragePool, RequestError>
-  /** Replace the writable fields (`PUT`), optionally guarded by an ETag. */
-  readonly put: (
-    name: string,
-    body: StoragePoolPut,
-    options?: { readonly etag?: string | undefined }
-  ) => Effect.Effect<void, RequestError>
-  /** Change some fields (`PATCH`): the others are kept, `config` keys are merged. */
-  readonly patch: (name: string, changes: Partial<StoragePoolPut>) => Effect.Effect<void, RequestError>
-  /** Read with the ETag, apply `f`, write back with `If-Match`; retries on 412. */
-  readonly update: (
-    name: string,
-    f: (current: StoragePoolPut) => StoragePoolPut,
-    options?: UpdateOptions
-  ) => Effect.Effect<void, RequestError>
-  /** Delete a pool (fails while anything lives in it). */
-  readonly delete: (name: string) => Effect.Effect<void, RequestError>
+export interface Service extends Resource.Fixed<StoragePool, StoragePoolPut, CreateOptions> {
   /** Space and inodes (extension `resources`). */
   readonly resources: (name: string) => Effect.Effect<StoragePoolResources, RequestError | ExtensionNotAvailable>
 }
@@ -134,36 +112,25 @@ export class StoragePools extends Context.Tag("effect-lxd/StoragePools")<Storage
  */
 export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
   const http = yield* LxdHttp
-  const ops = yield* Operations
   const one = (name: string) => path`/1.0/storage-pools/${name}`
-  const pools = crud({
-    http,
-    ops,
+  const { calls: { rename: _, ...pools } } = collection(http, yield* Operations, {
+    collection: () => "/1.0/storage-pools",
+    item: one,
     schema: StoragePool,
-    global: true,
-    toPut: (p: StoragePool): StoragePoolPut => ({ description: p.description, config: p.config })
+    toPut: (p: StoragePool): StoragePoolPut => ({ description: p.description, config: p.config }),
+    createBody: (options: CreateOptions) =>
+      defined({
+        name: options.name,
+        driver: options.driver,
+        description: options.description,
+        config: options.config ?? {}
+      }),
+    createdName: (options) => options.name,
+    scope: "server"
   })
 
   return StoragePools.of(traced("StoragePools", {
-    list: pools.list("/1.0/storage-pools"),
-    listNames: pools.listNames("/1.0/storage-pools"),
-    get: (name) => pools.get(one(name)),
-    exists: (name) => pools.exists(one(name)),
-    create: (options) =>
-      pools.create(
-        "/1.0/storage-pools",
-        defined({
-          name: options.name,
-          driver: options.driver,
-          description: options.description,
-          config: options.config ?? {}
-        }),
-        one(options.name)
-      ),
-    put: (name, body, options) => pools.put(one(name), body, options?.etag),
-    patch: (name, changes) => pools.patch(one(name), changes),
-    update: (name, f, options) => pools.update(one(name), f, options),
-    delete: (name) => pools.delete(one(name)),
+    ...pools,
     resources: (name) =>
       Effect.zipRight(
         http.requireExtension("resources"),

@@ -33,11 +33,12 @@ import * as Schema from "effect/Schema"
 import { traced } from "./internal/tracing.js"
 import { arrayOf, optionalConfig, optionalString, optionalStrings, OptionalTime } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import { defined, exists, patchKeeping, run } from "./internal/resource.js"
-import { optimisticUpdate, type UpdateOptions } from "./internal/update.js"
+import { collection } from "./internal/collection.js"
+import { defined } from "./internal/resource.js"
 import { LxdHttp, withProject } from "./LxdHttp.js"
 import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
 import { Operations } from "./Operations.js"
+import type * as Resource from "./Resource.js"
 
 // -----------------------------------------------------------------------------
 // Models
@@ -218,45 +219,41 @@ export interface SnapshotCreateOptions {
 type Fails<A> = Effect.Effect<A, RequestError>
 
 /**
- * Volume snapshots.
+ * Volume snapshots: a `Resource.Collection` under a volume (`[volume: VolumeRef]` first),
+ * plus `restore`.
  *
  * @since 0.1.0
  * @category models
  */
-export interface Snapshots {
-  /** Every snapshot of the volume, in full. */
-  readonly list: (volume: VolumeRef) => Fails<ReadonlyArray<StorageVolumeSnapshot>>
-  readonly listNames: (volume: VolumeRef) => Fails<ReadonlyArray<string>>
-  readonly get: (volume: VolumeRef, name: string) => Fails<StorageVolumeSnapshot>
-  readonly exists: (volume: VolumeRef, name: string) => Fails<boolean>
+export interface Snapshots extends
+  Resource.Collection<
+    StorageVolumeSnapshot,
+    StorageVolumeSnapshotPut,
+    SnapshotCreateOptions | undefined,
+    [volume: VolumeRef]
+  >
+{
   /** Take a snapshot and return it (with the name the server picked, if none was given). */
   readonly create: (volume: VolumeRef, options?: SnapshotCreateOptions) => Fails<StorageVolumeSnapshot>
-  readonly rename: (volume: VolumeRef, name: string, newName: string) => Fails<void>
-  readonly put: (
-    volume: VolumeRef,
-    name: string,
-    body: StorageVolumeSnapshotPut,
-    options?: { readonly etag?: string | undefined }
-  ) => Fails<void>
-  /** Change some fields (`PATCH`): the others are kept. */
-  readonly patch: (volume: VolumeRef, name: string, changes: Partial<StorageVolumeSnapshotPut>) => Fails<void>
-  /** Read with the ETag, apply `f`, write back; retries on 412. */
-  readonly update: (
-    volume: VolumeRef,
-    name: string,
-    f: (current: StorageVolumeSnapshotPut) => StorageVolumeSnapshotPut,
-    options?: UpdateOptions
-  ) => Fails<void>
   /** Put the volume back to the snapshot's content. */
   readonly restore: (volume: VolumeRef, name: string) => Fails<void>
-  readonly delete: (volume: VolumeRef, name: string) => Fails<void>
 }
 
 /**
+ * Volumes: listed per pool (`list(pool)`, `create(pool, options)`), each one addressed by a
+ * `VolumeRef` (`get(volume)`, `patch(volume, changes)`, ...): a `Resource.Collection` with
+ * `Parents = [pool: string]` and `Item = [volume: VolumeRef]`. `listNames` gives the type
+ * with each name (a pool holds volumes of several types).
+ *
  * @since 0.1.0
  * @category models
  */
-export interface Service {
+export interface Service extends
+  Omit<
+    Resource.Collection<StorageVolume, StorageVolumePut, CreateOptions, [pool: string], never, [volume: VolumeRef]>,
+    "listNames"
+  >
+{
   /** The volumes of a pool, in full (snapshots are listed by `snapshots.list`). */
   readonly list: (pool: string, options?: ListOptions) => Fails<ReadonlyArray<StorageVolume>>
   /** The type and name of every volume of a pool. */
@@ -264,26 +261,10 @@ export interface Service {
     pool: string,
     options?: { readonly type?: VolumeType | undefined }
   ) => Fails<ReadonlyArray<{ readonly type: string; readonly name: string }>>
-  readonly get: (volume: VolumeRef) => Fails<StorageVolume>
-  readonly exists: (volume: VolumeRef) => Fails<boolean>
-  /** Create a custom volume and return it as the server stored it. */
-  readonly create: (pool: string, options: CreateOptions) => Fails<StorageVolume>
-  readonly put: (volume: VolumeRef, body: StorageVolumePut, options?: { readonly etag?: string | undefined }) => Fails<void>
-  /** Change some fields (`PATCH`): the others are kept, `config` keys are merged. */
-  readonly patch: (volume: VolumeRef, changes: Partial<StorageVolumePut>) => Fails<void>
-  /** Read with the ETag, apply `f`, write back with `If-Match`; retries on 412. */
-  readonly update: (
-    volume: VolumeRef,
-    f: (current: StorageVolumePut) => StorageVolumePut,
-    options?: UpdateOptions
-  ) => Fails<void>
-  /** Rename in place. */
-  readonly rename: (volume: VolumeRef, newName: string) => Fails<void>
   /** Copy a custom volume (with its snapshots unless `volumeOnly`) to a pool; returns the copy. */
   readonly copy: (source: VolumeRef, target: CopyOptions) => Fails<StorageVolume>
   /** Move a custom volume to another pool (and/or project, name); returns it at its new place. */
   readonly move: (volume: VolumeRef, target: MoveOptions) => Effect.Effect<StorageVolume, RequestError | ExtensionNotAvailable>
-  readonly delete: (volume: VolumeRef) => Fails<void>
   /** Space used (extension `storage_volume_state`). */
   readonly state: (volume: VolumeRef) => Effect.Effect<StorageVolumeState, RequestError | ExtensionNotAvailable>
   /** Snapshots (extension `storage_api_volume_snapshots`). */
@@ -321,7 +302,12 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const snapsPath = (v: VolumeRef) => `${volPath(v)}/snapshots`
   const snapPath = (v: VolumeRef, s: string) => `${snapsPath(v)}${path`/${s}`}`
 
-  const volToPut = (v: StorageVolume): StorageVolumePut => ({ description: v.description, config: v.config })
+  const { calls: volumes, write } = collection(http, ops, {
+    collection: (pool: string) => path`/1.0/storage-pools/${pool}/volumes`,
+    item: volPath,
+    schema: StorageVolume,
+    toPut: (v: StorageVolume): StorageVolumePut => ({ description: v.description, config: v.config })
+  })
 
   const list = (pool: string, options?: ListOptions) =>
     http.sync(
@@ -350,15 +336,10 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       arrayOf(Schema.String)
     ).pipe(Effect.map((urls) => urls.flatMap((u) => volumeFromUrl(u) ?? [])))
 
-  const get = (v: VolumeRef) => http.sync({ method: "GET", path: volPath(v) }, StorageVolume)
-
-  const put = (v: VolumeRef, body: StorageVolumePut, options?: { readonly etag?: string | undefined }) =>
-    run(ops, { method: "PUT", path: volPath(v), body, etag: options?.etag })
-
   const create = (pool: string, options: CreateOptions) => {
     const type = options.type ?? "custom"
     return Effect.zipRight(
-      run(ops, {
+      write({
         method: "POST",
         path: path`/1.0/storage-pools/${pool}/volumes/${type}`,
         body: defined({
@@ -369,13 +350,13 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
           config: options.config ?? {}
         })
       }),
-      get({ pool, name: options.name, type })
+      volumes.get({ pool, name: options.name, type })
     )
   }
 
   const copy = (source: VolumeRef, target: CopyOptions) =>
     Effect.zipRight(
-      run(ops, {
+      write({
         method: "POST",
         path: path`/1.0/storage-pools/${target.pool}/volumes/custom`,
         body: defined({
@@ -391,43 +372,41 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
           })
         })
       }),
-      get({ pool: target.pool, name: target.name })
+      volumes.get({ pool: target.pool, name: target.name })
     )
 
   const move = (v: VolumeRef, target: MoveOptions) =>
     Effect.gen(function*() {
       if (target.project !== undefined) yield* http.requireExtension("storage_volume_project_move")
       const name = target.name ?? v.name
-      yield* run(ops, {
+      yield* write({
         method: "POST",
         path: volPath(v),
         body: defined({ name, pool: target.pool, project: target.project })
       })
-      const moved = get({ pool: target.pool, name, type: v.type })
+      const moved = volumes.get({ pool: target.pool, name, type: v.type })
       return yield* (target.project === undefined ? moved : withProject(moved, target.project))
     })
 
   // --- snapshots ---------------------------------------------------------------
 
-  const snapToPut = (s: StorageVolumeSnapshot): StorageVolumeSnapshotPut => ({
-    description: s.description,
-    expires_at: s.expires_at
+  const { calls: snaps, write: snapWrite } = collection(http, ops, {
+    collection: snapsPath,
+    item: snapPath,
+    schema: StorageVolumeSnapshot,
+    toPut: (s: StorageVolumeSnapshot): StorageVolumeSnapshotPut => ({
+      description: s.description,
+      expires_at: s.expires_at
+    })
   })
-
-  const snapGet = (v: VolumeRef, s: string) => http.sync({ method: "GET", path: snapPath(v, s) }, StorageVolumeSnapshot)
-
-  const snapNames = (v: VolumeRef) =>
-    http.sync({ method: "GET", path: snapsPath(v) }, arrayOf(Schema.String)).pipe(
-      Effect.map((urls) => urls.map((u) => decodeURIComponent(u.split("?")[0]!.split("/").pop() ?? "")))
-    )
-
-  const snapPut = (v: VolumeRef, s: string, body: StorageVolumeSnapshotPut, options?: { readonly etag?: string | undefined }) =>
-    run(ops, { method: "PUT", path: snapPath(v, s), body, etag: options?.etag })
+  const snapNames = snaps.listNames
+  const snapGet = snaps.get
 
   const snapCreate = (v: VolumeRef, options?: SnapshotCreateOptions) =>
     Effect.gen(function*() {
       const before = options?.name === undefined ? yield* snapNames(v) : []
       const expiresAt = options?.expiresAt instanceof Date ? options.expiresAt.toISOString() : options?.expiresAt
+      // not through the builder's `write`: the operation's resources name the snapshot
       const outcome = yield* ops.run({
         method: "POST",
         path: snapsPath(v),
@@ -447,51 +426,18 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     })
 
   const snapshots: Snapshots = {
-    list: (v) => http.sync({ method: "GET", path: snapsPath(v), query: { recursion: 1 } }, arrayOf(StorageVolumeSnapshot)),
-    listNames: snapNames,
-    get: snapGet,
-    exists: (v, s) => exists(snapGet(v, s)),
+    ...snaps,
     create: snapCreate,
-    rename: (v, s, newName) => run(ops, { method: "POST", path: snapPath(v, s), body: { name: newName } }),
-    put: snapPut,
-    patch: (v, s, changes) =>
-      patchKeeping({ http, ops, path: snapPath(v, s), schema: StorageVolumeSnapshot, toPut: snapToPut, changes }),
-    update: (v, s, f, options) =>
-      optimisticUpdate(
-        Effect.map(
-          http.syncWithEtag({ method: "GET", path: snapPath(v, s) }, StorageVolumeSnapshot),
-          ({ etag, value }) => ({ value: snapToPut(value), etag })
-        ),
-        f,
-        (body, etag) => snapPut(v, s, body, { etag }),
-        options
-      ),
-    restore: (v, s) => run(ops, { method: "PUT", path: volPath(v), body: { restore: s } }),
-    delete: (v, s) => run(ops, { method: "DELETE", path: snapPath(v, s) })
+    restore: (v, s) => snapWrite({ method: "PUT", path: volPath(v), body: { restore: s } })
   }
 
   return StorageVolumes.of(traced("StorageVolumes", {
+    ...volumes,
     list,
     listNames,
-    get,
-    exists: (v) => exists(get(v)),
     create,
-    put,
-    patch: (v, changes) => patchKeeping({ http, ops, path: volPath(v), schema: StorageVolume, toPut: volToPut, changes }),
-    update: (v, f, options) =>
-      optimisticUpdate(
-        Effect.map(http.syncWithEtag({ method: "GET", path: volPath(v) }, StorageVolume), ({ etag, value }) => ({
-          value: volToPut(value),
-          etag
-        })),
-        f,
-        (body, etag) => put(v, body, { etag }),
-        options
-      ),
-    rename: (v, newName) => run(ops, { method: "POST", path: volPath(v), body: { name: newName } }),
     copy,
     move,
-    delete: (v) => run(ops, { method: "DELETE", path: volPath(v) }),
     state: (v) =>
       Effect.zipRight(
         http.requireExtension("storage_volume_state"),

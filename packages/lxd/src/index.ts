@@ -68,6 +68,15 @@ export * as Snapshots from "./Snapshots.js"
 export * as Images from "./Images.js"
 
 /**
+ * The calls every collection offers (`list`, `listNames`, `get`, `exists`, `create`,
+ * `put`, `patch`, `update`, `rename`, `delete`), declared once: each resource service
+ * extends these interfaces.
+ *
+ * @since 0.1.0
+ */
+export * as Resource from "./Resource.js"
+
+/**
  * @since 0.1.0
  */
 export * as Profiles from "./Profiles.js"
