@@ -10,6 +10,7 @@ import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import { Exec, LxdHttp } from "effect-lxd"
 import { container } from "../support/fixtures.js"
+import { taggedProcesses } from "../support/processes.js"
 import { forEachServer } from "../support/servers.js"
 
 class Box extends Context.Tag("test/exec-interrupt/Box")<Box, string>() {}
@@ -24,16 +25,7 @@ const INTERRUPT_BOUND_MS = 2_000
 const markerBase = () => 6_000_000 + Math.floor(Math.random() * 900) * 1_000
 
 /** The tagged processes in the container whose marker lies in [from, from + 1000). */
-const sleepersFrom = (box: string, from: number) =>
-  Effect.gen(function*() {
-    const exec = yield* Exec.Exec
-    const ps = yield* exec.run(box, ["ps", "-o", "pid,args"])
-    assert.strictEqual(ps.exitCode, 0)
-    return ps.stdout.split("\n").filter((line) => {
-      const m = /\b(?:sleep|yes) (\d+)\s*$/.exec(line)
-      return m !== null && Number(m[1]) >= from && Number(m[1]) < from + 1_000
-    })
-  })
+const sleepersFrom = (box: string, from: number) => taggedProcesses(box, from, from + 1_000)
 
 forEachServer("exec interruption", (it, server) => {
   it.layer(Layer.scoped(Box, container(server.env.imageAlias, { prefix: "xi" })), { timeout: "2 minutes" })((it) => {

@@ -26,6 +26,7 @@ import * as Stream from "effect/Stream"
 import { Events, Exec, Files, LxdHttp } from "effect-lxd"
 import * as Fs from "node:fs"
 import { container } from "../support/fixtures.js"
+import { taggedProcesses } from "../support/processes.js"
 import { forEachServer } from "../support/servers.js"
 
 class Box extends Context.Tag("test/interrupt-stress/Box")<Box, string>() {}
@@ -47,17 +48,7 @@ const openFds = () => Fs.readdirSync("/proc/self/fd").length
 const randomDelay = () =>
   Math.random() < 0.7 ? Math.floor(Math.random() * 41) : 40 + Math.floor(Math.random() * 560)
 
-/** The tagged processes (`sleep <n>`, `yes <n>`) in the container with a marker in [from, to). */
-const tagged = (box: string, from: number, to: number) =>
-  Effect.gen(function*() {
-    const exec = yield* Exec.Exec
-    const ps = yield* exec.run(box, ["ps", "-o", "pid,args"])
-    assert.strictEqual(ps.exitCode, 0)
-    return ps.stdout.split("\n").filter((line) => {
-      const m = /\b(?:sleep|yes) (\d+)\s*$/.exec(line)
-      return m !== null && Number(m[1]) >= from && Number(m[1]) < to
-    })
-  })
+const tagged = taggedProcesses
 
 const until = (check: () => boolean) =>
   Effect.gen(function*() {

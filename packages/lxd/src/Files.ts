@@ -22,18 +22,16 @@
  *
  * @since 0.1.0
  */
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Fs from "node:fs"
 import * as NodePath from "node:path"
 import { traced } from "./internal/tracing.js"
 import { decodeEnvelope } from "./internal/envelope.js"
-import { forEachBounded, forEachBoundedDiscard } from "./internal/concurrency.js"
+import { pullTree, pushTree } from "./internal/fileTrees.js"
 import { path as apiPath } from "./internal/path.js"
 import { LxdHttp, type RawResponse } from "./LxdHttp.js"
 import {
@@ -202,17 +200,6 @@ const checkIds = (o: Ownership | undefined) => {
  * @category utils
  */
 export const formatMode = (mode: number): string => "0" + (mode & 0o7777).toString(8).padStart(3, "0")
-
-const localError = (what: string, cause: unknown) =>
-  new InvalidArgument({
-    argument: "localPath",
-    reason: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`
-  })
-
-const joinRemote = (dir: string, name: string) => (dir.endsWith("/") ? dir + name : `${dir}/${name}`)
-
-/** Names from a listing that are safe to join to a path (no traversal). */
-const safeName = (name: string) => name.length > 0 && name !== "." && name !== ".." && !/[/\\]/.test(name)
 
 /**
  * @since 0.1.0
@@ -406,52 +393,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
       )
     })
 
-  // --- trees -------------------------------------------------------------------------
-
-  interface LocalEntry {
-    readonly rel: string
-    readonly kind: "file" | "directory" | "symlink"
-    readonly mode: number
-    readonly target: string | undefined
-  }
-
-  const localTree = (root: string): Effect.Effect<Array<LocalEntry>, InvalidArgument> =>
-    Effect.tryPromise({
-      try: async () => {
-        const out: Array<LocalEntry> = []
-        const walk = async (rel: string): Promise<void> => {
-          const entries = await Fs.promises.readdir(NodePath.join(root, rel), { withFileTypes: true })
-          for (const e of entries) {
-            const childRel = rel === "" ? e.name : `${rel}/${e.name}`
-            const full = NodePath.join(root, childRel)
-            const st = await Fs.promises.lstat(full)
-            if (st.isSymbolicLink()) {
-              out.push({ rel: childRel, kind: "symlink", mode: st.mode & 0o7777, target: await Fs.promises.readlink(full) })
-            } else if (st.isDirectory()) {
-              out.push({ rel: childRel, kind: "directory", mode: st.mode & 0o7777, target: undefined })
-              await walk(childRel)
-            } else if (st.isFile()) {
-              out.push({ rel: childRel, kind: "file", mode: st.mode & 0o7777, target: undefined })
-            }
-            // sockets, fifos and devices are not copied
-          }
-        }
-        await walk("")
-        return out
-      },
-      catch: (cause) => localError(`cannot read ${root}`, cause)
-    })
-
-  const pushFile = (instance: string, local: string, remote: string, mode: number, ids: Ownership | undefined) =>
-    write(
-      instance,
-      remote,
-      NodeStream.fromReadable<InvalidArgument, Uint8Array>(
-        () => Fs.createReadStream(local, { highWaterMark: 256 * 1024 }),
-        (cause) => localError(`cannot read ${local}`, cause)
-      ),
-      { mode, uid: ids?.uid, gid: ids?.gid }
-    )
+  const single = { read, write, stat, list, mkdir, symlink }
 
   const push = (
     instance: string,
@@ -463,64 +405,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
       yield* checkInstance(instance)
       yield* checkPath("remotePath", remotePath)
       yield* checkIds(options)
-      const concurrency = options?.concurrency ?? 4
-      const st = yield* Effect.tryPromise({
-        try: () => Fs.promises.stat(localPath),
-        catch: (cause) => localError(`cannot read ${localPath}`, cause)
-      })
-      const ids = { uid: options?.uid, gid: options?.gid }
-      const parent = NodePath.posix.dirname(remotePath)
-      if (parent !== "/") yield* mkdir(instance, parent, { parents: true, ...ids })
-      if (!st.isDirectory()) {
-        return yield* pushFile(instance, localPath, remotePath, st.mode & 0o7777, ids)
-      }
-      const entries = yield* localTree(localPath)
-      yield* mkdir(instance, remotePath, { mode: st.mode & 0o7777, ...ids })
-      // directories parent first, level by level; then files and links, several at once
-      const dirs = entries.filter((e) => e.kind === "directory")
-      const depth = (e: LocalEntry) => e.rel.split("/").length
-      const levels = [...new Set(dirs.map(depth))].sort((a, b) => a - b)
-      for (const level of levels) {
-        yield* forEachBoundedDiscard(
-          dirs.filter((d) => depth(d) === level),
-          (d) => mkdirOne(instance, joinRemote(remotePath, d.rel), { mode: d.mode, ...ids }),
-          concurrency
-        )
-      }
-      yield* forEachBoundedDiscard(
-        entries.filter((e) => e.kind !== "directory"),
-        (e) =>
-          e.kind === "symlink"
-            ? symlink(instance, joinRemote(remotePath, e.rel), e.target!, ids)
-            : pushFile(instance, NodePath.join(localPath, e.rel), joinRemote(remotePath, e.rel), e.mode, ids),
-        concurrency
-      )
-    })
-
-  const pullFile = (instance: string, remote: string, local: string, mode: number) =>
-    Effect.gen(function*() {
-      // each write is awaited before the next chunk is pulled, so a slow disk slows the
-      // download instead of piling chunks up in memory (a Writable sink would not wait)
-      yield* Effect.scoped(
-        Effect.gen(function*() {
-          const handle = yield* Effect.acquireRelease(
-            Effect.tryPromise({
-              try: () => Fs.promises.open(local, "w", 0o600),
-              catch: (cause) => localError(`cannot open ${local}`, cause)
-            }),
-            (h) => Effect.promise(() => h.close())
-          )
-          yield* Stream.runForEach(read(instance, remote), (chunk) =>
-            Effect.tryPromise({
-              try: () => handle.write(chunk),
-              catch: (cause) => localError(`cannot write ${local}`, cause)
-            }))
-        })
-      )
-      yield* Effect.tryPromise({
-        try: () => Fs.promises.chmod(local, mode),
-        catch: (cause) => localError(`cannot chmod ${local}`, cause)
-      })
+      yield* pushTree(single, instance, localPath, remotePath, options)
     })
 
   const pull = (
@@ -532,52 +417,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
     Effect.gen(function*() {
       yield* checkInstance(instance)
       yield* checkPath("remotePath", remotePath)
-      const concurrency = options?.concurrency ?? 4
-      const local = <A>(what: string, f: () => Promise<A>) =>
-        Effect.tryPromise({ try: f, catch: (cause) => localError(what, cause) })
-      const root = yield* stat(instance, remotePath)
-      if (root.type === "file") return yield* pullFile(instance, remotePath, localPath, root.mode)
-      if (root.type === "symlink") {
-        return yield* local(`cannot create ${localPath}`, () => Fs.promises.symlink(root.target ?? "", localPath))
-      }
-      // walk the remote tree (breadth first), creating local directories on the way
-      const dirs: Array<{ readonly local: string; readonly mode: number }> = []
-      const files: Array<FileInfo & { readonly local: string }> = []
-      let frontier: Array<{ readonly remote: string; readonly local: string; readonly mode: number }> = [
-        { remote: remotePath, local: localPath, mode: root.mode }
-      ]
-      while (frontier.length > 0) {
-        const next: typeof frontier = []
-        yield* forEachBoundedDiscard(frontier, (dir) =>
-          Effect.gen(function*() {
-            yield* local(`cannot create ${dir.local}`, () => Fs.promises.mkdir(dir.local, { recursive: true, mode: 0o700 }))
-            dirs.push({ local: dir.local, mode: dir.mode })
-            const names = (yield* list(instance, dir.remote)).filter(safeName)
-            const infos = yield* forEachBounded(
-              names,
-              (name) => stat(instance, joinRemote(dir.remote, name)),
-              concurrency
-            )
-            infos.forEach((info, i) => {
-              const childLocal = NodePath.join(dir.local, names[i]!)
-              if (info.type === "directory") next.push({ remote: info.path, local: childLocal, mode: info.mode })
-              else files.push({ ...info, local: childLocal })
-            })
-          }), concurrency)
-        frontier = next
-      }
-      yield* forEachBoundedDiscard(
-        files,
-        (f) =>
-          f.type === "symlink"
-            ? local(`cannot create ${f.local}`, () => Fs.promises.symlink(f.target ?? "", f.local))
-            : pullFile(instance, f.path, f.local, f.mode),
-        concurrency
-      )
-      // modes last, deepest first, so that a read-only directory does not stop its filling
-      for (const d of dirs.reverse()) {
-        yield* local(`cannot chmod ${d.local}`, () => Fs.promises.chmod(d.local, d.mode))
-      }
+      yield* pullTree(single, instance, remotePath, localPath, options)
     })
 
   return Files.of(traced("Files", { read, write, stat, list, mkdir, delete: remove, symlink, push, pull }, { nameAttribute: "lxd.instance" }))

@@ -5,7 +5,7 @@ import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
 import type * as NodeStream from "node:stream"
 import { InstanceConsole, LxdHttp, Operations } from "../src/index.js"
-import { error, fakeServer, json, operation } from "./fakeServer.js"
+import { error, fakeServer, json, websocketOperationStarted } from "./fakeServer.js"
 import { acceptRaw, type RawConnection } from "./rawWebSocket.js"
 
 /**
@@ -33,13 +33,7 @@ describe("Console detach against a scripted server", () => {
       const { socketPath } = yield* fakeServer(
         (req, res) => {
           if (req.method === "POST" && req.url.startsWith("/1.0/instances/box/console")) {
-            return json(res, 202, {
-              type: "async",
-              status: "Operation created",
-              status_code: 100,
-              operation: `/1.0/operations/${OP}`,
-              metadata: operation(OP, { class: "websocket", metadata: { fds: SECRETS } })
-            })
+            return json(res, 202, websocketOperationStarted(OP, SECRETS))
           }
           // the long poll never answers: the operation never ends
           if (req.url.startsWith(`/1.0/operations/${OP}/wait`)) return

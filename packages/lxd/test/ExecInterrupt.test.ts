@@ -5,7 +5,7 @@ import * as Fiber from "effect/Fiber"
 import type * as Http from "node:http"
 import type * as Stream from "node:stream"
 import { Exec, LxdHttp, Operations } from "../src/index.js"
-import { error, fakeServer, json, operation, sync } from "./fakeServer.js"
+import { error, fakeServer, json, operation, sync, websocketOperationStarted } from "./fakeServer.js"
 import { acceptRaw, type RawConnection, watchRaw } from "./rawWebSocket.js"
 
 /**
@@ -57,13 +57,7 @@ const execServer = (script: ScriptOptions) =>
     const { socketPath } = yield* fakeServer(
       (req, res) => {
         if (req.method === "POST" && req.url.startsWith("/1.0/instances/box/exec")) {
-          return json(res, 202, {
-            type: "async",
-            status: "Operation created",
-            status_code: 100,
-            operation: `/1.0/operations/${OP}`,
-            metadata: operation(OP, { class: "websocket", metadata: { fds: SECRETS } })
-          })
+          return json(res, 202, websocketOperationStarted(OP, SECRETS))
         }
         if (req.url.startsWith(`/1.0/operations/${OP}/wait`)) {
           if (ended) return json(res, 200, sync(finalOp()))

@@ -4,7 +4,6 @@ import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as Tracer from "effect/Tracer"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
 import * as Os from "node:os"
@@ -13,6 +12,7 @@ import { LxdError, LxdHttp } from "../src/index.js"
 import { version } from "../src/internal/version.js"
 import { error, fakeServer, json, operation, serverInfo, sync } from "./fakeServer.js"
 import { memoryConnection } from "./memoryTransport.js"
+import { recordingTracer } from "./recordingTracer.js"
 
 const connect = (socketPath: string) => LxdHttp.connect({ _tag: "Unix", socketPath })
 
@@ -237,44 +237,16 @@ describe("LxdHttp against a scripted server", () => {
   it.scoped("requests carrying a secret in their query are not traced (spans record full URLs)", () =>
     Effect.gen(function*() {
       const { http } = yield* memoryConnection((_req, res) => json(res, 200, sync({})))
-      const recorded: Array<string> = []
-      const tracer = Tracer.make({
-        context: (f) => f(),
-        span: (name, parent, context, links, startTime, kind) => {
-          const attributes = new Map<string, unknown>()
-          recorded.push(name)
-          const span: Tracer.Span = {
-            _tag: "Span",
-            name,
-            spanId: String(recorded.length),
-            traceId: "t",
-            parent,
-            context,
-            status: { _tag: "Started", startTime },
-            attributes,
-            links,
-            sampled: true,
-            kind,
-            end: () => undefined,
-            attribute: (key, value) => {
-              attributes.set(key, value)
-              recorded.push(`${key}=${String(value)}`)
-            },
-            event: () => undefined,
-            addLinks: () => undefined
-          }
-          return span
-        }
-      })
+      const { texts, tracer } = recordingTracer()
       yield* http.send({ method: "GET", path: "/1.0/images/abc", query: { secret: "s3cr3t-value" } }).pipe(
         Effect.withTracer(tracer)
       )
-      assert.isFalse(recorded.some((r) => r.includes("s3cr3t-value")))
+      assert.isFalse(texts().some((r) => r.includes("s3cr3t-value")))
       yield* http.send({ method: "GET", path: "/1.0/images/abc", query: { recursion: 1 } }).pipe(
         Effect.withTracer(tracer)
       )
       // ordinary requests are traced as usual
-      assert.isTrue(recorded.some((r) => r.includes("/1.0/images/abc?recursion=1")))
+      assert.isTrue(texts().some((r) => r.includes("/1.0/images/abc?recursion=1")))
     }))
 
   it("the User-Agent version follows package.json", () => {

@@ -101,3 +101,12 @@ export const fakeServer = (
         })
       })
   )
+
+/** The `202` answer of a call that starts a websocket operation (exec, console) with these fds secrets. */
+export const websocketOperationStarted = (id: string, fds: Readonly<Record<string, string>>) => ({
+  type: "async",
+  status: "Operation created",
+  status_code: 100,
+  operation: `/1.0/operations/${id}`,
+  metadata: operation(id, { class: "websocket", metadata: { fds } })
+})
