@@ -51,7 +51,7 @@ const teardown = Effect.gen(function*() {
   const projects = yield* Projects.Projects
   const concurrency = intFlag(flags, "concurrency", 5)
   const clean = Effect.gen(function*() {
-    const mine = (yield* instances.names()).filter((n) => n.startsWith(`${run}-`))
+    const mine = (yield* instances.listNames()).filter((n) => n.startsWith(`${run}-`))
     yield* Effect.forEach(mine, (name) => instances.delete(name, { force: true }).pipe(Effect.ignore), {
       concurrency,
       discard: true

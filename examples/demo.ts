@@ -39,7 +39,7 @@ const tour = Effect.gen(function*() {
 
   yield* section("the server, over the unix socket")
   yield* describeServer
-  const existing = yield* instances.names()
+  const existing = yield* instances.listNames()
   yield* Console.log(`${existing.length} instance(s) on the server before we start`)
 
   yield* section(`events: listening for lifecycle events of ${name}`)

@@ -40,7 +40,7 @@ forEachServer("instances", (it, server) => {
       assert.strictEqual(got.name, c.name)
       assert.strictEqual(got.status, "Stopped")
       assert.strictEqual(got.type, "container")
-      assert.include(yield* instances.names(), c.name)
+      assert.include(yield* instances.listNames(), c.name)
       const listed = (yield* instances.list()).find((i) => i.name === c.name)
       assert.isDefined(listed)
       assert.deepStrictEqual(listed!.profiles, ["default"])
@@ -79,7 +79,7 @@ forEachServer("instances", (it, server) => {
   it.scoped("create without a name: the server's name is read back, the description round-trips", () =>
     Effect.gen(function*() {
       const instances = yield* Instances.Instances
-      const before = new Set(yield* instances.names())
+      const before = new Set(yield* instances.listNames())
       const c = yield* Effect.acquireRelease(
         instances.create({ source: { type: "image", alias }, description: "nameless" }),
         (i) => deleteInstance(i.name)
@@ -126,7 +126,7 @@ forEachServer("instances", (it, server) => {
 
       const filtered = yield* instances.list({ filter: `name eq ${c.name}` })
       assert.deepStrictEqual(filtered.map((i) => i.name), [c.name])
-      const none = yield* instances.names({ filter: { name: uniqueName("nope") } })
+      const none = yield* instances.listNames({ filter: { name: uniqueName("nope") } })
       assert.deepStrictEqual(none, [])
 
       const everywhere = yield* instances.list({ allProjects: true })
@@ -152,9 +152,9 @@ forEachServer("instances", (it, server) => {
     Effect.gen(function*() {
       const instances = yield* Instances.Instances
       const c = yield* launch(instances, alias)
-      assert.include(yield* instances.containers.names(), c.name)
+      assert.include(yield* instances.containers.listNames(), c.name)
       assert.include((yield* instances.containers.list()).map((i) => i.name), c.name)
-      assert.notInclude(yield* instances.virtualMachines.names(), c.name)
+      assert.notInclude(yield* instances.virtualMachines.listNames(), c.name)
       assert.notInclude((yield* instances.list({ type: "virtual-machine" })).map((i) => i.name), c.name)
       assert.strictEqual((yield* instances.containers.get(c.name)).name, c.name)
       const wrongType = failureOf(yield* Effect.exit(instances.virtualMachines.get(c.name)))
@@ -345,7 +345,7 @@ forEachServer("instances", (it, server) => {
       )
       assert.match(image.fingerprint, /^[0-9a-f]{64}$/)
       assert.strictEqual(image.properties["description"], "published")
-      assert.include((yield* images.names()), image.fingerprint)
+      assert.include((yield* images.listNames()), image.fingerprint)
       assert.strictEqual((yield* images.getByAlias(imageAlias)).fingerprint, image.fingerprint)
     }))
 
@@ -371,12 +371,12 @@ forEachServer("instances", (it, server) => {
       yield* snapshots.create(c.name, { name: "s0" })
       const copy = yield* Effect.acquireRelease(instances.copy(c.name, uniqueName("copy")), (i) => deleteInstance(i.name))
       assert.strictEqual(copy.config["user.origin"], "yes")
-      assert.deepStrictEqual(yield* snapshots.names(copy.name), ["s0"])
+      assert.deepStrictEqual(yield* snapshots.listNames(copy.name), ["s0"])
       const bare = yield* Effect.acquireRelease(
         instances.copy(c.name, uniqueName("bare"), { instanceOnly: true, config: { "user.extra": "1" } }),
         (i) => deleteInstance(i.name)
       )
-      assert.deepStrictEqual(yield* snapshots.names(bare.name), [])
+      assert.deepStrictEqual(yield* snapshots.listNames(bare.name), [])
       assert.strictEqual(bare.config["user.extra"], "1")
       const fromSnap = yield* Effect.acquireRelease(
         instances.create({ name: uniqueName("fs"), source: { type: "copy", source: `${c.name}/s0` } }),

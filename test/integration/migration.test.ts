@@ -89,7 +89,7 @@ forEachServer("migration", (it, server) => {
         assert.strictEqual(copied.config["user.origin"], server.name)
         // a copy is a new instance: volatile keys (its UUID among them) are not carried over
         assert.notStrictEqual(copied.config["volatile.uuid"], c.config["volatile.uuid"])
-        assert.deepStrictEqual(yield* there.snapshots.names(c.name), ["s0"])
+        assert.deepStrictEqual(yield* there.snapshots.listNames(c.name), ["s0"])
         assert.isTrue(yield* instances.exists(c.name))
         yield* there.instances.start(c.name)
         assert.strictEqual((yield* there.instances.state(c.name)).status, "Running")
@@ -113,7 +113,7 @@ forEachServer("migration", (it, server) => {
         })
         assert.strictEqual(copied.name, newName)
         assert.strictEqual(copied.config["user.copied"], "yes")
-        assert.deepStrictEqual(yield* there.snapshots.names(newName), [])
+        assert.deepStrictEqual(yield* there.snapshots.listNames(newName), [])
       }))
 
     it.scoped("move a stopped container to another server: gone here, there with its configuration", () =>

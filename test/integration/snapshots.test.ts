@@ -28,7 +28,7 @@ forEachServer("snapshots", (it, server) => {
       const snap = yield* snapshots.create(c.name, { name: "first" })
       assert.strictEqual(snap.name, "first")
       assert.isFalse(snap.stateful)
-      assert.deepStrictEqual(yield* snapshots.names(c.name), ["first"])
+      assert.deepStrictEqual(yield* snapshots.listNames(c.name), ["first"])
       const listed = yield* snapshots.list(c.name)
       assert.deepStrictEqual(listed.map((s) => s.name), ["first"])
       assert.strictEqual((yield* snapshots.get(c.name, "first")).created_at, snap.created_at)
@@ -46,7 +46,7 @@ forEachServer("snapshots", (it, server) => {
       const b = yield* snapshots.create(c.name)
       assert.strictEqual(a.name, "snap0")
       assert.strictEqual(b.name, "snap1")
-      assert.sameMembers([...(yield* snapshots.names(c.name))], ["snap0", "snap1"])
+      assert.sameMembers([...(yield* snapshots.listNames(c.name))], ["snap0", "snap1"])
     }))
 
   it.scoped("expiry: set at creation, changed with update (ETag)", () =>
@@ -67,9 +67,9 @@ forEachServer("snapshots", (it, server) => {
       const c = yield* launch(alias)
       yield* snapshots.create(c.name, { name: "old" })
       yield* snapshots.rename(c.name, "old", "new")
-      assert.deepStrictEqual(yield* snapshots.names(c.name), ["new"])
+      assert.deepStrictEqual(yield* snapshots.listNames(c.name), ["new"])
       yield* snapshots.delete(c.name, "new")
-      assert.deepStrictEqual(yield* snapshots.names(c.name), [])
+      assert.deepStrictEqual(yield* snapshots.listNames(c.name), [])
       assert.strictEqual(failureOf(yield* Effect.exit(snapshots.delete(c.name, "new")))._tag, "NotFound")
     }))
 

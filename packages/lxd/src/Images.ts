@@ -297,7 +297,7 @@ export interface ImageSecret {
  */
 export interface Service {
   /** Fingerprints of the images. */
-  readonly names: (options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, RequestError>
+  readonly listNames: (options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, RequestError>
   /** Every image, as objects (`recursion=1`). */
   readonly list: (options?: ListOptions) => Effect.Effect<ReadonlyArray<Image>, RequestError>
   /** An image by fingerprint (or a unique prefix of it); `secret` for untrusted access to a private image. */
@@ -421,7 +421,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       Effect.map((images) => options?.publicOnly ? images.filter((i) => i.public) : images)
     )
 
-  const names = (options?: ListOptions) =>
+  const listNames = (options?: ListOptions) =>
     options?.publicOnly
       ? Effect.map(list(options), (images) => images.map((i) => i.fingerprint))
       : http.sync({ method: "GET", path: "/1.0/images", query: listQuery(options, 0) }, Schema.Array(Schema.String))
@@ -668,7 +668,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     })
 
   return Images.of(traced("Images", {
-    names,
+    listNames,
     list,
     get,
     getByAlias,

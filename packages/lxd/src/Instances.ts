@@ -430,7 +430,7 @@ export interface ImportOptions {
  */
 export interface TypedView {
   readonly type: InstanceType
-  readonly names: (options?: Omit<ListOptions, "type">) => Effect.Effect<ReadonlyArray<string>, RequestError>
+  readonly listNames: (options?: Omit<ListOptions, "type">) => Effect.Effect<ReadonlyArray<string>, RequestError>
   readonly list: (options?: Omit<ListOptions, "type">) => Effect.Effect<ReadonlyArray<Instance>, RequestError>
   readonly listFull: (options?: Omit<ListFullOptions, "type">) => Effect.Effect<ReadonlyArray<InstanceFull>, RequestError>
   /** Fails with `NotFound` when the instance is of the other type. */
@@ -445,7 +445,7 @@ export interface TypedView {
  */
 export interface Service {
   /** Names of the instances. With `allProjects`, names can repeat across projects. */
-  readonly names: (options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, RequestError>
+  readonly listNames: (options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, RequestError>
   /** The instances as objects (`recursion=1`). */
   readonly list: (options?: ListOptions) => Effect.Effect<ReadonlyArray<Instance>, RequestError>
   /** The instances with state, snapshots and backups (`recursion=2`). */
@@ -672,7 +672,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     ...(options?.allProjects ? { "all-projects": true } : {})
   })
 
-  const names = (options?: ListOptions) =>
+  const listNames = (options?: ListOptions) =>
     http.sync({ method: "GET", path: "/1.0/instances", query: listQuery(options, 0) }, Schema.Array(Schema.String))
       .pipe(Effect.map((urls) => urls.map(nameFromUrl)))
 
@@ -1014,7 +1014,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     const label = type === "container" ? "Container" : "Virtual machine"
     return {
       type,
-      names: (options) => names({ ...options, type }),
+      listNames: (options) => listNames({ ...options, type }),
       list: (options) => list({ ...options, type }),
       listFull: (options) => listFull({ ...options, type }),
       get: (name) =>
@@ -1039,7 +1039,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   }
 
   return Instances.of(traced("Instances", {
-    names,
+    listNames,
     list,
     listFull,
     get,

@@ -109,7 +109,7 @@ export interface CopyOptions {
  */
 export interface Service {
   /** Names of the instance's snapshots. */
-  readonly names: (instance: string) => Effect.Effect<ReadonlyArray<string>, RequestError>
+  readonly listNames: (instance: string) => Effect.Effect<ReadonlyArray<string>, RequestError>
   /** The instance's snapshots, as objects. */
   readonly list: (instance: string) => Effect.Effect<ReadonlyArray<Snapshot>, RequestError>
   readonly get: (instance: string, name: string) => Effect.Effect<Snapshot, RequestError>
@@ -171,7 +171,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const listPath = (instance: string) => path`/1.0/instances/${instance}/snapshots`
   const snapPath = (instance: string, name: string) => path`/1.0/instances/${instance}/snapshots/${name}`
 
-  const names = (instance: string) =>
+  const listNames = (instance: string) =>
     http.sync({ method: "GET", path: listPath(instance) }, Schema.Array(Schema.String)).pipe(
       Effect.map((urls) => urls.map(nameFromUrl))
     )
@@ -259,7 +259,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     })
 
   return Snapshots.of(traced("Snapshots", {
-    names,
+    listNames,
     list,
     get,
     exists: (instance, name) =>
