@@ -201,6 +201,42 @@ const checkIds = (o: Ownership | undefined) => {
  */
 export const formatMode = (mode: number): string => "0" + (mode & 0o7777).toString(8).padStart(3, "0")
 
+/** What the file headers (`X-LXD-Type`, `-Mode`, `-Uid`, `-Gid`, `-Modified`) say about a file. */
+const fileInfoFrom = (
+  prefix: string,
+  p: string,
+  method: string,
+  res: RawResponse
+): Effect.Effect<Omit<FileInfo, "target">, DecodeError> => {
+  const h = (name: string) => res.headers[`${prefix}-${name}`.toLowerCase()]
+  const type = h("type")
+  const mode = h("mode")
+  const uid = h("uid")
+  const gid = h("gid")
+  if (type !== "file" && type !== "directory" && type !== "symlink") {
+    return Effect.fail(
+      new DecodeError({ method, path: "/1.0/instances/…/files", reason: `unexpected ${prefix}-Type: ${type}` })
+    )
+  }
+  return Effect.succeed({
+    path: p,
+    type,
+    mode: mode === undefined ? 0 : parseInt(mode, 8),
+    uid: uid === undefined ? 0 : parseInt(uid, 10),
+    gid: gid === undefined ? 0 : parseInt(gid, 10),
+    modified: h("modified")
+  })
+}
+
+/** The headers that set a written file's mode and owner. */
+const ownershipHeadersOf = (prefix: string, o: Ownership | undefined): Record<string, string> => {
+  const out: Record<string, string> = {}
+  if (o?.mode !== undefined) out[`${prefix}-Mode`] = formatMode(o.mode)
+  if (o?.uid !== undefined) out[`${prefix}-Uid`] = String(o.uid)
+  if (o?.gid !== undefined) out[`${prefix}-Gid`] = String(o.gid)
+  return out
+}
+
 /**
  * @since 0.1.0
  * @category constructors
@@ -212,26 +248,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
 
   const filesPath = (instance: string) => apiPath`/1.0/instances/${instance}/files`
 
-  const infoFrom = (p: string, method: string, res: RawResponse): Effect.Effect<Omit<FileInfo, "target">, DecodeError> => {
-    const h = (name: string) => res.headers[`${prefix}-${name}`.toLowerCase()]
-    const type = h("type")
-    const mode = h("mode")
-    const uid = h("uid")
-    const gid = h("gid")
-    if (type !== "file" && type !== "directory" && type !== "symlink") {
-      return Effect.fail(
-        new DecodeError({ method, path: "/1.0/instances/…/files", reason: `unexpected ${header("Type")}: ${type}` })
-      )
-    }
-    return Effect.succeed({
-      path: p,
-      type,
-      mode: mode === undefined ? 0 : parseInt(mode, 8),
-      uid: uid === undefined ? 0 : parseInt(uid, 10),
-      gid: gid === undefined ? 0 : parseInt(gid, 10),
-      modified: h("modified")
-    })
-  }
+  const infoFrom = (p: string, method: string, res: RawResponse) => fileInfoFrom(prefix, p, method, res)
 
   const bodyText = (res: RawResponse) =>
     res.body.pipe(Stream.decodeText(), Stream.mkString)
@@ -277,13 +294,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
       raw: { contentType: "application/octet-stream", data }
     })
 
-  const ownershipHeaders = (o: Ownership | undefined): Record<string, string> => {
-    const out: Record<string, string> = {}
-    if (o?.mode !== undefined) out[header("Mode")] = formatMode(o.mode)
-    if (o?.uid !== undefined) out[header("Uid")] = String(o.uid)
-    if (o?.gid !== undefined) out[header("Gid")] = String(o.gid)
-    return out
-  }
+  const ownershipHeaders = (o: Ownership | undefined) => ownershipHeadersOf(prefix, o)
 
   const write = <E = never>(
     instance: string,
