@@ -269,6 +269,198 @@ const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
   return out
 }
 
+/** The exit status in a finished exec operation (`metadata.return`). */
+const exitCodeOf = (op: Operation, origin: { readonly method: string; readonly path: string }) =>
+  Schema.decodeUnknown(ExitMetadata)(op.metadata).pipe(
+    Effect.map((m) => m.return),
+    Effect.mapError(() =>
+      new DecodeError({ ...origin, reason: `operation ${op.id} finished without an exit status (metadata.return)` })
+    )
+  )
+
+// Closing a process's scope. The command may still run (or may be about to start):
+// ask for SIGKILL on the control socket, then cut every socket without a close frame.
+// LXD and Incus kill the command when its control socket ends, and an abnormal end
+// needs no answer from them, so nothing here waits on the server, except (bounded) for
+// the operation to end. When the last socket was never dialled, the server cannot have
+// started the command (it waits for every socket) and gives up on its own.
+// Every wait is interruptible inside its timeout: a release runs uninterruptibly, and
+// a timeout cannot end an uninterruptible wait.
+const release = (
+  finished: Deferred.Deferred<Operation, RequestError>,
+  opened: Readonly<Partial<Record<string, LxdWebSocket>>>,
+  mayHaveStarted: () => boolean,
+  sockets: Scope.CloseableScope,
+  exit: Exit.Exit<unknown, unknown>
+) =>
+  Effect.gen(function*() {
+    if (yield* Deferred.isDone(finished)) return yield* Scope.close(sockets, exit)
+    const control = opened.control
+    if (control !== undefined) {
+      yield* Effect.interruptible(control.send(signalMessage(SIGKILL))).pipe(
+        Effect.timeout(KILL_SEND_WAIT),
+        Effect.ignore
+      )
+    }
+    // control first; then the data sockets (a paused output socket would hold the
+    // server's copy, and with it the operation, back)
+    const cut = (ws: LxdWebSocket) => ws.terminate ?? ws.close
+    if (control !== undefined) yield* cut(control)
+    for (const [name, ws] of Object.entries(opened)) {
+      if (name !== "control" && ws !== undefined) yield* cut(ws)
+    }
+    yield* Scope.close(sockets, exit)
+    if (mayHaveStarted()) {
+      yield* Effect.interruptible(Deferred.await(finished)).pipe(Effect.timeout(KILL_WAIT), Effect.ignore)
+    }
+  })
+
+/** What `run` is made of: the connection, the operations, and `start`. */
+interface RunContext {
+  readonly http: LxdHttp["Type"]
+  readonly ops: Operations["Type"]
+  readonly start: Service["start"]
+  readonly finalState: (operation: Operation) => Effect.Effect<Operation, RequestError>
+  readonly needsUserGroupCwd: (options: ExecOptions | undefined) => Effect.Effect<void, ExtensionNotAvailable>
+}
+
+/** `run` with `recordOutput`: the server runs the command without websockets and keeps its output in log files. */
+const runRecorded = (
+  context: RunContext,
+  instance: string,
+  command: ReadonlyArray<string>,
+  options: ExecOptions
+): Effect.Effect<ExecResult<Uint8Array>, RequestError | InvalidArgument | ExtensionNotAvailable> =>
+  Effect.gen(function*() {
+    yield* validate(instance, command, options)
+    const { finalState, http, ops } = context
+    yield* context.needsUserGroupCwd(options)
+    if (options.interactive === true) {
+      return yield* Effect.fail(
+        new InvalidArgument({ argument: "recordOutput", reason: "cannot be combined with interactive mode" })
+      )
+    }
+    yield* http.requireExtension("container_exec_recording")
+    const execPath = path`/1.0/instances/${instance}/exec`
+    const started = yield* ops.start({
+      method: "POST",
+      path: execPath,
+      body: { ...requestBody(command, options), "wait-for-websocket": false, "record-output": true }
+    })
+    const metadata = started._tag === "Async" ? (yield* finalState(started.operation)).metadata : started.metadata
+    const decoded = yield* Schema.decodeUnknown(RecordedMetadata)(metadata).pipe(
+      Effect.mapError(() =>
+        new DecodeError({ method: "POST", path: execPath, reason: "no exit status or output logs in the operation" })
+      )
+    )
+    const fetchLog = (url: string | undefined) =>
+      url === undefined ? Effect.succeed(new Uint8Array(0)) : Effect.gen(function*() {
+        const logPath = withoutQuery(url)
+        const bytes = yield* Effect.scoped(
+          Effect.flatMap(http.raw({ method: "GET", path: logPath }), (res) =>
+            Stream.runCollect(res.body).pipe(Effect.map((c) => concat(Array.from(c)))))
+        )
+        // the log files stay on the server until removed
+        yield* http.send({ method: "DELETE", path: logPath }).pipe(Effect.ignore)
+        return bytes
+      })
+    const [stdout, stderr] = yield* Effect.all([fetchLog(decoded.output["1"]), fetchLog(decoded.output["2"])], {
+      concurrency: 2
+    })
+    return { exitCode: decoded.return, stdout, stderr }
+  })
+
+/** `run`, derived from `start` (or from the recorded mode): collect or hand on the output, then the exit status. */
+const runWith = (
+  context: RunContext,
+  instance: string,
+  command: ReadonlyArray<string>,
+  options:
+    | (RunOptions<unknown> & { readonly decode?: boolean | undefined; readonly encoding?: string | undefined })
+    | undefined
+): Effect.Effect<ExecResult<string | Uint8Array>, RequestError | InvalidArgument | ExtensionNotAvailable> =>
+  Effect.gen(function*() {
+    const decode = options?.decode !== false
+    const encoding = options?.encoding ?? "utf-8"
+    // fail on a bad encoding before anything runs
+    if (decode) yield* makeDecoder(encoding)
+
+    type Sinkish = { readonly handler: ((chunk: unknown) => Effect.Effect<void>) | undefined }
+    const finish = (bytes: Uint8Array, s: Sinkish) =>
+      Effect.gen(function*() {
+        if (!decode) {
+          if (s.handler !== undefined) {
+            if (bytes.length > 0) yield* s.handler(bytes)
+            return new Uint8Array(0)
+          }
+          return bytes
+        }
+        const text = (yield* makeDecoder(encoding)).decode(bytes)
+        if (s.handler !== undefined) {
+          if (text.length > 0) yield* s.handler(text)
+          return ""
+        }
+        return text
+      })
+
+    if (options?.recordOutput === true) {
+      if (options.stdin !== undefined) {
+        return yield* Effect.fail(
+          new InvalidArgument({ argument: "stdin", reason: "recorded commands run without input" })
+        )
+      }
+      const recorded = yield* runRecorded(context, instance, command, options)
+      return {
+        exitCode: recorded.exitCode,
+        stdout: yield* finish(recorded.stdout, { handler: options.onStdout }),
+        stderr: yield* finish(recorded.stderr, { handler: options.onStderr })
+      }
+    }
+
+    return yield* Effect.scoped(Effect.gen(function*() {
+      const proc = yield* context.start(instance, command, options)
+      const input: Stream.Stream<Uint8Array, TransportError> = options?.stdin === undefined
+        ? Stream.empty
+        : typeof options.stdin === "string"
+        ? Stream.make(new TextEncoder().encode(options.stdin))
+        : options.stdin instanceof Uint8Array
+        ? Stream.make(options.stdin)
+        : options.stdin
+      // the command may exit without reading its input: a write that finds the socket
+      // closed is not an error of the command
+      if (options?.interactive !== true || options.stdin !== undefined) {
+        yield* Stream.run(input, proc.stdin).pipe(Effect.ignore, Effect.forkScoped)
+      }
+
+      const collect = (stream: Stream.Stream<Uint8Array, TransportError>, handler: Sinkish["handler"]) =>
+        Effect.gen(function*() {
+          if (handler === undefined) {
+            const chunks = yield* Stream.runCollect(stream)
+            return yield* finish(concat(Array.from(chunks)), { handler: undefined })
+          }
+          if (!decode) {
+            yield* Stream.runForEach(stream, (chunk) => handler(chunk))
+            return new Uint8Array(0)
+          }
+          const decoder = yield* makeDecoder(encoding)
+          yield* Stream.runForEach(stream, (chunk) => {
+            const text = decoder.decode(chunk, { stream: true })
+            return text.length > 0 ? handler(text) : Effect.void
+          })
+          const rest = decoder.decode()
+          if (rest.length > 0) yield* handler(rest)
+          return ""
+        })
+
+      const [stdout, stderr] = yield* Effect.all(
+        [collect(proc.stdout, options?.onStdout), collect(proc.stderr, options?.onStderr)],
+        { concurrency: 2 }
+      )
+      const exitCode = yield* proc.exitCode
+      return { exitCode, stdout, stderr }
+    }))
+  })
+
 /**
  * @since 0.1.0
  * @category constructors
@@ -281,14 +473,6 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     options?.cwd !== undefined || options?.user !== undefined || options?.group !== undefined
       ? http.requireExtension("container_exec_user_group_cwd")
       : Effect.void
-
-  const exitCodeOf = (op: Operation, origin: { readonly method: string; readonly path: string }) =>
-    Schema.decodeUnknown(ExitMetadata)(op.metadata).pipe(
-      Effect.map((m) => m.return),
-      Effect.mapError(() =>
-        new DecodeError({ ...origin, reason: `operation ${op.id} finished without an exit status (metadata.return)` })
-      )
-    )
 
   // A command that cannot be found (or executed) fails the operation, yet LXD still
   // reports the shell's status (127, 126) in `metadata.return`, as `lxc exec` exits with:
@@ -311,43 +495,6 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       Effect.catchAll((failure) => withExitStatus(failure, operation.id))
     )
 
-  // Closing a process's scope. The command may still run (or may be about to start):
-  // ask for SIGKILL on the control socket, then cut every socket without a close frame.
-  // LXD and Incus kill the command when its control socket ends, and an abnormal end
-  // needs no answer from them, so nothing here waits on the server, except (bounded) for
-  // the operation to end. When the last socket was never dialled, the server cannot have
-  // started the command (it waits for every socket) and gives up on its own.
-  // Every wait is interruptible inside its timeout: a release runs uninterruptibly, and
-  // a timeout cannot end an uninterruptible wait.
-  const release = (
-    finished: Deferred.Deferred<Operation, RequestError>,
-    opened: Readonly<Partial<Record<string, LxdWebSocket>>>,
-    mayHaveStarted: () => boolean,
-    sockets: Scope.CloseableScope,
-    exit: Exit.Exit<unknown, unknown>
-  ) =>
-    Effect.gen(function*() {
-      if (yield* Deferred.isDone(finished)) return yield* Scope.close(sockets, exit)
-      const control = opened.control
-      if (control !== undefined) {
-        yield* Effect.interruptible(control.send(signalMessage(SIGKILL))).pipe(
-          Effect.timeout(KILL_SEND_WAIT),
-          Effect.ignore
-        )
-      }
-      // control first; then the data sockets (a paused output socket would hold the
-      // server's copy, and with it the operation, back)
-      const cut = (ws: LxdWebSocket) => ws.terminate ?? ws.close
-      if (control !== undefined) yield* cut(control)
-      for (const [name, ws] of Object.entries(opened)) {
-        if (name !== "control" && ws !== undefined) yield* cut(ws)
-      }
-      yield* Scope.close(sockets, exit)
-      if (mayHaveStarted()) {
-        yield* Effect.interruptible(Deferred.await(finished)).pipe(Effect.timeout(KILL_WAIT), Effect.ignore)
-      }
-    })
-
   const start = (instance: string, command: ReadonlyArray<string>, options?: ExecOptions) =>
     Effect.gen(function*() {
       yield* validate(instance, command, options)
@@ -366,17 +513,11 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         restore
       ) =>
         Effect.gen(function*() {
-          const started = yield* restore(ops.start({
+          const operation = yield* restore(ops.startOperation({
             method: "POST",
             path: execPath,
             body: { ...requestBody(command, options), "wait-for-websocket": true, "record-output": false }
           }))
-          if (started._tag !== "Async") {
-            return yield* Effect.fail(
-              new DecodeError({ ...origin, reason: "expected a background operation, got a synchronous answer" })
-            )
-          }
-          const operation = started.operation
           // the operation's end, watched from now on (exec operations cannot be cancelled:
           // ending one means ending the process); forked before the finalizer is added, so
           // that it is still watching while the finalizer waits
@@ -441,139 +582,17 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       } satisfies Process
     })
 
-  const runRecorded = (
+  const context: RunContext = { http, ops, start, finalState, needsUserGroupCwd }
+  // one implementation for both overloads of Service["run"] (bytes with `decode: false`,
+  // text otherwise): the handlers' chunk type follows `decode`, which TypeScript cannot
+  // relate to the implementation's single signature
+  const run = (
     instance: string,
     command: ReadonlyArray<string>,
-    options: ExecOptions
-  ): Effect.Effect<ExecResult<Uint8Array>, RequestError | InvalidArgument | ExtensionNotAvailable> =>
-    Effect.gen(function*() {
-      yield* validate(instance, command, options)
-      yield* needsUserGroupCwd(options)
-      if (options.interactive === true) {
-        return yield* Effect.fail(
-          new InvalidArgument({ argument: "recordOutput", reason: "cannot be combined with interactive mode" })
-        )
-      }
-      yield* http.requireExtension("container_exec_recording")
-      const execPath = path`/1.0/instances/${instance}/exec`
-      const started = yield* ops.start({
-        method: "POST",
-        path: execPath,
-        body: { ...requestBody(command, options), "wait-for-websocket": false, "record-output": true }
-      })
-      const metadata = started._tag === "Async" ? (yield* finalState(started.operation)).metadata : started.metadata
-      const decoded = yield* Schema.decodeUnknown(RecordedMetadata)(metadata).pipe(
-        Effect.mapError(() =>
-          new DecodeError({ method: "POST", path: execPath, reason: "no exit status or output logs in the operation" })
-        )
-      )
-      const fetchLog = (url: string | undefined) =>
-        url === undefined ? Effect.succeed(new Uint8Array(0)) : Effect.gen(function*() {
-          const logPath = withoutQuery(url)
-          const bytes = yield* Effect.scoped(
-            Effect.flatMap(http.raw({ method: "GET", path: logPath }), (res) =>
-              Stream.runCollect(res.body).pipe(Effect.map((c) => concat(Array.from(c)))))
-          )
-          // the log files stay on the server until removed
-          yield* http.send({ method: "DELETE", path: logPath }).pipe(Effect.ignore)
-          return bytes
-        })
-      const [stdout, stderr] = yield* Effect.all([fetchLog(decoded.output["1"]), fetchLog(decoded.output["2"])], {
-        concurrency: 2
-      })
-      return { exitCode: decoded.return, stdout, stderr }
-    })
+    options: Parameters<typeof runWith>[3]
+  ) => runWith(context, instance, command, options)
 
-  const runAny = (
-    instance: string,
-    command: ReadonlyArray<string>,
-    options:
-      | (RunOptions<unknown> & { readonly decode?: boolean | undefined; readonly encoding?: string | undefined })
-      | undefined
-  ): Effect.Effect<ExecResult<string | Uint8Array>, RequestError | InvalidArgument | ExtensionNotAvailable> =>
-    Effect.gen(function*() {
-      const decode = options?.decode !== false
-      const encoding = options?.encoding ?? "utf-8"
-      // fail on a bad encoding before anything runs
-      if (decode) yield* makeDecoder(encoding)
-
-      type Sinkish = { readonly handler: ((chunk: unknown) => Effect.Effect<void>) | undefined }
-      const finish = (bytes: Uint8Array, s: Sinkish) =>
-        Effect.gen(function*() {
-          if (!decode) {
-            if (s.handler !== undefined) {
-              if (bytes.length > 0) yield* s.handler(bytes)
-              return new Uint8Array(0)
-            }
-            return bytes
-          }
-          const text = (yield* makeDecoder(encoding)).decode(bytes)
-          if (s.handler !== undefined) {
-            if (text.length > 0) yield* s.handler(text)
-            return ""
-          }
-          return text
-        })
-
-      if (options?.recordOutput === true) {
-        if (options.stdin !== undefined) {
-          return yield* Effect.fail(
-            new InvalidArgument({ argument: "stdin", reason: "recorded commands run without input" })
-          )
-        }
-        const recorded = yield* runRecorded(instance, command, options)
-        return {
-          exitCode: recorded.exitCode,
-          stdout: yield* finish(recorded.stdout, { handler: options.onStdout }),
-          stderr: yield* finish(recorded.stderr, { handler: options.onStderr })
-        }
-      }
-
-      return yield* Effect.scoped(Effect.gen(function*() {
-        const proc = yield* start(instance, command, options)
-        const input: Stream.Stream<Uint8Array, TransportError> = options?.stdin === undefined
-          ? Stream.empty
-          : typeof options.stdin === "string"
-          ? Stream.make(new TextEncoder().encode(options.stdin))
-          : options.stdin instanceof Uint8Array
-          ? Stream.make(options.stdin)
-          : options.stdin
-        // the command may exit without reading its input: a write that finds the socket
-        // closed is not an error of the command
-        if (options?.interactive !== true || options.stdin !== undefined) {
-          yield* Stream.run(input, proc.stdin).pipe(Effect.ignore, Effect.forkScoped)
-        }
-
-        const collect = (stream: Stream.Stream<Uint8Array, TransportError>, handler: Sinkish["handler"]) =>
-          Effect.gen(function*() {
-            if (handler === undefined) {
-              const chunks = yield* Stream.runCollect(stream)
-              return yield* finish(concat(Array.from(chunks)), { handler: undefined })
-            }
-            if (!decode) {
-              yield* Stream.runForEach(stream, (chunk) => handler(chunk))
-              return new Uint8Array(0)
-            }
-            const decoder = yield* makeDecoder(encoding)
-            yield* Stream.runForEach(stream, (chunk) => {
-              const text = decoder.decode(chunk, { stream: true })
-              return text.length > 0 ? handler(text) : Effect.void
-            })
-            const rest = decoder.decode()
-            if (rest.length > 0) yield* handler(rest)
-            return ""
-          })
-
-        const [stdout, stderr] = yield* Effect.all(
-          [collect(proc.stdout, options?.onStdout), collect(proc.stderr, options?.onStderr)],
-          { concurrency: 2 }
-        )
-        const exitCode = yield* proc.exitCode
-        return { exitCode, stdout, stderr }
-      }))
-    })
-
-  return Exec.of(traced("Exec", { start, run: runAny as Service["run"] }, { nameAttribute: "lxd.instance" }))
+  return Exec.of(traced("Exec", { start, run: run as Service["run"] }, { nameAttribute: "lxd.instance" }))
 })
 
 /**
