@@ -34,15 +34,10 @@
  *
  * @since 0.1.0
  */
-import * as HttpClient from "@effect/platform/HttpClient"
-import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
 import type * as ConfigError from "effect/ConfigError"
 import * as Context from "effect/Context"
-import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as FiberRef from "effect/FiberRef"
 import { dual } from "effect/Function"
 import * as Layer from "effect/Layer"
@@ -52,9 +47,9 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as ConnectionSettings from "./internal/connectionConfig.js"
-import { decodeEnvelope, Operation } from "./internal/envelope.js"
-import { checkRequestTarget } from "./internal/names.js"
-import { queryString, type QueryValue } from "./internal/path.js"
+import { Operation } from "./internal/envelope.js"
+import { type Bounds, makeRequests } from "./internal/protocol.js"
+import type { QueryValue } from "./internal/path.js"
 import * as Scoping from "./internal/scoping.js"
 import { detectDialect, ServerEnvironment, ServerInfo, StorageDriver } from "./internal/serverInfo.js"
 import { userAgent as defaultUserAgent } from "./internal/version.js"
@@ -62,12 +57,10 @@ import * as WebSocketInternal from "./internal/websocket.js"
 import {
   DecodeError,
   ExtensionNotAvailable,
-  fromErrorAnswer,
   type InvalidArgument,
   type LXDAPIException,
   type NotFound,
   type RequestError,
-  type RequestOrigin,
   TransportError
 } from "./LxdError.js"
 import * as LxdTransport from "./LxdTransport.js"
@@ -429,94 +422,6 @@ const DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 // Implementation
 // -----------------------------------------------------------------------------
 
-interface Bounds {
-  readonly request: Duration.Duration
-  readonly idle: Duration.Duration
-  readonly maxBytes: number
-}
-
-// requests that carry a secret in their query (image secrets, untrusted operation access)
-// get no tracing span: spans record the full URL
-const carriesSecret = (request: HttpClientRequest.HttpClientRequest): boolean => /[?&]secret=/.test(request.url)
-
-const scopedQuery = (request: {
-  readonly query?: Readonly<Record<string, QueryValue>> | undefined
-  readonly project?: string | null | undefined
-  readonly target?: string | null | undefined
-}) =>
-  Effect.gen(function*() {
-    const query: Record<string, QueryValue> = { ...request.query }
-    if (request.project !== null && query.project === undefined && query["all-projects"] === undefined) {
-      const project = request.project ?? Option.getOrUndefined(yield* FiberRef.get(currentProject))
-      if (project !== undefined) query.project = project
-    }
-    if (request.target !== null && query.target === undefined) {
-      const target = request.target ?? Option.getOrUndefined(yield* FiberRef.get(currentTarget))
-      if (target !== undefined) query.target = target
-    }
-    return query
-  })
-
-/** The envelope of a JSON answer, read into a success or a typed error. */
-const interpret = (
-  origin: RequestOrigin,
-  status: number,
-  text: string,
-  headers: Readonly<Record<string, string>>
-): Effect.Effect<LxdResponse, RequestError> => {
-  let json: unknown
-  try {
-    json = JSON.parse(text)
-  } catch {
-    if (status >= 400) {
-      const serverMessage = text.trim().slice(0, 500) || `HTTP ${status}`
-      return Effect.fail(fromErrorAnswer(origin, { status, errorCode: status, serverMessage }))
-    }
-    return Effect.fail(DecodeError.because(origin, `the body is not JSON (HTTP ${status})`))
-  }
-  const envelope = decodeEnvelope(json)
-  if (Either.isLeft(envelope)) return Effect.fail(DecodeError.fromParseError(origin, envelope.left))
-  const e = envelope.right
-  switch (e.type) {
-    case "error":
-      return Effect.fail(fromErrorAnswer(origin, { status, errorCode: e.error_code, serverMessage: e.error }))
-    case "async":
-      return Effect.succeed({ _tag: "Async", status, operation: e.metadata })
-    case "sync":
-      return Effect.succeed({
-        _tag: "Sync",
-        status,
-        metadata: e.metadata,
-        etag: headers["etag"],
-        location: headers["location"]
-      })
-  }
-}
-
-const decodeMetadata = <A, I>(schema: Schema.Schema<A, I, never>, origin: RequestOrigin, metadata: unknown) =>
-  Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })(metadata).pipe(
-    Effect.mapError((error) => DecodeError.fromParseError(origin, error))
-  )
-
-const expectSync = (origin: RequestOrigin, response: LxdResponse) =>
-  response._tag === "Sync"
-    ? Effect.succeed(response)
-    : Effect.fail(DecodeError.because(origin, "expected a synchronous answer, got a background operation"))
-
-const concatBytes = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
-  if (chunks.length === 1) return chunks[0]!
-  const out = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.length
-  }
-  return out
-}
-
-const tooLarge = (origin: RequestOrigin, limit: number) =>
-  DecodeError.because(origin, `the answer is larger than maxResponseBytes (${limit} bytes)`)
-
 /**
  * The protocol over the transport in the context. Proves the connection with `GET /1.0`
  * under the connect timeout and caches the answer.
@@ -530,187 +435,13 @@ export const make = (
   Effect.gen(function*() {
     const transport = yield* LxdTransport.LxdTransport
     const address = transport.address
-    const client = HttpClient.withTracerDisabledWhen(transport.client, carriesSecret)
     const bounds: Bounds = {
       request: Duration.decode(options.requestTimeout ?? DEFAULT_REQUEST_TIMEOUT),
       idle: Duration.decode(options.idleTimeout ?? DEFAULT_IDLE_TIMEOUT),
       maxBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
     }
 
-    const transportFailure = (origin: RequestOrigin) => (cause: unknown) =>
-      TransportError.fromCause(address, origin, cause)
-
-    const timedOut = (origin: RequestOrigin, what: string, after: Duration.Duration) =>
-      new TransportError({
-        address,
-        method: origin.method,
-        path: origin.path.split("?")[0]!,
-        reason: `${what} within ${Duration.format(after)}`
-      })
-
-    const check = (request: LxdRequest<unknown>) => {
-      const checked = checkRequestTarget(request.path, request.query)
-      return Either.isLeft(checked) ? Effect.fail(checked.left) : Effect.void
-    }
-
-    /**
-     * Send the request; the effect ends when the answer's headers arrive. `bounded`
-     * applies the request timeout from the end of the body to `until` (the headers, or
-     * the whole JSON answer when the caller reads it inside).
-     */
-    const execute = <A, E, E2>(
-      request: LxdRequest<E>,
-      read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, E2>
-    ): Effect.Effect<A, RequestError | E | E2, Scope.Scope> =>
-      Effect.gen(function*() {
-        yield* check(request)
-        const query = yield* scopedQuery(request)
-        const origin: RequestOrigin = { method: request.method, path: request.path }
-        const headers: Record<string, string> = { ...request.headers }
-        if (request.etag !== undefined) headers["if-match"] = request.etag
-        let req = HttpClientRequest.make(request.method)(request.path + queryString(query), { headers })
-        // a body stream that fails must surface with its own error, not as a transport error
-        let bodyFailure: Option.Option<E> = Option.none()
-        let bodySent: Deferred.Deferred<void> | undefined
-        if (request.raw !== undefined) {
-          const raw = request.raw
-          if (raw.data instanceof Uint8Array) {
-            req = HttpClientRequest.bodyUint8Array(req, raw.data, raw.contentType)
-          } else {
-            const sent = yield* Deferred.make<void>()
-            bodySent = sent
-            const body = raw.data.pipe(
-              Stream.tapError((e) =>
-                Effect.sync(() => {
-                  bodyFailure = Option.some(e)
-                })
-              ),
-              Stream.ensuring(Deferred.succeed(sent, undefined))
-            )
-            req = HttpClientRequest.bodyStream(req, body, {
-              contentType: raw.contentType,
-              ...(raw.contentLength === undefined ? {} : { contentLength: raw.contentLength })
-            })
-          }
-        } else if (request.body !== undefined) {
-          req = HttpClientRequest.bodyUint8Array(
-            req,
-            new TextEncoder().encode(JSON.stringify(request.body)),
-            "application/json"
-          )
-        }
-        const timeout = request.timeout === undefined ? bounds.request : Duration.decode(request.timeout)
-        const answered: Effect.Effect<A, RequestError | E | E2, Scope.Scope> = client.execute(req).pipe(
-          Effect.catchAll((cause): Effect.Effect<never, TransportError | E> =>
-            Option.isSome(bodyFailure) ? Effect.fail(bodyFailure.value) : Effect.fail(transportFailure(origin)(cause))
-          ),
-          Effect.flatMap(read)
-        )
-        const deadline = Effect.sleep(timeout).pipe(
-          Effect.zipRight(Effect.fail(timedOut(origin, "no answer", timeout)))
-        )
-        // both sides interruptible, so that the race can end the loser even when the call
-        // runs inside a finalizer (an uninterruptible region)
-        return yield* Effect.raceFirst(
-          Effect.interruptible(answered),
-          Effect.interruptible(bodySent === undefined ? deadline : Effect.zipRight(Deferred.await(bodySent), deadline))
-        )
-      })
-
-    /** The whole JSON body as text, at most `maxBytes`. */
-    const readJsonText = (response: HttpClientResponse.HttpClientResponse, origin: RequestOrigin) => {
-      const declared = Number(response.headers["content-length"])
-      if (Number.isFinite(declared) && declared > bounds.maxBytes) {
-        return Effect.fail(tooLarge(origin, bounds.maxBytes))
-      }
-      if (Number.isFinite(declared)) return Effect.mapError(response.text, transportFailure(origin))
-      return Effect.suspend(() => {
-        const chunks: Array<Uint8Array> = []
-        let total = 0
-        return response.stream.pipe(
-          Stream.mapError(transportFailure(origin)),
-          Stream.runForEach((chunk) => {
-            total += chunk.length
-            if (total > bounds.maxBytes) return Effect.fail(tooLarge(origin, bounds.maxBytes))
-            chunks.push(chunk)
-            return Effect.void
-          }),
-          Effect.map(() => new TextDecoder().decode(concatBytes(chunks, total)))
-        )
-      })
-    }
-
-    const send = <E = never>(request: LxdRequest<E>): Effect.Effect<LxdResponse, RequestError | E> => {
-      const origin: RequestOrigin = { method: request.method, path: request.path }
-      return Effect.scoped(
-        execute(request, (response) =>
-          Effect.flatMap(
-            readJsonText(response, origin),
-            (text) => interpret(origin, response.status, text, response.headers)
-          ))
-      )
-    }
-
-    const sync = <A, I, E = never>(request: LxdRequest<E>, schema: Schema.Schema<A, I, never>) => {
-      const origin: RequestOrigin = { method: request.method, path: request.path }
-      return send(request).pipe(
-        Effect.flatMap((response) => expectSync(origin, response)),
-        Effect.flatMap((response) => decodeMetadata(schema, origin, response.metadata))
-      )
-    }
-
-    const syncWithEtag = <A, I>(request: LxdRequest, schema: Schema.Schema<A, I, never>) => {
-      const origin: RequestOrigin = { method: request.method, path: request.path }
-      return send(request).pipe(
-        Effect.flatMap((response) => expectSync(origin, response)),
-        Effect.flatMap((response) =>
-          Effect.map(decodeMetadata(schema, origin, response.metadata), (value) => ({ value, etag: response.etag }))
-        )
-      )
-    }
-
-    const raw = <E = never>(request: LxdRequest<E>): Effect.Effect<RawResponse, RequestError | E, Scope.Scope> => {
-      const origin: RequestOrigin = { method: request.method, path: request.path }
-      return execute(request, (response) =>
-        response.status >= 400
-          ? Effect.flatMap(readJsonText(response, origin), (text) =>
-            // an error envelope fails here; anything else behind an error status fails as the status says
-            Effect.zipRight(
-              interpret(origin, response.status, text, response.headers),
-              Effect.fail(
-                fromErrorAnswer(origin, {
-                  status: response.status,
-                  errorCode: response.status,
-                  serverMessage: `HTTP ${response.status}`
-                })
-              )
-            ))
-          : Effect.succeed<RawResponse>({
-            status: response.status,
-            headers: response.headers,
-            body: response.stream.pipe(
-              Stream.mapError(transportFailure(origin)),
-              Stream.timeoutFail(() => timedOut(origin, "the answer stalled: no data", bounds.idle), bounds.idle)
-            )
-          }))
-    }
-
-    const websocket = (path: string, query?: Readonly<Record<string, QueryValue>>) =>
-      Effect.gen(function*() {
-        const checked = checkRequestTarget(path, query)
-        if (Either.isLeft(checked)) {
-          return yield* Effect.fail(
-            new TransportError({
-              address,
-              method: "WEBSOCKET",
-              path: path.split("?")[0]!,
-              reason: checked.left.message
-            })
-          )
-        }
-        const q = yield* scopedQuery({ query })
-        return yield* transport.websocket({ path: path + queryString(q), headers: {} })
-      })
+    const { raw, send, sync, syncWithEtag, timedOut, websocket } = makeRequests(transport, bounds)
 
     const fetchInfo = sync({ method: "GET", path: "/1.0", project: null, target: null }, ServerInfo)
 
