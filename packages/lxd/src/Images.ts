@@ -33,14 +33,15 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { collection } from "./internal/collection.js"
 import { traced } from "./internal/tracing.js"
-import { boundaryOf, makeBoundary, makeSha256, multipartBody, splitMultipart } from "./internal/images-multipart.js"
+import { makeSha256 } from "./internal/images-multipart.js"
 import { aliasBody, fingerprintOf } from "./internal/images-publish.js"
+import { exportChunks, uploadBody, uploadHeaders } from "./internal/images-upload.js"
 import { type Filter, filterExpression } from "./internal/instances-query.js"
 import { remoteEndpoint } from "./internal/instances-remote.js"
 import { Image, ImageAliasEntry, ImageMetadata, ImageSource, ImageTemplate } from "./internal/models/image.js"
 import { nameFromUrl, path } from "./internal/path.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
-import { LxdHttp, type RawBody, type Service as LxdHttpService } from "./LxdHttp.js"
+import { LxdHttp, type Service as LxdHttpService } from "./LxdHttp.js"
 import { DecodeError, InvalidArgument, type RequestError } from "./LxdError.js"
 import { make as makeOperations, type Operation, Operations } from "./Operations.js"
 
@@ -386,14 +387,23 @@ export class Images extends Context.Tag("effect-lxd/Images")<Images, Service>() 
 
 const SecretMetadata = Schema.Struct({ secret: Schema.String, fingerprint: Schema.optional(Schema.String) })
 
-const asStream = <E>(data: Stream.Stream<Uint8Array, E> | Uint8Array): Stream.Stream<Uint8Array, E> =>
-  data instanceof Uint8Array ? Stream.make(data) : data
+const imagePath = (fp: string) => path`/1.0/images/${fp}`
+const aliasPath = (name: string) => path`/1.0/images/aliases/${name}`
 
-const filenameOf = (disposition: string | undefined): string | undefined => {
-  if (disposition === undefined) return undefined
-  const m = /filename\*?=(?:"([^"]*)"|([^;]+))/i.exec(disposition)
-  return m === null ? undefined : (m[1] ?? m[2])?.trim()
-}
+const listQuery = (options: ListOptions | undefined, recursion: number) => ({
+  recursion,
+  filter: filterExpression(options?.filter),
+  ...(options?.allProjects ? { "all-projects": true } : {})
+})
+
+/** The writable fields of an image as read. */
+const toPut = (image: Image): ImagePut => ({
+  auto_update: image.auto_update,
+  properties: image.properties,
+  public: image.public,
+  ...(image.expires_at === undefined ? {} : { expires_at: image.expires_at }),
+  profiles: image.profiles
+})
 
 // -----------------------------------------------------------------------------
 // Constructor
@@ -406,14 +416,6 @@ const filenameOf = (disposition: string | undefined): string | undefined => {
 export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
   const http = yield* LxdHttp
   const ops = yield* Operations
-  const imagePath = (fp: string) => path`/1.0/images/${fp}`
-  const aliasPath = (name: string) => path`/1.0/images/aliases/${name}`
-
-  const listQuery = (options: ListOptions | undefined, recursion: number) => ({
-    recursion,
-    filter: filterExpression(options?.filter),
-    ...(options?.allProjects ? { "all-projects": true } : {})
-  })
 
   // `publicOnly` is applied here: LXD 5.0's filter cannot compare booleans (`public eq true` matches nothing)
   const list = (options?: ListOptions) =>
@@ -474,40 +476,9 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   const upload = <E = never>(source: UploadSource<E>, options?: UploadOptions) =>
     Effect.gen(function*() {
-      const prefix = http.headerPrefix
-      const headers: Record<string, string> = {}
-      if (options?.public) headers[`${prefix}-Public`] = "1"
-      if (options?.filename !== undefined) headers[`${prefix}-Filename`] = options.filename
-      if (options?.fingerprint !== undefined) headers[`${prefix}-Fingerprint`] = options.fingerprint
-      if (options?.properties !== undefined && Object.keys(options.properties).length > 0) {
-        headers[`${prefix}-Properties`] = new URLSearchParams(Object.entries(options.properties)).toString()
-      }
-      if (options?.profiles !== undefined) {
-        headers[`${prefix}-Profiles`] = new URLSearchParams(options.profiles.map((p) => ["profile", p])).toString()
-      }
       const sha = makeSha256()
-      let raw: RawBody<E>
-      if (source._tag === "Unified") {
-        raw = {
-          contentType: "application/octet-stream",
-          data: sha.tap(asStream(source.data)),
-          contentLength: source.contentLength ??
-            (source.data instanceof Uint8Array ? source.data.byteLength : undefined)
-        }
-      } else {
-        const boundary = makeBoundary()
-        raw = {
-          contentType: `multipart/form-data; boundary=${boundary}`,
-          data: multipartBody(boundary, [
-            { name: "metadata", filename: "metadata", data: sha.tap(asStream(source.metadata)) },
-            {
-              name: source.virtualMachine ? "rootfs.img" : "rootfs",
-              filename: source.virtualMachine ? "rootfs.img" : "rootfs",
-              data: sha.tap(asStream(source.rootfs))
-            }
-          ])
-        }
-      }
+      const headers = uploadHeaders(http.headerPrefix, options)
+      const raw = uploadBody(source, sha)
       const origin = { method: "POST", path: "/1.0/images" } as const
       const outcome = yield* ops.run<E>({ ...origin, headers, raw })
       const fingerprint = yield* fingerprintOf(outcome, origin)
@@ -523,14 +494,6 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       yield* addAliases(fingerprint, options?.aliases)
       return yield* get(fingerprint)
     })
-
-  const toPut = (image: Image): ImagePut => ({
-    auto_update: image.auto_update,
-    properties: image.properties,
-    public: image.public,
-    ...(image.expires_at === undefined ? {} : { expires_at: image.expires_at }),
-    profiles: image.profiles
-  })
 
   const put = (fp: string, body: ImagePut, options?: { readonly etag?: string | undefined }) =>
     writeJson(ops, "PUT", imagePath(fp), body, options?.etag)
@@ -558,16 +521,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         path: p,
         ...(options?.secret === undefined ? {} : { query: { secret: Redacted.value(options.secret) } })
       })
-      const boundary = boundaryOf(response.headers["content-type"])
-      if (boundary === undefined) {
-        const filename = filenameOf(response.headers["content-disposition"])
-        return Stream.map(response.body, (data): ImageExportChunk => ({ part: "image", filename, data }))
-      }
-      return splitMultipart(
-        boundary,
-        response.body,
-        (reason) => new DecodeError({ method: "GET", path: p, reason: `malformed multipart export: ${reason}` })
-      ).pipe(Stream.map((c): ImageExportChunk => ({ part: c.name, filename: c.filename, data: c.data })))
+      return exportChunks(response, p)
     }))
 
   const refresh = (fp: string) => Effect.asVoid(ops.run({ method: "POST", path: `${imagePath(fp)}/refresh`, body: {} }))
