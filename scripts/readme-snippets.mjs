@@ -21,7 +21,7 @@ const PREAMBLE = [
   `import { Console, Data, Effect, Option, Redacted, Schedule, Schema, Stream } from "effect"`,
   `import { FileSystem } from "@effect/platform"`,
   `import * as Fs from "node:fs"`,
-  `import { Certificates, Cluster, Events, Exec, Files, Images, InstanceConsole, Instances, Lxd, LxdError, LxdHttp, Metrics, NetworkAcls, NetworkZones, Networks, Operations, Profiles, Projects, Server, Snapshots, StorageBuckets, StoragePools, StorageVolumes, Warnings } from "effect-lxd"`,
+  `import { Certificates, Cluster, Events, Exec, Files, Images, InstanceBackups, InstanceConsole, InstanceMetadata, Instances, Lxd, LxdError, LxdHttp, Metrics, Migration, NetworkAcls, NetworkZones, Networks, Operations, Profiles, Projects, Server, Snapshots, StorageBuckets, StoragePools, StorageVolumes, Warnings } from "effect-lxd"`,
   `export {}`,
   `export const snippet = Effect.gen(function* () {`
 ]

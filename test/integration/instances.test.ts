@@ -5,7 +5,7 @@ import * as Schedule from "effect/Schedule"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { Images, Instances, LxdHttp, Operations, Snapshots } from "effect-lxd"
+import { Images, InstanceBackups, InstanceConsole, InstanceMetadata, Instances, LxdHttp, Operations, Snapshots } from "effect-lxd"
 import { deleteInstance } from "../support/fixtures.js"
 import { forEachServer, quietly, uniqueName } from "../support/servers.js"
 
@@ -306,10 +306,11 @@ forEachServer("instances", (it, server) => {
   it.scoped("a clean stop (with a timeout) works", () =>
     Effect.gen(function*() {
       const instances = yield* Instances.Instances
+      const consoles = yield* InstanceConsole.InstanceConsole
       const c = yield* launch(instances, alias, { start: true })
       // busybox init ignores the shutdown signal until it is up: wait for its boot line
       for (let i = 0; i < 50; i++) {
-        if ((yield* instances.consoleLog(c.name)).length > 0) break
+        if ((yield* consoles.log(c.name)).length > 0) break
         yield* Effect.sleep("100 millis")
       }
       yield* Effect.sleep("500 millis")
@@ -397,62 +398,65 @@ forEachServer("instances", (it, server) => {
       assert.isTrue(missing._tag === "NotFound" || missing._tag === "LXDAPIException")
     }))
 
-  it.scoped("console log: read, clear", () =>
+  it.scoped("console log: read, clear (InstanceConsole)", () =>
     Effect.gen(function*() {
       const instances = yield* Instances.Instances
+      const consoles = yield* InstanceConsole.InstanceConsole
       const c = yield* launch(instances, alias, { start: true })
       // the test image echoes a boot line to the console
       let log = ""
       for (let i = 0; i < 50 && log.length === 0; i++) {
-        log = yield* instances.consoleLog(c.name)
+        log = yield* consoles.log(c.name)
         if (log.length === 0) yield* Effect.sleep("100 millis")
       }
       assert.isAbove(log.length, 0)
-      yield* instances.clearConsoleLog(c.name)
+      yield* consoles.clearLog(c.name)
       // LXD 5.0.2 answers 500 on an empty ring buffer, Incus an empty body: both read as empty
       // (a busybox init may print again right after the clear, so only "not the old log")
-      const after = yield* instances.consoleLog(c.name)
+      const after = yield* consoles.log(c.name)
       assert.notStrictEqual(after, log)
     }))
 
-  it.scoped("image metadata and templates: get, update, put, delete", () =>
+  it.scoped("image metadata and templates: get, update, put, delete (InstanceMetadata)", () =>
     Effect.gen(function*() {
       const instances = yield* Instances.Instances
+      const metadata = yield* InstanceMetadata.InstanceMetadata
       const c = yield* launch(instances, alias)
-      const meta = yield* instances.metadata(c.name)
+      const meta = yield* metadata.get(c.name)
       assert.property(meta.templates, "/etc/hostname")
-      yield* instances.updateMetadata(c.name, (m) => ({ ...m, properties: { ...m.properties, "user.edited": "yes" } }))
-      assert.strictEqual((yield* instances.metadata(c.name)).properties["user.edited"], "yes")
+      yield* metadata.update(c.name, (m) => ({ ...m, properties: { ...m.properties, "user.edited": "yes" } }))
+      assert.strictEqual((yield* metadata.get(c.name)).properties["user.edited"], "yes")
 
-      const names = yield* instances.templates(c.name)
+      const names = yield* metadata.listTemplates(c.name)
       assert.include(names, "hostname.tpl")
-      assert.include(yield* instances.template(c.name, "hostname.tpl"), "container.name")
-      yield* instances.putTemplate(c.name, "motd.tpl", "hello {{ container.name }}\n")
-      assert.include(yield* instances.templates(c.name), "motd.tpl")
-      assert.strictEqual(yield* instances.template(c.name, "motd.tpl"), "hello {{ container.name }}\n")
-      yield* instances.deleteTemplate(c.name, "motd.tpl")
-      assert.notInclude(yield* instances.templates(c.name), "motd.tpl")
+      assert.include(yield* metadata.getTemplate(c.name, "hostname.tpl"), "container.name")
+      yield* metadata.putTemplate(c.name, "motd.tpl", "hello {{ container.name }}\n")
+      assert.include(yield* metadata.listTemplates(c.name), "motd.tpl")
+      assert.strictEqual(yield* metadata.getTemplate(c.name, "motd.tpl"), "hello {{ container.name }}\n")
+      yield* metadata.deleteTemplate(c.name, "motd.tpl")
+      assert.notInclude(yield* metadata.listTemplates(c.name), "motd.tpl")
     }))
 
-  it.scoped("backups: create, list, rename, export, import gives a working instance, delete", () =>
+  it.scoped("backups: create, list, rename, export, import gives a working instance, delete (InstanceBackups)", () =>
     Effect.gen(function*() {
       const instances = yield* Instances.Instances
+      const backups = yield* InstanceBackups.InstanceBackups
       // no NIC: the imported copy would clash with the original's MAC address on Incus
       const c = yield* launch(instances, alias, {
         config: { "user.backed": "up" },
         profiles: [],
         devices: { root: { type: "disk", path: "/", pool: server.env.storagePool } }
       })
-      const made = yield* instances.createBackup(c.name)
+      const made = yield* backups.create(c.name)
       assert.isTrue(made.name.length > 0)
-      const named = yield* instances.createBackup(c.name, { name: "b1", instanceOnly: true })
+      const named = yield* backups.create(c.name, { name: "b1", instanceOnly: true })
       assert.strictEqual(named.name, "b1")
       assert.isTrue(named.instance_only)
-      assert.sameMembers((yield* instances.backups(c.name)).map((b) => b.name), [made.name, "b1"])
-      yield* instances.renameBackup(c.name, "b1", "b2")
-      assert.strictEqual((yield* instances.backup(c.name, "b2")).name, "b2")
+      assert.sameMembers((yield* backups.list(c.name)).map((b) => b.name), [made.name, "b1"])
+      yield* backups.rename(c.name, "b1", "b2")
+      assert.strictEqual((yield* backups.get(c.name, "b2")).name, "b2")
 
-      const bytes = Chunk.toReadonlyArray(yield* Stream.runCollect(instances.exportBackup(c.name, "b2")))
+      const bytes = Chunk.toReadonlyArray(yield* Stream.runCollect(backups.export(c.name, "b2")))
       const size = bytes.reduce((n, b) => n + b.byteLength, 0)
       assert.isAbove(size, 1000)
       assert.strictEqual(bytes[0]![0], 0x1f) // gzip
@@ -460,7 +464,7 @@ forEachServer("instances", (it, server) => {
 
       const importedName = uniqueName("imported")
       yield* Effect.addFinalizer(() => deleteInstance(importedName))
-      const imported = yield* instances.importBackup(
+      const imported = yield* backups.import(
         Stream.fromIterable(bytes),
         { name: importedName, pool: server.env.storagePool }
       )
@@ -469,9 +473,9 @@ forEachServer("instances", (it, server) => {
       yield* instances.start(importedName)
       assert.strictEqual((yield* instances.state(importedName)).status, "Running")
 
-      yield* instances.deleteBackup(c.name, "b2")
-      yield* instances.deleteBackup(c.name, made.name)
-      assert.deepStrictEqual(yield* instances.backups(c.name), [])
-      assert.strictEqual(failureOf(yield* Effect.exit(instances.backup(c.name, "b2")))._tag, "NotFound")
+      yield* backups.delete(c.name, "b2")
+      yield* backups.delete(c.name, made.name)
+      assert.deepStrictEqual(yield* backups.list(c.name), [])
+      assert.strictEqual(failureOf(yield* Effect.exit(backups.get(c.name, "b2")))._tag, "NotFound")
     }))
 })

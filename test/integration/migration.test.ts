@@ -8,7 +8,7 @@ import { assert } from "@effect/vitest"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Images, Instances, LxdHttp, Operations, Snapshots } from "effect-lxd"
+import { Images, Instances, LxdHttp, Migration, Operations, Snapshots } from "effect-lxd"
 import { deleteInstance } from "../support/fixtures.js"
 import { extraDaemon } from "../support/extraDaemon.js"
 import { secondIncusDaemon } from "../support/secondDaemon.js"
@@ -77,6 +77,7 @@ forEachServer("migration", (it, server) => {
     it.scoped("copy a stopped container (with its snapshot) to another server; it starts there", () =>
       Effect.gen(function*() {
         const instances = yield* Instances.Instances
+        const migration = yield* Migration.Migration
         const snapshots = yield* Snapshots.Snapshots
         const target = yield* targetHttp(server.transport)
         const there = yield* onTarget(target)
@@ -84,7 +85,7 @@ forEachServer("migration", (it, server) => {
         yield* snapshots.create(c.name, { name: "s0" })
         yield* Effect.addFinalizer(() => quietly(there.instances.delete(c.name, { force: true })))
 
-        const copied = yield* instances.copyTo(target, c.name)
+        const copied = yield* migration.copyInstance(c.name, target)
         assert.strictEqual(copied.name, c.name)
         assert.strictEqual(copied.config["user.origin"], server.name)
         // a copy is a new instance: volatile keys (its UUID among them) are not carried over
@@ -98,7 +99,7 @@ forEachServer("migration", (it, server) => {
 
     it.scoped("copy under another name, instance only", () =>
       Effect.gen(function*() {
-        const instances = yield* Instances.Instances
+        const migration = yield* Migration.Migration
         const snapshots = yield* Snapshots.Snapshots
         const target = yield* targetHttp(server.transport)
         const there = yield* onTarget(target)
@@ -106,7 +107,7 @@ forEachServer("migration", (it, server) => {
         yield* snapshots.create(c.name, { name: "s0" })
         const newName = uniqueName("copy")
         yield* Effect.addFinalizer(() => quietly(there.instances.delete(newName, { force: true })))
-        const copied = yield* instances.copyTo(target, c.name, {
+        const copied = yield* migration.copyInstance(c.name, target, {
           name: newName,
           instanceOnly: true,
           config: { "user.copied": "yes" }
@@ -119,11 +120,12 @@ forEachServer("migration", (it, server) => {
     it.scoped("move a stopped container to another server: gone here, there with its configuration", () =>
       Effect.gen(function*() {
         const instances = yield* Instances.Instances
+        const migration = yield* Migration.Migration
         const target = yield* targetHttp(server.transport)
         const there = yield* onTarget(target)
         const c = yield* portable(alias, pool, { "user.moved": "yes" })
         yield* Effect.addFinalizer(() => quietly(there.instances.delete(c.name, { force: true })))
-        const moved = yield* instances.moveTo(target, c.name)
+        const moved = yield* migration.moveInstance(c.name, target)
         assert.strictEqual(moved.config["user.moved"], "yes")
         assert.strictEqual(moved.config["volatile.uuid"], c.config["volatile.uuid"])
         assert.isFalse(yield* instances.exists(c.name))
@@ -133,13 +135,14 @@ forEachServer("migration", (it, server) => {
     it.scoped("a failed migration surfaces the target's error and leaves the source alone", () =>
       Effect.gen(function*() {
         const instances = yield* Instances.Instances
+        const migration = yield* Migration.Migration
         const target = yield* targetHttp(server.transport)
         const there = yield* onTarget(target)
         const c = yield* portable(alias, pool)
         yield* Effect.addFinalizer(() => quietly(there.instances.delete(c.name, { force: true })))
-        yield* instances.copyTo(target, c.name)
+        yield* migration.copyInstance(c.name, target)
         // the name is taken on the target now
-        const failure = yield* Effect.flip(instances.copyTo(target, c.name))
+        const failure = yield* Effect.flip(migration.copyInstance(c.name, target))
         assert.strictEqual(failure._tag, "LXDAPIException")
         assert.match(failure.message, /exist|UNIQUE/i)
         assert.isTrue(yield* instances.exists(c.name))
@@ -149,13 +152,14 @@ forEachServer("migration", (it, server) => {
     it.scoped("copy an image to another server (a private one travels with a secret)", () =>
       Effect.gen(function*() {
         const images = yield* Images.Images
+        const migration = yield* Migration.Migration
         const target = yield* targetHttp(server.transport)
         const there = yield* onTarget(target)
         const source = yield* images.get(server.env.imageFingerprint)
         assert.isFalse(source.public)
         const newAlias = uniqueName("copied")
         yield* Effect.addFinalizer(() => quietly(there.images.delete(source.fingerprint)))
-        const copied = yield* images.copyTo(target, source.fingerprint, { aliases: [newAlias], copyAliases: true })
+        const copied = yield* migration.copyImage(source.fingerprint, target, { aliases: [newAlias], copyAliases: true })
         assert.strictEqual(copied.fingerprint, source.fingerprint)
         assert.strictEqual((yield* there.images.getByAlias(newAlias)).fingerprint, source.fingerprint)
         assert.strictEqual((yield* there.images.getByAlias(alias)).fingerprint, source.fingerprint)

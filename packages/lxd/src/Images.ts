@@ -1,7 +1,8 @@
 /**
  * Images (`/1.0/images`): list, get, upload from a stream (unified tarball, or metadata
- * plus rootfs), export as a stream, properties and flags with ETags, aliases, copies to
- * another server, downloads from a remote image server, refresh and secrets.
+ * plus rootfs), export as a stream, properties and flags with ETags, aliases, downloads
+ * from a remote image server, refresh and secrets. Copies to another server are in
+ * `Migration`.
  *
  * Uploads never hold the image in memory: the body is streamed to the server (split
  * images as a streamed `multipart/form-data` body) and its SHA-256 is computed on the way,
@@ -33,16 +34,17 @@ import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { collection } from "./internal/collection.js"
 import { traced } from "./internal/tracing.js"
-import { boundaryOf, makeBoundary, makeSha256, multipartBody, splitMultipart } from "./internal/images-multipart.js"
+import { makeSha256 } from "./internal/images-multipart.js"
 import { aliasBody, fingerprintOf } from "./internal/images-publish.js"
+import { createImageOn, imageSecret, remoteImageBody } from "./internal/images-remote.js"
+import { exportChunks, uploadBody, uploadHeaders } from "./internal/images-upload.js"
 import { type Filter, filterExpression } from "./internal/instances-query.js"
-import { remoteEndpoint } from "./internal/instances-remote.js"
 import { Image, ImageAliasEntry, ImageMetadata, ImageSource, ImageTemplate } from "./internal/models/image.js"
 import { nameFromUrl, path } from "./internal/path.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
-import { LxdHttp, type RawBody, type Service as LxdHttpService } from "./LxdHttp.js"
+import { LxdHttp } from "./LxdHttp.js"
 import { DecodeError, InvalidArgument, type RequestError } from "./LxdError.js"
-import { make as makeOperations, type Operation, Operations } from "./Operations.js"
+import { Operations } from "./Operations.js"
 
 export type {
   /**
@@ -77,7 +79,7 @@ export {
    */
   ImageAliasEntry,
   /**
-   * An image's `metadata.yaml` (also what `Instances.metadata` reads and writes).
+   * An image's `metadata.yaml` (also what `InstanceMetadata.get` reads and `InstanceMetadata.put` writes).
    *
    * @since 0.1.0
    * @category models
@@ -270,15 +272,6 @@ export interface DownloadOptions {
 }
 
 /**
- * @since 0.1.0
- * @category options
- */
-export interface CopyOptions extends DownloadOptions {
-  /** Copy the image's aliases too (in addition to `aliases`). */
-  readonly copyAliases?: boolean | undefined
-}
-
-/**
  * A secret that lets an untrusted client (or another server) read a private image.
  *
  * @since 0.1.0
@@ -352,15 +345,6 @@ export interface Service {
     options?: UpdateOptions
   ) => Effect.Effect<void, RequestError>
   readonly deleteAlias: (name: string) => Effect.Effect<void, RequestError>
-  /**
-   * Copy an image to another server: the target pulls it from this one (which must be
-   * reachable over HTTPS). A private image travels with a one-off secret.
-   */
-  readonly copyTo: (
-    target: LxdHttpService,
-    fingerprint: string,
-    options?: CopyOptions
-  ) => Effect.Effect<Image, RequestError | InvalidArgument>
   /** Download an image from an image server (simplestreams) or another LXD. */
   readonly createFromRemote: (
     source: RemoteSource,
@@ -384,16 +368,23 @@ export class Images extends Context.Tag("effect-lxd/Images")<Images, Service>() 
 // Helpers
 // -----------------------------------------------------------------------------
 
-const SecretMetadata = Schema.Struct({ secret: Schema.String, fingerprint: Schema.optional(Schema.String) })
+const imagePath = (fp: string) => path`/1.0/images/${fp}`
+const aliasPath = (name: string) => path`/1.0/images/aliases/${name}`
 
-const asStream = <E>(data: Stream.Stream<Uint8Array, E> | Uint8Array): Stream.Stream<Uint8Array, E> =>
-  data instanceof Uint8Array ? Stream.make(data) : data
+const listQuery = (options: ListOptions | undefined, recursion: number) => ({
+  recursion,
+  filter: filterExpression(options?.filter),
+  ...(options?.allProjects ? { "all-projects": true } : {})
+})
 
-const filenameOf = (disposition: string | undefined): string | undefined => {
-  if (disposition === undefined) return undefined
-  const m = /filename\*?=(?:"([^"]*)"|([^;]+))/i.exec(disposition)
-  return m === null ? undefined : (m[1] ?? m[2])?.trim()
-}
+/** The writable fields of an image as read. */
+const toPut = (image: Image): ImagePut => ({
+  auto_update: image.auto_update,
+  properties: image.properties,
+  public: image.public,
+  ...(image.expires_at === undefined ? {} : { expires_at: image.expires_at }),
+  profiles: image.profiles
+})
 
 // -----------------------------------------------------------------------------
 // Constructor
@@ -406,14 +397,6 @@ const filenameOf = (disposition: string | undefined): string | undefined => {
 export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
   const http = yield* LxdHttp
   const ops = yield* Operations
-  const imagePath = (fp: string) => path`/1.0/images/${fp}`
-  const aliasPath = (name: string) => path`/1.0/images/aliases/${name}`
-
-  const listQuery = (options: ListOptions | undefined, recursion: number) => ({
-    recursion,
-    filter: filterExpression(options?.filter),
-    ...(options?.allProjects ? { "all-projects": true } : {})
-  })
 
   // `publicOnly` is applied here: LXD 5.0's filter cannot compare booleans (`public eq true` matches nothing)
   const list = (options?: ListOptions) =>
@@ -474,40 +457,9 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   const upload = <E = never>(source: UploadSource<E>, options?: UploadOptions) =>
     Effect.gen(function*() {
-      const prefix = http.headerPrefix
-      const headers: Record<string, string> = {}
-      if (options?.public) headers[`${prefix}-Public`] = "1"
-      if (options?.filename !== undefined) headers[`${prefix}-Filename`] = options.filename
-      if (options?.fingerprint !== undefined) headers[`${prefix}-Fingerprint`] = options.fingerprint
-      if (options?.properties !== undefined && Object.keys(options.properties).length > 0) {
-        headers[`${prefix}-Properties`] = new URLSearchParams(Object.entries(options.properties)).toString()
-      }
-      if (options?.profiles !== undefined) {
-        headers[`${prefix}-Profiles`] = new URLSearchParams(options.profiles.map((p) => ["profile", p])).toString()
-      }
       const sha = makeSha256()
-      let raw: RawBody<E>
-      if (source._tag === "Unified") {
-        raw = {
-          contentType: "application/octet-stream",
-          data: sha.tap(asStream(source.data)),
-          contentLength: source.contentLength ??
-            (source.data instanceof Uint8Array ? source.data.byteLength : undefined)
-        }
-      } else {
-        const boundary = makeBoundary()
-        raw = {
-          contentType: `multipart/form-data; boundary=${boundary}`,
-          data: multipartBody(boundary, [
-            { name: "metadata", filename: "metadata", data: sha.tap(asStream(source.metadata)) },
-            {
-              name: source.virtualMachine ? "rootfs.img" : "rootfs",
-              filename: source.virtualMachine ? "rootfs.img" : "rootfs",
-              data: sha.tap(asStream(source.rootfs))
-            }
-          ])
-        }
-      }
+      const headers = uploadHeaders(http.headerPrefix, options)
+      const raw = uploadBody(source, sha)
       const origin = { method: "POST", path: "/1.0/images" } as const
       const outcome = yield* ops.run<E>({ ...origin, headers, raw })
       const fingerprint = yield* fingerprintOf(outcome, origin)
@@ -523,14 +475,6 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       yield* addAliases(fingerprint, options?.aliases)
       return yield* get(fingerprint)
     })
-
-  const toPut = (image: Image): ImagePut => ({
-    auto_update: image.auto_update,
-    properties: image.properties,
-    public: image.public,
-    ...(image.expires_at === undefined ? {} : { expires_at: image.expires_at }),
-    profiles: image.profiles
-  })
 
   const put = (fp: string, body: ImagePut, options?: { readonly etag?: string | undefined }) =>
     writeJson(ops, "PUT", imagePath(fp), body, options?.etag)
@@ -558,114 +502,22 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         path: p,
         ...(options?.secret === undefined ? {} : { query: { secret: Redacted.value(options.secret) } })
       })
-      const boundary = boundaryOf(response.headers["content-type"])
-      if (boundary === undefined) {
-        const filename = filenameOf(response.headers["content-disposition"])
-        return Stream.map(response.body, (data): ImageExportChunk => ({ part: "image", filename, data }))
-      }
-      return splitMultipart(
-        boundary,
-        response.body,
-        (reason) => new DecodeError({ method: "GET", path: p, reason: `malformed multipart export: ${reason}` })
-      ).pipe(Stream.map((c): ImageExportChunk => ({ part: c.name, filename: c.filename, data: c.data })))
+      return exportChunks(response, p)
     }))
 
   const refresh = (fp: string) => Effect.asVoid(ops.run({ method: "POST", path: `${imagePath(fp)}/refresh`, body: {} }))
 
-  const secretOf = (httpService: LxdHttpService, fp: string) =>
-    Effect.gen(function*() {
-      const p = `${imagePath(fp)}/secret`
-      const response = yield* httpService.send({ method: "POST", path: p, body: {} })
-      const op: Operation | undefined = response._tag === "Async" ? response.operation : undefined
-      const meta = yield* Schema.decodeUnknown(SecretMetadata)(response._tag === "Async" ? op?.metadata : response.metadata)
-        .pipe(
-          // never quote the metadata: it holds the secret
-          Effect.mapError(() => new DecodeError({ method: "POST", path: p, reason: "no secret in the answer" }))
-        )
-      return {
-        secret: Redacted.make(meta.secret),
-        fingerprint: meta.fingerprint ?? fp,
-        operationId: op?.id ?? ""
-      } satisfies ImageSecret
-    })
-
-
-  /** Create an image on `on` from a JSON source, wait, add aliases, return it. */
-  const createOn = (
-    on: LxdHttpService,
-    body: Record<string, unknown>,
-    aliasSpecs: ReadonlyArray<AliasSpec>
-  ): Effect.Effect<Image, RequestError> =>
-    Effect.gen(function*() {
-      const onOps = on === http ? ops : yield* Effect.provideService(makeOperations, LxdHttp, on)
-      const origin = { method: "POST", path: "/1.0/images" } as const
-      const outcome = yield* onOps.run({ ...origin, body })
-      const fp = yield* fingerprintOf(outcome, origin)
-      for (const a of aliasSpecs) {
-        const { description, name } = aliasBody(a)
-        yield* on.send({ method: "POST", path: "/1.0/images/aliases", body: { name, target: fp, description } })
-      }
-      return yield* on.sync({ method: "GET", path: imagePath(fp) }, Image)
-    })
-
-  const remoteBody = (source: RemoteSource, options: DownloadOptions | undefined) => ({
-    public: options?.public ?? false,
-    auto_update: options?.autoUpdate ?? false,
-    source: {
-      type: "image",
-      mode: "pull",
-      server: source.server,
-      protocol: source.protocol,
-      ...(source.alias === undefined ? {} : { alias: source.alias }),
-      ...(source.fingerprint === undefined ? {} : { fingerprint: source.fingerprint }),
-      ...(source.secret === undefined ? {} : { secret: Redacted.value(source.secret) }),
-      ...(source.certificate === undefined ? {} : { certificate: source.certificate }),
-      ...(source.imageType === undefined ? {} : { image_type: source.imageType }),
-      ...(source.project === undefined ? {} : { project: source.project })
-    }
-  })
-
   const createFromRemote = (source: RemoteSource, options?: DownloadOptions) =>
     source.alias === undefined && source.fingerprint === undefined
       ? Effect.fail(new InvalidArgument({ argument: "source", reason: "give an alias or a fingerprint" }))
-      : createOn(http, remoteBody(source, options), options?.aliases ?? [])
+      : createImageOn(http, ops, remoteImageBody(source, options), options?.aliases ?? [])
 
   const createFromUrl = (url: string, options?: DownloadOptions) =>
-    createOn(http, {
+    createImageOn(http, ops, {
       public: options?.public ?? false,
       auto_update: options?.autoUpdate ?? false,
       source: { type: "url", mode: "pull", url }
     }, options?.aliases ?? [])
-
-  const copyTo = (target: LxdHttpService, fp: string, options?: CopyOptions) =>
-    Effect.gen(function*() {
-      const image = yield* get(fp)
-      const endpoint = yield* remoteEndpoint(http)
-      const secret = image.public ? undefined : yield* secretOf(http, image.fingerprint)
-      const body = {
-        ...remoteBody({
-          server: endpoint.url,
-          protocol: "lxd",
-          fingerprint: image.fingerprint,
-          certificate: endpoint.certificate,
-          imageType: image.type,
-          ...(secret === undefined ? {} : { secret: secret.secret })
-        }, options),
-        public: options?.public ?? image.public,
-        auto_update: options?.autoUpdate ?? image.auto_update,
-        properties: image.properties,
-        filename: image.filename
-      }
-      const wanted = [...(options?.aliases ?? []), ...(options?.copyAliases ? image.aliases : [])]
-      return yield* createOn(target, body, wanted).pipe(
-        // the secret is single-use for the target; revoke it whatever happened
-        Effect.ensuring(
-          secret === undefined || secret.operationId === ""
-            ? Effect.void
-            : Effect.ignore(ops.cancel(secret.operationId))
-        )
-      )
-    })
 
   return Images.of(traced("Images", {
     listNames,
@@ -681,14 +533,13 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     delete: del,
     export: exportImage,
     refresh,
-    secret: (fp) => secretOf(http, fp),
+    secret: (fp) => imageSecret(http, fp),
     aliases: aliasCalls.list(),
     getAlias,
     addAlias,
     renameAlias: aliasCalls.rename,
     updateAlias: aliasCalls.update,
     deleteAlias: aliasCalls.delete,
-    copyTo,
     createFromRemote,
     createFromUrl
   }, { nameAttribute: "lxd.image" }))

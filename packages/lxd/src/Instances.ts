@@ -2,8 +2,11 @@
  * Instances (`/1.0/instances`): containers and virtual machines. List, get, create (from
  * an image, from nothing, as a copy, from a remote image server), update with ETags,
  * rename, delete, state and lifecycle (start, stop, restart, freeze, unfreeze), publish as
- * an image, restore a snapshot, log files, the console log, image metadata and templates,
- * backups (export and import as streams), and copies or moves to another server.
+ * an image, restore a snapshot, copy on this server, and log files.
+ *
+ * The rest of an instance has modules of its own: backups in `InstanceBackups`, image
+ * metadata and templates in `InstanceMetadata`, the console and its log in
+ * `InstanceConsole`, copies and moves to another server in `Migration`.
  *
  * Every call that starts work on the server waits for it; the `...Operation` variants
  * return the operation instead, for callers who want to watch or cancel it.
@@ -33,25 +36,37 @@
  * @since 0.1.0
  */
 import * as Context from "effect/Context"
-import * as Duration from "effect/Duration"
+import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Redacted from "effect/Redacted"
+import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
-import { clearConsoleLog as clearConsole, readConsoleLog } from "./internal/consoleLog.js"
-import { traced } from "./internal/tracing.js"
-import { isoDate, type PublishOptions, publishImage } from "./internal/images-publish.js"
-import { type Filter, filterExpression } from "./internal/instances-query.js"
-import { createdName, remoteEndpoint } from "./internal/instances-remote.js"
-import { optionalConfig, optionalDevices, optionalStrings } from "./internal/models/fields.js"
-import { type Image, ImageMetadata } from "./internal/models/image.js"
+import { type PublishOptions, publishImage } from "./internal/images-publish.js"
+import {
+  copiedInstance,
+  copyCreateOptions,
+  createBody,
+  createdInstanceName,
+  instancePath,
+  listQuery,
+  needsSourceProfiles,
+  stateBody,
+  toPut,
+  validateCreate,
+  wrongType
+} from "./internal/instances-body.js"
+import type { Filter } from "./internal/instances-query.js"
+import { Backup } from "./internal/models/backup.js"
+import type { Image } from "./internal/models/image.js"
+import { DiskState, Instance, InstanceState, NetworkAddress, NetworkState } from "./internal/models/instance.js"
 import { Snapshot } from "./internal/models/snapshot.js"
 import { nameFromUrl, path } from "./internal/path.js"
+import { readText } from "./internal/text.js"
+import { traced } from "./internal/tracing.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
-import { LxdHttp, type LxdRequest, type Service as LxdHttpService } from "./LxdHttp.js"
-import { DecodeError, InvalidArgument, NotFound, type RequestError } from "./LxdError.js"
-import { make as makeOperations, type Operation, Operations, type Outcome } from "./Operations.js"
+import { LxdHttp, type LxdRequest } from "./LxdHttp.js"
+import type { InvalidArgument, RequestError } from "./LxdError.js"
+import { type Operation, Operations } from "./Operations.js"
 
 export type {
   /**
@@ -82,138 +97,58 @@ export type {
  */
 export type InstanceType = "container" | "virtual-machine"
 
-/**
- * An instance (`GET /1.0/instances/<name>`).
- *
- * @since 0.1.0
- * @category models
- */
-export class Instance extends Schema.Class<Instance>("effect-lxd/Instance")({
-  name: Schema.String,
-  /** `container` or `virtual-machine`. */
-  type: Schema.optionalWith(Schema.String, { default: () => "container" }),
-  /** `Running`, `Stopped`, `Frozen`, `Error`, ... */
-  status: Schema.String,
-  status_code: Schema.Number,
-  architecture: Schema.String,
-  config: optionalConfig,
-  devices: optionalDevices,
-  ephemeral: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  profiles: optionalStrings,
-  stateful: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  description: Schema.optionalWith(Schema.String, { default: () => "" }),
-  created_at: Schema.String,
-  last_used_at: Schema.optional(Schema.String),
-  /** The cluster member (`none` when not clustered). */
-  location: Schema.optional(Schema.String),
-  project: Schema.optional(Schema.String),
-  /** `config` with the profiles applied. */
-  expanded_config: optionalConfig,
-  /** `devices` with the profiles applied. */
-  expanded_devices: optionalDevices
-}) {}
-
-const Num = Schema.optionalWith(Schema.Number, { default: () => 0 })
-
-/**
- * One address of a network interface.
- *
- * @since 0.1.0
- * @category models
- */
-export const NetworkAddress = Schema.Struct({
-  family: Schema.String,
-  address: Schema.String,
-  netmask: Schema.String,
-  scope: Schema.String
-})
-
-/**
- * A network interface inside an instance, with its addresses and counters.
- *
- * @since 0.1.0
- * @category models
- */
-export const NetworkState = Schema.Struct({
-  addresses: Schema.optionalWith(Schema.Array(NetworkAddress), { nullable: true, default: () => [] }),
-  counters: Schema.optional(Schema.Struct({
-    bytes_received: Num,
-    bytes_sent: Num,
-    packets_received: Num,
-    packets_sent: Num,
-    errors_received: Num,
-    errors_sent: Num,
-    packets_dropped_outbound: Num,
-    packets_dropped_inbound: Num
-  })),
-  hwaddr: Schema.optionalWith(Schema.String, { default: () => "" }),
-  host_name: Schema.optionalWith(Schema.String, { default: () => "" }),
-  mtu: Num,
-  state: Schema.optionalWith(Schema.String, { default: () => "" }),
-  type: Schema.optionalWith(Schema.String, { default: () => "" })
-})
-
-/**
- * Disk usage of one device.
- *
- * @since 0.1.0
- * @category models
- */
-export const DiskState = Schema.Struct({
-  usage: Num,
-  /** Incus and newer LXD only. */
-  total: Schema.optional(Schema.Number)
-})
-
-/**
- * The running state of an instance (`GET /1.0/instances/<name>/state`).
- *
- * @since 0.1.0
- * @category models
- */
-export class InstanceState extends Schema.Class<InstanceState>("effect-lxd/InstanceState")({
-  status: Schema.String,
-  status_code: Schema.Number,
-  disk: Schema.optionalWith(Schema.Record({ key: Schema.String, value: DiskState }), {
-    nullable: true,
-    default: () => ({})
-  }),
-  memory: Schema.optional(Schema.Struct({
-    usage: Num,
-    usage_peak: Num,
-    swap_usage: Num,
-    swap_usage_peak: Num,
-    /** Incus and newer LXD only. */
-    total: Schema.optional(Schema.Number)
-  })),
-  /** Interfaces by name (empty when stopped). */
-  network: Schema.optionalWith(Schema.Record({ key: Schema.String, value: NetworkState }), {
-    nullable: true,
-    default: () => ({})
-  }),
-  pid: Num,
-  processes: Num,
-  cpu: Schema.optional(Schema.Struct({
-    /** CPU time used, in nanoseconds. */
-    usage: Num,
-    allocated_time: Schema.optional(Schema.Number)
-  })),
-  started_at: Schema.optional(Schema.String)
-}) {}
-
-/**
- * A backup of an instance, kept on the server until exported or deleted.
- *
- * @since 0.1.0
- * @category models
- */
-export class Backup extends Schema.Class<Backup>("effect-lxd/Backup")({
-  name: Schema.String,
-  created_at: Schema.String,
-  expires_at: Schema.optional(Schema.String),
-  instance_only: Schema.optionalWith(Schema.Boolean, { default: () => false }),
-  optimized_storage: Schema.optionalWith(Schema.Boolean, { default: () => false })
-}) {}
+export {
+  /**
+   * A backup of an instance (as `InstanceFull` lists them; `InstanceBackups` manages them).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Backup,
+  /**
+   * The JSON body of `POST /1.0/instances` for the options (exposed for tests and for
+   * callers that send it themselves). Secrets are unwrapped here: never log the result.
+   *
+   * @since 0.1.0
+   * @category utils
+   */
+  createBody,
+  /**
+   * Disk usage of one device.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  DiskState,
+  /**
+   * An instance (`GET /1.0/instances/<name>`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Instance,
+  /**
+   * The running state of an instance (`GET /1.0/instances/<name>/state`).
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  InstanceState,
+  /**
+   * One address of a network interface.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  NetworkAddress,
+  /**
+   * A network interface inside an instance, with its addresses and counters.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  NetworkState
+}
 
 /**
  * An instance with its state, snapshots and backups (`recursion=1` on one instance,
@@ -254,7 +189,8 @@ export interface InstancePut {
  *   when `server` is set (`protocol` `simplestreams` or `lxd`).
  * - `none`: an empty instance.
  * - `copy`: a copy of another instance (`c1`) or snapshot (`c1/snap0`) on this server.
- * - `migration`: pull from another server's migration operation (what `copyTo` does).
+ * - `migration`: pull from another server's migration operation (what
+ *   `Migration.copyInstance` does).
  *
  * @since 0.1.0
  * @category models
@@ -381,47 +317,6 @@ export interface CopyOptions {
 }
 
 /**
- * @since 0.1.0
- * @category options
- */
-export interface MigrateOptions extends CopyOptions {
-  /** The name on the target (default: the same). */
-  readonly name?: string | undefined
-  /** Live migration of a running instance (needs CRIU). */
-  readonly live?: boolean | undefined
-  /** Keep `volatile.*` keys (default: kept for a move, dropped for a copy). */
-  readonly keepVolatile?: boolean | undefined
-}
-
-/**
- * @since 0.1.0
- * @category options
- */
-export interface BackupOptions {
-  /** The backup's name; the server picks one (`backup0`, ...) when absent. */
-  readonly name?: string | undefined
-  readonly expiresAt?: Date | string | undefined
-  /** Leave the snapshots out. */
-  readonly instanceOnly?: boolean | undefined
-  /** Use the storage driver's own format (faster, but only importable on the same driver). */
-  readonly optimizedStorage?: boolean | undefined
-  readonly compressionAlgorithm?: string | undefined
-}
-
-/**
- * @since 0.1.0
- * @category options
- */
-export interface ImportOptions {
-  /** The new instance's name (default: the one in the backup). */
-  readonly name?: string | undefined
-  /** The storage pool to restore into. */
-  readonly pool?: string | undefined
-  /** The size in bytes, when known (sent as `Content-Length`). */
-  readonly contentLength?: number | undefined
-}
-
-/**
  * The instance calls that make sense for one instance type (`containers`,
  * `virtualMachines`).
  *
@@ -510,57 +405,6 @@ export interface Service {
   readonly logs: (name: string) => Effect.Effect<ReadonlyArray<string>, RequestError>
   /** One log file, as text. */
   readonly log: (name: string, file: string) => Effect.Effect<string, RequestError>
-  /** The console ring buffer, as text. */
-  readonly consoleLog: (name: string) => Effect.Effect<string, RequestError>
-  readonly clearConsoleLog: (name: string) => Effect.Effect<void, RequestError>
-  /** The instance's image metadata (`metadata.yaml`). */
-  readonly metadata: (name: string) => Effect.Effect<ImageMetadata, RequestError>
-  readonly putMetadata: (
-    name: string,
-    metadata: typeof ImageMetadata.Encoded,
-    options?: { readonly etag?: string | undefined }
-  ) => Effect.Effect<void, RequestError>
-  /** Read the metadata with its ETag, apply `f`, write back; retries on 412. */
-  readonly updateMetadata: (
-    name: string,
-    f: (current: ImageMetadata) => typeof ImageMetadata.Encoded,
-    options?: UpdateOptions
-  ) => Effect.Effect<void, RequestError>
-  /** Names of the instance's template files. */
-  readonly templates: (name: string) => Effect.Effect<ReadonlyArray<string>, RequestError>
-  /** One template file, as text. */
-  readonly template: (name: string, file: string) => Effect.Effect<string, RequestError>
-  /** Create or replace a template file. */
-  readonly putTemplate: (name: string, file: string, content: string | Uint8Array) => Effect.Effect<void, RequestError>
-  readonly deleteTemplate: (name: string, file: string) => Effect.Effect<void, RequestError>
-  readonly backups: (name: string) => Effect.Effect<ReadonlyArray<Backup>, RequestError>
-  readonly backup: (name: string, backup: string) => Effect.Effect<Backup, RequestError>
-  /** Make a backup on the server and wait for it. */
-  readonly createBackup: (name: string, options?: BackupOptions) => Effect.Effect<Backup, RequestError>
-  readonly renameBackup: (name: string, backup: string, newName: string) => Effect.Effect<void, RequestError>
-  readonly deleteBackup: (name: string, backup: string) => Effect.Effect<void, RequestError>
-  /** The backup tarball as it streams from the server. */
-  readonly exportBackup: (name: string, backup: string) => Stream.Stream<Uint8Array, RequestError>
-  /** Create an instance from a backup tarball (streamed, not buffered). */
-  readonly importBackup: <E = never>(
-    data: Stream.Stream<Uint8Array, E> | Uint8Array,
-    options?: ImportOptions
-  ) => Effect.Effect<Instance, RequestError | E>
-  /**
-   * Copy a (stopped) instance to another server: the target pulls it from this one over
-   * LXD's migration protocol. This server must be reachable from the target over HTTPS.
-   */
-  readonly copyTo: (
-    target: LxdHttpService,
-    name: string,
-    options?: MigrateOptions
-  ) => Effect.Effect<Instance, RequestError | InvalidArgument>
-  /** `copyTo`, then delete the instance here. */
-  readonly moveTo: (
-    target: LxdHttpService,
-    name: string,
-    options?: MigrateOptions
-  ) => Effect.Effect<Instance, RequestError | InvalidArgument>
   /** The same calls, containers only. */
   readonly containers: TypedView
   /** The same calls, virtual machines only. */
@@ -574,87 +418,41 @@ export interface Service {
 export class Instances extends Context.Tag("effect-lxd/Instances")<Instances, Service>() {}
 
 // -----------------------------------------------------------------------------
-// Request bodies
-// -----------------------------------------------------------------------------
-
-const sourceBody = (source: InstanceSource): Record<string, unknown> => {
-  switch (source.type) {
-    case "none":
-      return { type: "none" }
-    case "image":
-      return {
-        type: "image",
-        ...(source.alias === undefined ? {} : { alias: source.alias }),
-        ...(source.fingerprint === undefined ? {} : { fingerprint: source.fingerprint }),
-        ...(source.properties === undefined ? {} : { properties: source.properties }),
-        ...(source.server === undefined
-          ? {}
-          : { server: source.server, protocol: source.protocol ?? "simplestreams", mode: "pull" }),
-        ...(source.secret === undefined ? {} : { secret: Redacted.value(source.secret) }),
-        ...(source.certificate === undefined ? {} : { certificate: source.certificate }),
-        ...(source.project === undefined ? {} : { project: source.project })
-      }
-    case "copy":
-      return {
-        type: "copy",
-        source: source.source,
-        ...(source.instanceOnly === undefined
-          ? {}
-          : { instance_only: source.instanceOnly, container_only: source.instanceOnly }),
-        ...(source.project === undefined ? {} : { project: source.project })
-      }
-    case "migration":
-      return {
-        type: "migration",
-        mode: "pull",
-        operation: source.operation,
-        secrets: Object.fromEntries(Object.entries(source.secrets).map(([k, v]) => [k, Redacted.value(v)])),
-        ...(source.certificate === undefined ? {} : { certificate: source.certificate }),
-        ...(source.instanceOnly === undefined
-          ? {}
-          : { instance_only: source.instanceOnly, container_only: source.instanceOnly }),
-        ...(source.live === undefined ? {} : { live: source.live })
-      }
-  }
-}
-
-/**
- * The JSON body of `POST /1.0/instances` for `options` (exposed for tests and for callers
- * that send it themselves). Secrets are unwrapped here: never log the result.
- *
- * @since 0.1.0
- * @category utils
- */
-export const createBody = (options: CreateOptions): Record<string, unknown> => ({
-  ...(options.name === undefined ? {} : { name: options.name }),
-  type: options.type ?? "container",
-  source: sourceBody(options.source),
-  ...(options.profiles === undefined ? {} : { profiles: options.profiles }),
-  ...(options.devices === undefined ? {} : { devices: options.devices }),
-  ...(options.config === undefined ? {} : { config: options.config }),
-  ...(options.ephemeral === undefined ? {} : { ephemeral: options.ephemeral }),
-  ...(options.description === undefined ? {} : { description: options.description }),
-  ...(options.instanceType === undefined ? {} : { instance_type: options.instanceType }),
-  ...(options.architecture === undefined ? {} : { architecture: options.architecture })
-})
-
-const toPut = (i: Instance): InstancePut => ({
-  architecture: i.architecture,
-  config: i.config,
-  devices: i.devices,
-  ephemeral: i.ephemeral,
-  profiles: i.profiles,
-  description: i.description
-})
-
-const seconds = (d: Duration.DurationInput): number => Math.round(Duration.toSeconds(Duration.decode(d)))
-
-const withoutVolatile = (config: Readonly<Record<string, string>>): Record<string, string> =>
-  Object.fromEntries(Object.entries(config).filter(([k]) => !k.startsWith("volatile.")))
-
-// -----------------------------------------------------------------------------
 // Constructor
 // -----------------------------------------------------------------------------
+
+/** The calls a typed view narrows. */
+type ViewCalls = Pick<Service, "listNames" | "list" | "listFull" | "get" | "create">
+
+/** `containers` or `virtualMachines`: the calls of `calls`, for one instance type. */
+const typedView = (calls: ViewCalls, type: InstanceType): TypedView => ({
+  type,
+  listNames: (options) => calls.listNames({ ...options, type }),
+  list: (options) => calls.list({ ...options, type }),
+  listFull: (options) => calls.listFull({ ...options, type }),
+  get: (name) =>
+    Effect.flatMap(calls.get(name), (instance) =>
+      instance.type === type ? Effect.succeed(instance) : Effect.fail(wrongType(name, type, instance.type))),
+  exists: (name) =>
+    calls.get(name).pipe(
+      Effect.map((instance) => instance.type === type),
+      Effect.catchTag("NotFound", () => Effect.succeed(false))
+    ),
+  create: (options) => calls.create({ ...options, type })
+})
+
+const createRequest = (options: CreateOptions): LxdRequest => ({
+  method: "POST",
+  path: "/1.0/instances",
+  body: createBody(options),
+  ...(options.target === undefined ? {} : { target: options.target })
+})
+
+const stateRequest = (name: string, action: StateAction, options: StateOptions | undefined): LxdRequest => ({
+  method: "PUT",
+  path: `${instancePath(name)}/state`,
+  body: stateBody(action, options)
+})
 
 /**
  * @since 0.1.0
@@ -663,14 +461,6 @@ const withoutVolatile = (config: Readonly<Record<string, string>>): Record<strin
 export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
   const http = yield* LxdHttp
   const ops = yield* Operations
-  const instPath = (name: string) => path`/1.0/instances/${name}`
-
-  const listQuery = (options: ListOptions | undefined, recursion: number | string) => ({
-    recursion,
-    filter: filterExpression(options?.filter),
-    ...(options?.type === undefined ? {} : { "instance-type": options.type }),
-    ...(options?.allProjects ? { "all-projects": true } : {})
-  })
 
   const listNames = (options?: ListOptions) =>
     http.sync({ method: "GET", path: "/1.0/instances", query: listQuery(options, 0) }, Schema.Array(Schema.String))
@@ -690,116 +480,51 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       )
     })
 
-  const get = (name: string) => http.sync({ method: "GET", path: instPath(name) }, Instance)
+  const get = (name: string) => http.sync({ method: "GET", path: instancePath(name) }, Instance)
 
   const getFull = (name: string) =>
-    http.sync({ method: "GET", path: instPath(name), query: { recursion: 1 } }, InstanceFull)
+    http.sync({ method: "GET", path: instancePath(name), query: { recursion: 1 } }, InstanceFull)
 
   const exists = (name: string) =>
     get(name).pipe(Effect.as(true), Effect.catchTag("NotFound", () => Effect.succeed(false)))
 
-  const stateRequest = (name: string, action: StateAction, options?: StateOptions): LxdRequest => ({
-    method: "PUT",
-    path: `${instPath(name)}/state`,
-    body: {
-      action,
-      // LXD reads a missing timeout as 0, which turns a clean stop into a kill
-      timeout: options?.timeout === undefined ? 30 : seconds(options.timeout),
-      force: options?.force ?? false,
-      stateful: options?.stateful ?? false
-    }
-  })
-
   const changeState = (name: string, action: StateAction, options?: StateOptions) =>
     Effect.asVoid(ops.run(stateRequest(name, action, options)))
 
-  const changeStateOperation = (name: string, action: StateAction, options?: StateOptions) => {
-    const request = stateRequest(name, action, options)
-    return ops.startOperation(request)
-  }
+  const changeStateOperation = (name: string, action: StateAction, options?: StateOptions) =>
+    ops.startOperation(stateRequest(name, action, options))
 
-  const validateCreate = (options: CreateOptions) =>
-    options.name !== undefined && (options.name.length === 0 || options.name.includes("/"))
-      ? Effect.fail(new InvalidArgument({ argument: "name", reason: "must be non-empty and without '/'" }))
-      : options.source.type === "image" && options.source.alias === undefined &&
-          options.source.fingerprint === undefined && options.source.properties === undefined
-      ? Effect.fail(new InvalidArgument({ argument: "source", reason: "an image source needs an alias, a fingerprint or properties" }))
-      : Effect.void
-
-  const createRequest = (options: CreateOptions): LxdRequest => ({
-    method: "POST",
-    path: "/1.0/instances",
-    body: createBody(options),
-    ...(options.target === undefined ? {} : { target: options.target })
-  })
-
-  const nameOf = (
-    outcome: Outcome,
-    wanted: string | undefined,
-    exclude: string | undefined
-  ): Effect.Effect<string, DecodeError> => {
-    if (wanted !== undefined) return Effect.succeed(wanted)
-    const named = createdName(outcome, "instances", exclude)
-    return named === undefined
-      ? Effect.fail(
-        new DecodeError({
-          method: "POST",
-          path: "/1.0/instances",
-          reason: "the server did not say which name it gave the new instance"
-        })
-      )
-      : Effect.succeed(named)
-  }
-
-  /**
-   * LXD 5.0 gives a copy no profiles (and so no root disk) unless the request names
-   * them: like `lxc copy`, default to the source's profiles.
-   */
-  const withCopyProfiles = (options: CreateOptions) =>
-    options.source.type !== "copy" || options.profiles !== undefined || options.source.project !== undefined
-      ? Effect.succeed(options)
-      : Effect.map(
-        get(options.source.source.split("/")[0]!),
-        (source): CreateOptions => ({ ...options, profiles: source.profiles })
-      )
+  /** Valid options, with a copy's profiles defaulting to its source's. */
+  const prepareCreate = (given: CreateOptions) =>
+    Effect.flatMap(validateCreate(given), (options) =>
+      needsSourceProfiles(options)
+        ? Effect.map(get(copiedInstance(options.source)!), (source): CreateOptions => ({ ...options, profiles: source.profiles }))
+        : Effect.succeed(options))
 
   const create = (given: CreateOptions) =>
     Effect.gen(function*() {
-      yield* validateCreate(given)
-      const options = yield* withCopyProfiles(given)
+      const options = yield* prepareCreate(given)
       const outcome = yield* ops.run(createRequest(options))
-      const copied = options.source.type === "copy" ? options.source.source.split("/")[0] : undefined
-      const name = yield* nameOf(outcome, options.name, copied)
+      const name = yield* createdInstanceName(outcome, options.name, copiedInstance(options.source))
       if (options.start) yield* changeState(name, "start")
       return yield* get(name)
     })
 
   const createOperation = (given: CreateOptions) =>
-    Effect.gen(function*() {
-      yield* validateCreate(given)
-      const request = createRequest(yield* withCopyProfiles(given))
-      return yield* ops.startOperation(request)
-    })
-
-  const put = (name: string, body: InstancePut, options?: { readonly etag?: string | undefined }) =>
-    writeJson(ops, "PUT", instPath(name), body, options?.etag)
-
-  const patch = (name: string, changes: Partial<InstancePut>) =>
-    writeJson(ops, "PATCH", instPath(name), changes, undefined)
+    Effect.flatMap(prepareCreate(given), (options) => ops.startOperation(createRequest(options)))
 
   const update = (name: string, f: (current: InstancePut) => InstancePut, options?: UpdateOptions) =>
     optimisticUpdate(
-      Effect.map(http.syncWithEtag({ method: "GET", path: instPath(name) }, Instance), ({ etag, value }) => ({
+      Effect.map(http.syncWithEtag({ method: "GET", path: instancePath(name) }, Instance), ({ etag, value }) => ({
         value: toPut(value),
         etag
       })),
       f,
-      (body, etag) => writeJson(ops, "PUT", instPath(name), body, etag),
+      (body, etag) => writeJson(ops, "PUT", instancePath(name), body, etag),
       options
     )
 
-  const rename = (name: string, newName: string) =>
-    Effect.asVoid(ops.run({ method: "POST", path: instPath(name), body: { name: newName } }))
+  const state = (name: string) => http.sync({ method: "GET", path: `${instancePath(name)}/state` }, InstanceState)
 
   const del = (name: string, options?: { readonly force?: boolean | undefined }) =>
     Effect.gen(function*() {
@@ -807,250 +532,20 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         const current = yield* state(name)
         if (current.status_code !== 102) yield* changeState(name, "stop", { force: true })
       }
-      yield* ops.run({ method: "DELETE", path: instPath(name) })
+      yield* ops.run({ method: "DELETE", path: instancePath(name) })
     })
 
-  const state = (name: string) => http.sync({ method: "GET", path: `${instPath(name)}/state` }, InstanceState)
-
-  const restoreSnapshot = (name: string, snapshot: string, options?: { readonly stateful?: boolean | undefined }) =>
-    Effect.asVoid(ops.run({
-      method: "PUT",
-      path: instPath(name),
-      body: { restore: snapshot, stateful: options?.stateful ?? false }
-    }))
-
-  const copy = (name: string, newName: string, options?: CopyOptions) =>
-    create({
-      name: newName,
-      source: { type: "copy", source: name, instanceOnly: options?.instanceOnly },
-      ...(options?.profiles === undefined ? {} : { profiles: options.profiles }),
-      ...(options?.config === undefined ? {} : { config: options.config }),
-      ...(options?.devices === undefined ? {} : { devices: options.devices }),
-      ...(options?.ephemeral === undefined ? {} : { ephemeral: options.ephemeral }),
-      ...(options?.description === undefined ? {} : { description: options.description })
-    })
-
-  const readText = (request: LxdRequest) =>
-    Effect.scoped(Effect.flatMap(http.raw(request), (response) =>
-      response.body.pipe(Stream.decodeText(), Stream.mkString)))
-
-  const logs = (name: string) =>
-    http.sync({ method: "GET", path: `${instPath(name)}/logs` }, Schema.Array(Schema.String)).pipe(
-      Effect.map((urls) => urls.map(nameFromUrl))
-    )
-
-  const log = (name: string, file: string) =>
-    readText({ method: "GET", path: path`/1.0/instances/${name}/logs/${file}` })
-
-  const consoleLog = (name: string) => readConsoleLog(http, name)
-
-  const clearConsoleLog = (name: string) => clearConsole(http, name)
-
-  const metadataPath = (name: string) => `${instPath(name)}/metadata`
-
-  const metadata = (name: string) => http.sync({ method: "GET", path: metadataPath(name) }, ImageMetadata)
-
-  const putMetadata = (
-    name: string,
-    body: typeof ImageMetadata.Encoded,
-    options?: { readonly etag?: string | undefined }
-  ) => writeJson(ops, "PUT", metadataPath(name), body, options?.etag)
-
-  const updateMetadata = (
-    name: string,
-    f: (current: ImageMetadata) => typeof ImageMetadata.Encoded,
-    options?: UpdateOptions
-  ) =>
-    optimisticUpdate(
-      http.syncWithEtag({ method: "GET", path: metadataPath(name) }, ImageMetadata),
-      f,
-      (body, etag) => writeJson(ops, "PUT", metadataPath(name), body, etag),
-      options
-    )
-
-  const templatesPath = (name: string) => `${instPath(name)}/metadata/templates`
-
-  const templates = (name: string) =>
-    http.sync({ method: "GET", path: templatesPath(name) }, Schema.Array(Schema.String))
-
-  const template = (name: string, file: string) =>
-    readText({ method: "GET", path: templatesPath(name), query: { path: file } })
-
-  const putTemplate = (name: string, file: string, content: string | Uint8Array) =>
-    Effect.asVoid(http.send({
-      method: "POST",
-      path: templatesPath(name),
-      query: { path: file },
-      raw: {
-        contentType: "application/octet-stream",
-        data: typeof content === "string" ? new TextEncoder().encode(content) : content
-      }
-    }))
-
-  const deleteTemplate = (name: string, file: string) =>
-    Effect.asVoid(http.send({ method: "DELETE", path: templatesPath(name), query: { path: file } }))
-
-  const backupPath = (name: string, backup: string) => path`/1.0/instances/${name}/backups/${backup}`
-
-  const backups = (name: string) =>
-    http.sync({ method: "GET", path: `${instPath(name)}/backups`, query: { recursion: 1 } }, Schema.Array(Backup))
-
-  const backup = (name: string, b: string) => http.sync({ method: "GET", path: backupPath(name, b) }, Backup)
-
-  const createBackup = (name: string, options?: BackupOptions) =>
-    Effect.gen(function*() {
-      const request: LxdRequest = {
-        method: "POST",
-        path: `${instPath(name)}/backups`,
-        body: {
-          ...(options?.name === undefined ? {} : { name: options.name }),
-          ...(options?.expiresAt === undefined ? {} : { expires_at: isoDate(options.expiresAt) }),
-          instance_only: options?.instanceOnly ?? false,
-          container_only: options?.instanceOnly ?? false,
-          optimized_storage: options?.optimizedStorage ?? false,
-          ...(options?.compressionAlgorithm === undefined ? {} : { compression_algorithm: options.compressionAlgorithm })
-        }
-      }
-      const outcome = yield* ops.run(request)
-      const backupName = options?.name ?? createdName(outcome, "backups")
-      if (backupName === undefined) {
-        return yield* Effect.fail(
-          new DecodeError({ method: "POST", path: request.path, reason: "the server did not name the new backup" })
-        )
-      }
-      return yield* backup(name, backupName)
-    })
-
-  const renameBackup = (name: string, b: string, newName: string) =>
-    Effect.asVoid(ops.run({ method: "POST", path: backupPath(name, b), body: { name: newName } }))
-
-  const deleteBackup = (name: string, b: string) => Effect.asVoid(ops.run({ method: "DELETE", path: backupPath(name, b) }))
-
-  const exportBackup = (name: string, b: string) =>
-    Stream.unwrapScoped(
-      Effect.map(http.raw({ method: "GET", path: `${backupPath(name, b)}/export` }), (response) => response.body)
-    )
-
-  const importBackup = <E = never>(data: Stream.Stream<Uint8Array, E> | Uint8Array, options?: ImportOptions) =>
-    Effect.gen(function*() {
-      const prefix = http.headerPrefix
-      const headers: Record<string, string> = {}
-      if (options?.name !== undefined) headers[`${prefix}-Name`] = options.name
-      if (options?.pool !== undefined) headers[`${prefix}-Pool`] = options.pool
-      const outcome = yield* ops.run<E>({
-        method: "POST",
-        path: "/1.0/instances",
-        headers,
-        raw: {
-          contentType: "application/octet-stream",
-          data,
-          contentLength: options?.contentLength ?? (data instanceof Uint8Array ? data.byteLength : undefined)
-        }
-      })
-      const name = yield* nameOf(outcome, options?.name, undefined)
-      return yield* get(name)
-    })
-
-  const publish = (name: string, options?: PublishOptions) =>
-    publishImage(http, ops, { type: "instance", name }, options)
-
-  const migrate = (target: LxdHttpService, name: string, options: MigrateOptions | undefined, keepVolatile: boolean) =>
-    Effect.gen(function*() {
-      const source = yield* get(name)
-      const endpoint = yield* remoteEndpoint(http)
-      const targetOps = yield* Effect.provideService(makeOperations, LxdHttp, target)
-      const request: LxdRequest = {
-        method: "POST",
-        path: instPath(name),
-        body: {
-          migration: true,
-          live: options?.live ?? false,
-          instance_only: options?.instanceOnly ?? false,
-          container_only: options?.instanceOnly ?? false
-        }
-      }
-      const sourceOp = yield* ops.startOperation(request)
-      const secrets: Record<string, Redacted.Redacted<string>> = {}
-      for (const [k, v] of Object.entries(sourceOp.metadata ?? {})) {
-        if (typeof v === "string") secrets[k] = Redacted.make(v)
-      }
-      const config = options?.keepVolatile ?? keepVolatile ? source.config : withoutVolatile(source.config)
-      const targetName = options?.name ?? name
-      const targetRequest: LxdRequest = {
-        method: "POST",
-        path: "/1.0/instances",
-        body: createBody({
-          name: targetName,
-          type: source.type === "virtual-machine" ? "virtual-machine" : "container",
-          architecture: source.architecture,
-          config: { ...config, ...options?.config },
-          devices: options?.devices ?? source.devices,
-          profiles: options?.profiles ?? source.profiles,
-          ephemeral: options?.ephemeral ?? source.ephemeral,
-          description: options?.description ?? source.description,
-          source: {
-            type: "migration",
-            operation: `${endpoint.url}/1.0/operations/${encodeURIComponent(sourceOp.id)}`,
-            secrets,
-            certificate: endpoint.certificate,
-            instanceOnly: options?.instanceOnly ?? false,
-            live: options?.live ?? false
-          }
-        })
-      }
-      yield* Effect.all([targetOps.run(targetRequest), ops.wait(sourceOp)], { concurrency: 2, discard: true }).pipe(
-        // a target that failed leaves the source operation waiting for connections
-        Effect.tapError(() => Effect.ignore(ops.cancel(sourceOp.id)))
-      )
-      return yield* target.sync({ method: "GET", path: instPath(targetName) }, Instance)
-    })
-
-  const copyTo = (target: LxdHttpService, name: string, options?: MigrateOptions) => migrate(target, name, options, false)
-
-  const moveTo = (target: LxdHttpService, name: string, options?: MigrateOptions) =>
-    Effect.tap(migrate(target, name, options, true), () => del(name))
-
-  const view = (type: InstanceType): TypedView => {
-    const label = type === "container" ? "Container" : "Virtual machine"
-    return {
-      type,
-      listNames: (options) => listNames({ ...options, type }),
-      list: (options) => list({ ...options, type }),
-      listFull: (options) => listFull({ ...options, type }),
-      get: (name) =>
-        Effect.flatMap(get(name), (instance) =>
-          instance.type === type
-            ? Effect.succeed(instance)
-            : Effect.fail(
-              new NotFound({
-                method: "GET",
-                path: instPath(name),
-                resource: `${label} "${name}"`,
-                serverMessage: `the instance is a ${instance.type}, not a ${type}`
-              })
-            )),
-      exists: (name) =>
-        get(name).pipe(
-          Effect.map((instance) => instance.type === type),
-          Effect.catchTag("NotFound", () => Effect.succeed(false))
-        ),
-      create: (options) => create({ ...options, type })
-    }
-  }
+  const calls = { listNames, list, listFull, get, create }
 
   return Instances.of(traced("Instances", {
-    listNames,
-    list,
-    listFull,
-    get,
+    ...calls,
     getFull,
     exists,
-    create,
     createOperation,
-    put,
-    patch,
+    put: (name, body, options) => writeJson(ops, "PUT", instancePath(name), body, options?.etag),
+    patch: (name, changes) => writeJson(ops, "PATCH", instancePath(name), changes, undefined),
     update,
-    rename,
+    rename: (name, newName) => Effect.asVoid(ops.run({ method: "POST", path: instancePath(name), body: { name: newName } })),
     delete: del,
     state,
     changeState,
@@ -1060,32 +555,18 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     restart: (name, options) => changeState(name, "restart", options),
     freeze: (name) => changeState(name, "freeze"),
     unfreeze: (name) => changeState(name, "unfreeze"),
-    publish,
-    restoreSnapshot,
-    copy,
-    logs,
-    log,
-    consoleLog,
-    clearConsoleLog,
-    metadata,
-    putMetadata,
-    updateMetadata,
-    templates,
-    template,
-    putTemplate,
-    deleteTemplate,
-    backups,
-    backup,
-    createBackup,
-    renameBackup,
-    deleteBackup,
-    exportBackup,
-    importBackup,
-    copyTo,
-    moveTo,
-    containers: view("container"),
-    virtualMachines: view("virtual-machine")
-  }, { nameAttribute: "lxd.instance" }))
+    publish: (name, options) => publishImage(http, ops, { type: "instance", name }, options),
+    restoreSnapshot: (name, snapshot, options) =>
+      Effect.asVoid(ops.run({ method: "PUT", path: instancePath(name), body: { restore: snapshot, stateful: options?.stateful ?? false } })),
+    copy: (name, newName, options) => create(copyCreateOptions(name, newName, options)),
+    logs: (name) =>
+      http.sync({ method: "GET", path: `${instancePath(name)}/logs` }, Schema.Array(Schema.String)).pipe(
+        Effect.map((urls) => urls.map(nameFromUrl))
+      ),
+    log: (name, file) => readText(http, { method: "GET", path: path`/1.0/instances/${name}/logs/${file}` }),
+    containers: typedView(calls, "container"),
+    virtualMachines: typedView(calls, "virtual-machine")
+  } satisfies Service, { nameAttribute: "lxd.instance" }))
 })
 
 /**

@@ -23,13 +23,16 @@ import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Certificates from "./Certificates.js"
 import * as Cluster from "./Cluster.js"
+import * as InstanceBackups from "./InstanceBackups.js"
 import * as InstanceConsole from "./InstanceConsole.js"
+import * as InstanceMetadata from "./InstanceMetadata.js"
 import * as Exec from "./Exec.js"
 import * as Events from "./Events.js"
 import * as Files from "./Files.js"
 import * as Images from "./Images.js"
 import * as Instances from "./Instances.js"
 import * as LxdHttp from "./LxdHttp.js"
+import * as Migration from "./Migration.js"
 import * as Operations from "./Operations.js"
 import * as Server from "./Server.js"
 import * as Profiles from "./Profiles.js"
@@ -54,6 +57,9 @@ export type Services =
   | LxdHttp.LxdHttp
   | Operations.Operations
   | Instances.Instances
+  | InstanceBackups.InstanceBackups
+  | InstanceMetadata.InstanceMetadata
+  | Migration.Migration
   | Snapshots.Snapshots
   | Images.Images
   | Server.Server
@@ -91,7 +97,8 @@ export type ConnectError = LxdHttp.ConnectError
 export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, never, LxdHttp.LxdHttp> = Layer
   .mergeAll(
     Server.layer, Certificates.layer, Exec.layer, Files.layer, Events.layer, InstanceConsole.layer,
-    Cluster.layer, Instances.layer, Snapshots.layer, Images.layer, Profiles.layer, Projects.layer,
+    Cluster.layer, Instances.layer, InstanceBackups.layer, InstanceMetadata.layer, Migration.layer,
+    Snapshots.layer, Images.layer, Profiles.layer, Projects.layer,
     Networks.layer, NetworkAcls.layer, NetworkZones.layer, StoragePools.layer,
     StorageVolumes.layer, StorageBuckets.layer, Warnings.layer, Metrics.layer
   )

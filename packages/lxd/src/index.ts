@@ -58,6 +58,27 @@ export * as Cluster from "./Cluster.js"
 export * as Instances from "./Instances.js"
 
 /**
+ * Backups of instances: create, list, export as a stream, import.
+ *
+ * @since 0.1.0
+ */
+export * as InstanceBackups from "./InstanceBackups.js"
+
+/**
+ * An instance's image metadata and templates.
+ *
+ * @since 0.1.0
+ */
+export * as InstanceMetadata from "./InstanceMetadata.js"
+
+/**
+ * Copies and moves of instances, and copies of images, to another server.
+ *
+ * @since 0.1.0
+ */
+export * as Migration from "./Migration.js"
+
+/**
  * @since 0.1.0
  */
 export * as Snapshots from "./Snapshots.js"

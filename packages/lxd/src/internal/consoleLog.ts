@@ -1,6 +1,6 @@
 /**
  * The console log of an instance (`/1.0/instances/<name>/console`), read and cleared.
- * One implementation, used by every service that offers it.
+ * `InstanceConsole` alone offers it (`log`, `clearLog`); `Instances` no longer does.
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"

@@ -1,12 +1,15 @@
 /**
  * Work that spans two servers (instance migration, image copy): where the target can
- * reach the source, and which certificate it must pin.
+ * reach the source, which certificate it must pin, and the pure request bodies of a
+ * migration. Used by `Migration`.
  */
 import * as Effect from "effect/Effect"
+import * as Redacted from "effect/Redacted"
+import type { CreateOptions } from "../Instances.js"
 import type { Service as LxdHttpService } from "../LxdHttp.js"
 import { InvalidArgument } from "../LxdError.js"
-import type { Outcome } from "../Operations.js"
-import { nameFromUrl } from "./path.js"
+import type { CopyInstanceOptions } from "../Migration.js"
+import type { Instance } from "./models/instance.js"
 
 /** How another server reaches this one: its HTTPS base URL and its certificate (PEM). */
 export interface RemoteEndpoint {
@@ -41,21 +44,63 @@ export const remoteEndpoint = (http: LxdHttpService): Effect.Effect<RemoteEndpoi
     return { url: `https://${address}`, certificate }
   })
 
+/** The body of `POST /1.0/instances/<name>` that makes the source offer a migration. */
+export const migrationSourceBody = (options: CopyInstanceOptions | undefined) => ({
+  migration: true,
+  live: options?.live ?? false,
+  instance_only: options?.instanceOnly ?? false,
+  container_only: options?.instanceOnly ?? false
+})
+
+/** The websocket secrets of the source's migration operation (its string metadata). */
+export const migrationSecrets = (
+  metadata: Readonly<Record<string, unknown>> | null | undefined
+): Record<string, Redacted.Redacted<string>> => {
+  const secrets: Record<string, Redacted.Redacted<string>> = {}
+  for (const [k, v] of Object.entries(metadata ?? {})) {
+    if (typeof v === "string") secrets[k] = Redacted.make(v)
+  }
+  return secrets
+}
+
+/** The configuration without `volatile.*` keys (what a new instance must not inherit). */
+export const withoutVolatile = (config: Readonly<Record<string, string>>): Record<string, string> =>
+  Object.fromEntries(Object.entries(config).filter(([k]) => !k.startsWith("volatile.")))
+
+/** Where the target pulls from: the source operation's URL, its secrets, the certificate to pin. */
+export interface MigrationPull {
+  readonly endpoint: RemoteEndpoint
+  readonly operationId: string
+  readonly secrets: Readonly<Record<string, Redacted.Redacted<string>>>
+}
+
 /**
- * The name of what a finished creation made: `metadata.entity_url` where the server
- * sends it, otherwise the first URL of `resources[collection]` that is not `exclude`
- * (LXD 5.0 and Incus list the new instance there, and for a copy its source too).
+ * The creation the target is asked for: the source's settings (volatile keys dropped
+ * unless kept), overridden by `options`, pulled from the source's migration operation.
  */
-export const createdName = (
-  outcome: Outcome,
-  collection: string,
-  exclude?: string | undefined
-): string | undefined => {
-  if (outcome._tag === "Sync") return outcome.location === undefined ? undefined : nameFromUrl(outcome.location)
-  const op = outcome.operation
-  const entity = op.metadata?.["entity_url"]
-  if (typeof entity === "string" && entity.length > 0) return nameFromUrl(entity)
-  const urls = op.resources?.[collection] ?? []
-  const names = urls.map(nameFromUrl).filter((n) => n !== exclude)
-  return names[0]
+export const migrationTargetOptions = (
+  source: Instance,
+  options: CopyInstanceOptions | undefined,
+  keepVolatile: boolean,
+  pull: MigrationPull
+): CreateOptions => {
+  const config = options?.keepVolatile ?? keepVolatile ? source.config : withoutVolatile(source.config)
+  return {
+    name: options?.name ?? source.name,
+    type: source.type === "virtual-machine" ? "virtual-machine" : "container",
+    architecture: source.architecture,
+    config: { ...config, ...options?.config },
+    devices: options?.devices ?? source.devices,
+    profiles: options?.profiles ?? source.profiles,
+    ephemeral: options?.ephemeral ?? source.ephemeral,
+    description: options?.description ?? source.description,
+    source: {
+      type: "migration",
+      operation: `${pull.endpoint.url}/1.0/operations/${encodeURIComponent(pull.operationId)}`,
+      secrets: pull.secrets,
+      certificate: pull.endpoint.certificate,
+      instanceOnly: options?.instanceOnly ?? false,
+      live: options?.live ?? false
+    }
+  }
 }

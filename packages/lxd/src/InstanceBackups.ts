@@ -1,0 +1,180 @@
+/**
+ * Backups of instances (`/1.0/instances/<name>/backups`): list, get, create, rename and
+ * delete the backups the server keeps, export one as a stream of bytes, and create an
+ * instance from a backup tarball (streamed, never buffered).
+ *
+ * @example
+ * ```ts
+ * import { Effect, Stream } from "effect"
+ * import { NodeFileSystem } from "@effect/platform-node"
+ * import { FileSystem } from "@effect/platform"
+ * import { InstanceBackups, Lxd } from "effect-lxd"
+ *
+ * const program = Effect.gen(function* () {
+ *   const fs = yield* FileSystem.FileSystem
+ *   const backups = yield* InstanceBackups.InstanceBackups
+ *   const backup = yield* backups.create("web1", { instanceOnly: true })
+ *   yield* backups.export("web1", backup.name).pipe(Stream.run(fs.sink("web1.tar.gz")))
+ *   yield* backups.delete("web1", backup.name)
+ *   // later, or on another server: a new instance from the tarball
+ *   yield* backups.import(fs.stream("web1.tar.gz"), { name: "web1-restored" })
+ * })
+ *
+ * export const main = () =>
+ *   Effect.runPromise(program.pipe(Effect.provide(Lxd.layerConfig()), Effect.provide(NodeFileSystem.layer)))
+ * ```
+ *
+ * @since 0.1.0
+ */
+import * as Context from "effect/Context"
+import * as Effect from "effect/Effect"
+import * as Layer from "effect/Layer"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
+import { backupBody, importHeaders } from "./internal/backups.js"
+import { createdInstanceName, createdName, instancePath } from "./internal/instances-body.js"
+import { Backup } from "./internal/models/backup.js"
+import { Instance } from "./internal/models/instance.js"
+import { path } from "./internal/path.js"
+import { traced } from "./internal/tracing.js"
+import { LxdHttp } from "./LxdHttp.js"
+import { DecodeError, type RequestError } from "./LxdError.js"
+import { Operations } from "./Operations.js"
+
+export {
+  /**
+   * A backup of an instance, kept on the server until exported or deleted.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  Backup
+}
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface CreateOptions {
+  /** The backup's name; the server picks one (`backup0`, ...) when absent. */
+  readonly name?: string | undefined
+  readonly expiresAt?: Date | string | undefined
+  /** Leave the snapshots out. */
+  readonly instanceOnly?: boolean | undefined
+  /** Use the storage driver's own format (faster, but only importable on the same driver). */
+  readonly optimizedStorage?: boolean | undefined
+  readonly compressionAlgorithm?: string | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface ImportOptions {
+  /** The new instance's name (default: the one in the backup). */
+  readonly name?: string | undefined
+  /** The storage pool to restore into. */
+  readonly pool?: string | undefined
+  /** The size in bytes, when known (sent as `Content-Length`). */
+  readonly contentLength?: number | undefined
+}
+
+/**
+ * @since 0.1.0
+ * @category models
+ */
+export interface Service {
+  /** The instance's backups, as objects. */
+  readonly list: (instance: string) => Effect.Effect<ReadonlyArray<Backup>, RequestError>
+  readonly get: (instance: string, backup: string) => Effect.Effect<Backup, RequestError>
+  /** Make a backup on the server and wait for it. */
+  readonly create: (instance: string, options?: CreateOptions) => Effect.Effect<Backup, RequestError>
+  readonly rename: (instance: string, backup: string, newName: string) => Effect.Effect<void, RequestError>
+  readonly delete: (instance: string, backup: string) => Effect.Effect<void, RequestError>
+  /** The backup tarball as it streams from the server. */
+  readonly export: (instance: string, backup: string) => Stream.Stream<Uint8Array, RequestError>
+  /** Create an instance from a backup tarball (streamed, not buffered) and return it. */
+  readonly import: <E = never>(
+    data: Stream.Stream<Uint8Array, E> | Uint8Array,
+    options?: ImportOptions
+  ) => Effect.Effect<Instance, RequestError | E>
+}
+
+/**
+ * @since 0.1.0
+ * @category tags
+ */
+export class InstanceBackups extends Context.Tag("effect-lxd/InstanceBackups")<InstanceBackups, Service>() {}
+
+const backupsPath = (instance: string) => path`/1.0/instances/${instance}/backups`
+const backupPath = (instance: string, backup: string) => path`/1.0/instances/${instance}/backups/${backup}`
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
+  const http = yield* LxdHttp
+  const ops = yield* Operations
+
+  const list = (instance: string) =>
+    http.sync({ method: "GET", path: backupsPath(instance), query: { recursion: 1 } }, Schema.Array(Backup))
+
+  const get = (instance: string, backup: string) => http.sync({ method: "GET", path: backupPath(instance, backup) }, Backup)
+
+  const create = (instance: string, options?: CreateOptions) =>
+    Effect.gen(function*() {
+      const request = { method: "POST", path: backupsPath(instance), body: backupBody(options) } as const
+      const outcome = yield* ops.run(request)
+      const name = options?.name ?? createdName(outcome, "backups")
+      if (name === undefined) {
+        return yield* Effect.fail(
+          new DecodeError({ method: "POST", path: request.path, reason: "the server did not name the new backup" })
+        )
+      }
+      return yield* get(instance, name)
+    })
+
+  const rename = (instance: string, backup: string, newName: string) =>
+    Effect.asVoid(ops.run({ method: "POST", path: backupPath(instance, backup), body: { name: newName } }))
+
+  const del = (instance: string, backup: string) =>
+    Effect.asVoid(ops.run({ method: "DELETE", path: backupPath(instance, backup) }))
+
+  const exportBackup = (instance: string, backup: string) =>
+    Stream.unwrapScoped(
+      Effect.map(http.raw({ method: "GET", path: `${backupPath(instance, backup)}/export` }), (response) => response.body)
+    )
+
+  const importBackup = <E = never>(data: Stream.Stream<Uint8Array, E> | Uint8Array, options?: ImportOptions) =>
+    Effect.gen(function*() {
+      const outcome = yield* ops.run<E>({
+        method: "POST",
+        path: "/1.0/instances",
+        headers: importHeaders(http.headerPrefix, options),
+        raw: {
+          contentType: "application/octet-stream",
+          data,
+          contentLength: options?.contentLength ?? (data instanceof Uint8Array ? data.byteLength : undefined)
+        }
+      })
+      const name = yield* createdInstanceName(outcome, options?.name, undefined)
+      return yield* http.sync({ method: "GET", path: instancePath(name) }, Instance)
+    })
+
+  return InstanceBackups.of(traced("InstanceBackups", {
+    list,
+    get,
+    create,
+    rename,
+    delete: del,
+    export: exportBackup,
+    import: importBackup
+  }, { nameAttribute: "lxd.instance" }))
+})
+
+/**
+ * @since 0.1.0
+ * @category layers
+ */
+export const layer: Layer.Layer<InstanceBackups, never, LxdHttp | Operations> = Layer.effect(InstanceBackups, make)
