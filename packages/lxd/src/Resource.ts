@@ -55,13 +55,15 @@ import type * as Effect from "effect/Effect"
 import type { UpdateOptions } from "./internal/update.js"
 import type { RequestError } from "./LxdError.js"
 
-/**
- * Options of `update` (`retries`: how many times to retry after a 412, default 5).
- *
- * @since 0.1.0
- * @category options
- */
-export type { UpdateOptions }
+export type {
+  /**
+   * Options of `update` (`retries`: how many times to retry after a 412, default 5).
+   *
+   * @since 0.1.0
+   * @category options
+   */
+  UpdateOptions
+}
 
 /**
  * Options of `put`.
