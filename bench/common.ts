@@ -35,7 +35,9 @@ export const emit = (sample: Sample): void => {
 }
 
 /** `--key value` pairs after the sub-command. */
-export const parseArgs = (argv: ReadonlyArray<string>): { readonly command: string; readonly flags: Map<string, string> } => {
+export const parseArgs = (
+  argv: ReadonlyArray<string>
+): { readonly command: string; readonly flags: Map<string, string> } => {
   const [command = "", ...rest] = argv
   const flags = new Map<string, string>()
   for (let i = 0; i < rest.length; i += 2) {
@@ -59,7 +61,9 @@ export const intFlag = (flags: Map<string, string>, key: string, fallback?: numb
 }
 
 /** The key=value lines of the env file `scripts/lxd-setup.sh` writes. */
-export const readEnvFile = (file = process.env.LXD_TEST_ENV ?? "/var/lib/lxd-test/lxd-test.env"): Record<string, string> => {
+export const readEnvFile = (
+  file = process.env.LXD_TEST_ENV ?? "/var/lib/lxd-test/lxd-test.env"
+): Record<string, string> => {
   const out: Record<string, string> = {}
   for (const line of Fs.readFileSync(file, "utf8").split("\n")) {
     const m = /^([A-Z0-9_]+)=(.*)$/.exec(line.trim())

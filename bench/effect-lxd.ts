@@ -15,7 +15,18 @@ import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { Exec, Files, Instances, Lxd } from "../packages/lxd/src/index.js"
-import { emit, fanoutNames, fanoutSettings, flag, intFlag, now, parseArgs, peakRssKiB, progress, rssKiB } from "./common.js"
+import {
+  emit,
+  fanoutNames,
+  fanoutSettings,
+  flag,
+  intFlag,
+  now,
+  parseArgs,
+  peakRssKiB,
+  progress,
+  rssKiB
+} from "./common.js"
 import { layerFor } from "./connect.js"
 
 const { command, flags } = parseArgs(process.argv.slice(2))

@@ -35,7 +35,8 @@ const label = (s: Sample) => (s.transport === "unix" ? s.tool : `${s.tool} (${s.
 const toolOrder = ["effect-lxd", "undici", "pylxd", "lxc"]
 const sortSamples = (xs: Array<Sample>) =>
   xs.sort((a, b) =>
-    toolOrder.indexOf(a.tool) - toolOrder.indexOf(b.tool) || (a.transport === "unix" ? -1 : 1) - (b.transport === "unix" ? -1 : 1)
+    toolOrder.indexOf(a.tool) - toolOrder.indexOf(b.tool) ||
+    (a.transport === "unix" ? -1 : 1) - (b.transport === "unix" ? -1 : 1)
   )
 
 const table = (
@@ -106,7 +107,14 @@ p(
       xs.map((s) => {
         const m = median(s.seconds)
         const n = s.count ?? 1
-        return [label(s), `${n} × ${s.seconds.length}`, `${fixed(m, 2)} s`, `${ms(m / n)} ms`, fixed(n / m, 0), ratio(s)]
+        return [
+          label(s),
+          `${n} × ${s.seconds.length}`,
+          `${fixed(m, 2)} s`,
+          `${ms(m / n)} ms`,
+          fixed(n / m, 0),
+          ratio(s)
+        ]
       })
     ),
     ""
@@ -158,7 +166,14 @@ p(
       xs.map((s) => {
         const m = median(s.seconds)
         const c = /concurrency (\d+)/.exec(s.note ?? "")?.[1] ?? "?"
-        return [label(s), `${s.count} × ${s.seconds.length}`, c, `${fixed(m, 2)} s`, `${fixed(m / (s.count ?? 1), 2)} s`, ratio(s)]
+        return [
+          label(s),
+          `${s.count} × ${s.seconds.length}`,
+          c,
+          `${fixed(m, 2)} s`,
+          `${fixed(m / (s.count ?? 1), 2)} s`,
+          ratio(s)
+        ]
       })
     ),
     ""
@@ -197,7 +212,9 @@ const transferHead = ["tool", "reps", "median", "MiB/s", "ratio", "peak RSS (MiB
 
 // (e) files
 {
-  const sizes = [...new Set(samples.filter((s) => s.scenario === "push" || s.scenario === "pull").map((s) => s.bytes ?? 0))]
+  const sizes = [
+    ...new Set(samples.filter((s) => s.scenario === "push" || s.scenario === "pull").map((s) => s.bytes ?? 0))
+  ]
     .sort((a, b) => a - b)
   p(
     "## (e) File push and pull",
@@ -214,7 +231,9 @@ const transferHead = ["tool", "reps", "median", "MiB/s", "ratio", "peak RSS (MiB
       p(`### ${op}, ${fixed(size / MiB, 0)} MiB`, "", table(transferHead, transferRows(xs, ratio)), "")
     }
   }
-  const ours = sortSamples(samples.filter((s) => s.tool === "effect-lxd" && (s.scenario === "push" || s.scenario === "pull")))
+  const ours = sortSamples(
+    samples.filter((s) => s.tool === "effect-lxd" && (s.scenario === "push" || s.scenario === "pull"))
+  )
   if (ours.length > 0) {
     p(
       "### effect-lxd's memory as the file grows",
@@ -225,7 +244,10 @@ const transferHead = ["tool", "reps", "median", "MiB/s", "ratio", "peak RSS (MiB
       table(
         ["operation", "transport", "file", "peak RSS (MiB)", "base RSS (MiB)", "growth (MiB)"],
         ours
-          .sort((a, b) => a.scenario.localeCompare(b.scenario) || a.transport.localeCompare(b.transport) || (a.bytes ?? 0) - (b.bytes ?? 0))
+          .sort((a, b) =>
+            a.scenario.localeCompare(b.scenario) || a.transport.localeCompare(b.transport) ||
+            (a.bytes ?? 0) - (b.bytes ?? 0)
+          )
           .map((s) => [
             s.scenario,
             s.transport,
@@ -239,7 +261,9 @@ const transferHead = ["tool", "reps", "median", "MiB/s", "ratio", "peak RSS (MiB
     )
     // the verdict: growth at the largest size against growth at the smallest, per operation
     for (const op of ["push", "pull"] as const) {
-      const unix = ours.filter((s) => s.scenario === op && s.transport === "unix" && s.peakRssKiB !== undefined && s.baseRssKiB !== undefined)
+      const unix = ours.filter((s) =>
+        s.scenario === op && s.transport === "unix" && s.peakRssKiB !== undefined && s.baseRssKiB !== undefined
+      )
         .sort((a, b) => (a.bytes ?? 0) - (b.bytes ?? 0))
       if (unix.length < 2) continue
       const small = unix[0]!

@@ -73,7 +73,6 @@ const list = async () => {
   emit({ scenario: "list", tool, transport, seconds, count: expect })
 }
 
-
 const fanout = async () => {
   const { alias, concurrency, count, prefix, reps } = fanoutSettings(flags)
   const seconds: Array<number> = []

@@ -63,7 +63,9 @@ const tour = Effect.gen(function*() {
 
   yield* section("exec")
   const hello = yield* exec.run(name, ["sh", "-c", "echo hello from $(hostname); echo oops >&2; exit 3"])
-  yield* Console.log(`exit ${hello.exitCode}, stdout ${JSON.stringify(hello.stdout)}, stderr ${JSON.stringify(hello.stderr)}`)
+  yield* Console.log(
+    `exit ${hello.exitCode}, stdout ${JSON.stringify(hello.stdout)}, stderr ${JSON.stringify(hello.stderr)}`
+  )
   yield* Console.log("streaming output as it comes:")
   yield* Effect.scoped(Effect.gen(function*() {
     const proc = yield* exec.start(name, ["sh", "-c", "for i in 1 2 3; do echo tick $i; sleep 0.3; done"])
@@ -86,7 +88,9 @@ const tour = Effect.gen(function*() {
   yield* section("snapshot and restore")
   const snap = yield* snapshots.create(name, { name: "clean" })
   yield* files.delete(name, "/root/notes.txt")
-  yield* Console.log(`snapshot "${snap.name}" taken; file deleted: exists=${yield* fileExists(name, "/root/notes.txt")}`)
+  yield* Console.log(
+    `snapshot "${snap.name}" taken; file deleted: exists=${yield* fileExists(name, "/root/notes.txt")}`
+  )
   yield* instances.restoreSnapshot(name, snap.name)
   yield* Console.log(`restored: exists=${yield* fileExists(name, "/root/notes.txt")}`)
 
@@ -100,7 +104,9 @@ const tour = Effect.gen(function*() {
   for (const line of results) yield* Console.log(`  ${line}`)
   yield* Console.log("a command that outlives its deadline is killed on the server:")
   const slow = yield* exec.run(name, ["sleep", "30"]).pipe(Effect.timeout("1 second"), Effect.option)
-  yield* Console.log(`  sleep 30 under a 1 s timeout -> ${Option.isNone(slow) ? "timed out, process killed" : "finished?!"}`)
+  yield* Console.log(
+    `  sleep 30 under a 1 s timeout -> ${Option.isNone(slow) ? "timed out, process killed" : "finished?!"}`
+  )
 
   yield* section("typed errors")
   const missing = yield* instances.get("no-such-instance").pipe(

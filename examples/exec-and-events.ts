@@ -25,7 +25,8 @@ const program = Effect.gen(function*() {
   const feed = yield* events.subscribe({ types: ["lifecycle"] })
   const printer = yield* feed.pipe(
     Stream.filter((e): e is Events.LifecycleEvent =>
-      e._tag === "LifecycleEvent" && e.metadata.source.split("?")[0] === `/1.0/instances/${encodeURIComponent(instance)}`
+      e._tag === "LifecycleEvent" &&
+      e.metadata.source.split("?")[0] === `/1.0/instances/${encodeURIComponent(instance)}`
     ),
     Stream.runForEach((e) => Console.log(`[event] ${e.timestamp} ${e.metadata.action} ${e.metadata.source}`)),
     Effect.fork

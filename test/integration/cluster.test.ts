@@ -44,8 +44,10 @@ interface TestClusterShape {
 }
 class TestCluster extends Context.Tag("test/TestCluster")<TestCluster, TestClusterShape>() {}
 
-const withCluster = <A, E>(layer: Layer.Layer<Lxd.Services, Lxd.ConnectError>, effect: Effect.Effect<A, E, Lxd.Services>) =>
-  Effect.provide(effect, layer)
+const withCluster = <A, E>(
+  layer: Layer.Layer<Lxd.Services, Lxd.ConnectError>,
+  effect: Effect.Effect<A, E, Lxd.Services>
+) => Effect.provide(effect, layer)
 
 const clusterService = Cluster.Cluster
 
@@ -72,25 +74,31 @@ const joinWithLibrary = (
           token: token.token,
           clusterCertificate: Fs.readFileSync(member.currentServerCert(), "utf8"),
           serverAddress: joiner.httpsAddress,
-          memberConfig: (info.member_config ?? []).map((k) => ({ entity: k.entity, name: k.name, key: k.key, value: "" }))
+          memberConfig: (info.member_config ?? []).map((k) => ({
+            entity: k.entity,
+            name: k.name,
+            key: k.key,
+            value: ""
+          }))
         }))
     )
     yield* reloadTrust(joiner)
   })
 
-const clusterLayer = (kind: DaemonKind) => Layer.scoped(
-  TestCluster,
-  Effect.gen(function*() {
-    const started = Date.now()
-    const a = yield* extraDaemon({ kind, name: uniqueName("a") })
-    const b = yield* extraDaemon({ kind, name: uniqueName("b"), bare: true })
-    yield* track(a)
-    yield* track(b)
-    yield* withCluster(a.unixLayer, Effect.flatMap(clusterService, (cluster) => cluster.enable(a.name)))
-    yield* joinWithLibrary(b, a, a.httpsLayer)
-    return { a, b, buildMillis: Date.now() - started }
-  })
-)
+const clusterLayer = (kind: DaemonKind) =>
+  Layer.scoped(
+    TestCluster,
+    Effect.gen(function*() {
+      const started = Date.now()
+      const a = yield* extraDaemon({ kind, name: uniqueName("a") })
+      const b = yield* extraDaemon({ kind, name: uniqueName("b"), bare: true })
+      yield* track(a)
+      yield* track(b)
+      yield* withCluster(a.unixLayer, Effect.flatMap(clusterService, (cluster) => cluster.enable(a.name)))
+      yield* joinWithLibrary(b, a, a.httpsLayer)
+      return { a, b, buildMillis: Date.now() - started }
+    })
+  )
 
 const InstanceLocation = Schema.Struct({ name: Schema.String, location: Schema.String })
 
@@ -117,12 +125,14 @@ const emptyContainer = (prefix: string) =>
     return name
   })
 
-
 const location = (name: string) =>
-  Effect.flatMap(LxdHttp.LxdHttp, (http) =>
-    http.sync({ method: "GET", path: `/1.0/instances/${encodeURIComponent(name)}`, target: null }, InstanceLocation)).pipe(
-      Effect.map((i) => i.location)
-    )
+  Effect.flatMap(
+    LxdHttp.LxdHttp,
+    (http) =>
+      http.sync({ method: "GET", path: `/1.0/instances/${encodeURIComponent(name)}`, target: null }, InstanceLocation)
+  ).pipe(
+    Effect.map((i) => i.location)
+  )
 
 const failureTag = <A, E extends { readonly _tag: string }, R>(effect: Effect.Effect<A, E, R>) =>
   Effect.map(Effect.either(effect), (r) => (Either.isLeft(r) ? r.left._tag : "success"))
@@ -151,8 +161,14 @@ const clusterSuite = (env: DaemonEnv) => {
           }))
 
         const vias = [
-          { label: `${server} cluster member A unix`, pick: (t: TestClusterShape) => ({ self: t.a, other: t.b, layer: t.a.unixLayer }) },
-          { label: `${server} cluster member B https`, pick: (t: TestClusterShape) => ({ self: t.b, other: t.a, layer: t.b.httpsLayer }) }
+          {
+            label: `${server} cluster member A unix`,
+            pick: (t: TestClusterShape) => ({ self: t.a, other: t.b, layer: t.a.unixLayer })
+          },
+          {
+            label: `${server} cluster member B https`,
+            pick: (t: TestClusterShape) => ({ self: t.b, other: t.a, layer: t.b.httpsLayer })
+          }
         ] as const
 
         for (const via of vias) {
@@ -202,7 +218,10 @@ const clusterSuite = (env: DaemonEnv) => {
                 assert.strictEqual(error._tag, "NotFound")
                 if (error._tag === "NotFound") assert.strictEqual(error.resource, `Cluster member "${missing}"`)
                 // LXD 5.0.2 answers 500 "expected to update one row, not 0" here
-                assert.oneOf(yield* failureTag(cluster.members.rename(missing, uniqueName("x"))), ["NotFound", "LXDAPIException"])
+                assert.oneOf(yield* failureTag(cluster.members.rename(missing, uniqueName("x"))), [
+                  "NotFound",
+                  "LXDAPIException"
+                ])
                 assert.strictEqual(yield* failureTag(cluster.members.delete(missing)), "NotFound")
                 assert.strictEqual(yield* failureTag(cluster.members.update(missing, (m) => m)), "NotFound")
                 assert.strictEqual(yield* failureTag(cluster.groups.get(missing)), "NotFound")
@@ -348,7 +367,9 @@ const clusterSuite = (env: DaemonEnv) => {
                 assert.strictEqual(token.serverName, newName)
                 assert.notInclude(String(token.token), "secret")
                 assert.notInclude(JSON.stringify(token), Redacted.value(token.token))
-                const clusterFingerprint = LxdHttp.certificateFingerprint(Fs.readFileSync(self.currentServerCert(), "utf8"))
+                const clusterFingerprint = LxdHttp.certificateFingerprint(
+                  Fs.readFileSync(self.currentServerCert(), "utf8")
+                )
                 assert.strictEqual(token.fingerprint, clusterFingerprint)
                 assert.isTrue(token.addresses.length > 0)
                 const decoded = yield* Cluster.decodeJoinToken(token.token)
@@ -454,18 +475,39 @@ const clusterSuite = (env: DaemonEnv) => {
             const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "cluster-cert-"))
             try {
               ChildProcess.execFileSync("openssl", [
-                "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp384r1", "-sha384", "-nodes",
-                "-keyout", Path.join(dir, "key.pem"), "-out", Path.join(dir, "cert.pem"), "-days", "30",
-                "-subj", "/CN=effect-lxd-test-cluster", "-addext", "subjectAltName=DNS:effect-lxd-test-cluster,IP:127.0.0.1"
+                "req",
+                "-x509",
+                "-newkey",
+                "ec",
+                "-pkeyopt",
+                "ec_paramgen_curve:secp384r1",
+                "-sha384",
+                "-nodes",
+                "-keyout",
+                Path.join(dir, "key.pem"),
+                "-out",
+                Path.join(dir, "cert.pem"),
+                "-days",
+                "30",
+                "-subj",
+                "/CN=effect-lxd-test-cluster",
+                "-addext",
+                "subjectAltName=DNS:effect-lxd-test-cluster,IP:127.0.0.1"
               ], { stdio: "ignore" })
               const certificate = Fs.readFileSync(Path.join(dir, "cert.pem"), "utf8")
               const key = Redacted.make(Fs.readFileSync(Path.join(dir, "key.pem"), "utf8"))
               const oldCert = Fs.readFileSync(a.currentServerCert(), "utf8")
-              yield* withCluster(a.unixLayer, Effect.flatMap(clusterService, (c) => c.updateCertificate({ certificate, key })))
+              yield* withCluster(
+                a.unixLayer,
+                Effect.flatMap(clusterService, (c) => c.updateCertificate({ certificate, key }))
+              )
               const expected = LxdHttp.certificateFingerprint(certificate)
               for (const d of [a, b]) {
                 // the member writes it to its cluster.crt and presents it on HTTPS
-                assert.strictEqual(LxdHttp.certificateFingerprint(Fs.readFileSync(d.currentServerCert(), "utf8")), expected)
+                assert.strictEqual(
+                  LxdHttp.certificateFingerprint(Fs.readFileSync(d.currentServerCert(), "utf8")),
+                  expected
+                )
                 const info = yield* withCluster(d.httpsLayer, Effect.flatMap(Server.Server, (s) => s.info))
                 assert.isTrue(info.trusted)
               }
@@ -475,7 +517,12 @@ const clusterSuite = (env: DaemonEnv) => {
               const pinnedOld = yield* Effect.either(
                 Effect.provide(
                   LxdHttp.LxdHttp,
-                  LxdHttp.layerHttps({ url: a.httpsUrl, cert: client, key: Redacted.make(clientKey), serverCert: oldCert })
+                  LxdHttp.layerHttps({
+                    url: a.httpsUrl,
+                    cert: client,
+                    key: Redacted.make(clientKey),
+                    serverCert: oldCert
+                  })
                 )
               )
               assert.isTrue(Either.isLeft(pinnedOld))

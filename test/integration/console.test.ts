@@ -1,9 +1,9 @@
 import { assert } from "@effect/vitest"
+import { Exec, InstanceConsole, Operations } from "effect-lxd"
 import * as Effect from "effect/Effect"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import { Exec, InstanceConsole, Operations } from "effect-lxd"
 import { container } from "../support/fixtures.js"
 import { forEachServer } from "../support/servers.js"
 

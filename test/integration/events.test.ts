@@ -1,9 +1,9 @@
 import { assert } from "@effect/vitest"
+import { Events, Lxd, LxdHttp, Operations } from "effect-lxd"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { Events, Lxd, LxdHttp, Operations } from "effect-lxd"
 import { container, deleteInstance } from "../support/fixtures.js"
 import { forEachServer, uniqueName } from "../support/servers.js"
 
@@ -30,7 +30,12 @@ const throwawayProject = Effect.gen(function*() {
   const http = yield* LxdHttp.LxdHttp
   const name = uniqueName("evp")
   yield* Effect.acquireRelease(
-    http.send({ method: "POST", path: "/1.0/projects", body: { name, config: { "features.profiles": "true" } }, project: null }),
+    http.send({
+      method: "POST",
+      path: "/1.0/projects",
+      body: { name, config: { "features.profiles": "true" } },
+      project: null
+    }),
     () => Effect.ignore(http.send({ method: "DELETE", path: `/1.0/projects/${name}`, project: null }))
   )
   return name
@@ -66,7 +71,12 @@ forEachServer("events", (it, server) => {
       const started = yield* ops.start({
         method: "POST",
         path: "/1.0/instances",
-        body: { name, type: "container", source: { type: "image", alias: server.env.imageAlias }, profiles: ["default"] }
+        body: {
+          name,
+          type: "container",
+          source: { type: "image", alias: server.env.imageAlias },
+          profiles: ["default"]
+        }
       })
       assert.strictEqual(started._tag, "Async")
       if (started._tag !== "Async") return
@@ -104,7 +114,9 @@ forEachServer("events", (it, server) => {
       const names = (stream: Stream.Stream<Events.Event, unknown>, until: string) =>
         stream.pipe(
           Stream.filter((e): e is Events.LifecycleEvent => e._tag === "LifecycleEvent"),
-          Stream.map((e) => decodeURIComponent(e.metadata.source.split("?")[0]!.split("/").pop()!) + ":" + e.metadata.action),
+          Stream.map((e) =>
+            decodeURIComponent(e.metadata.source.split("?")[0]!.split("/").pop()!) + ":" + e.metadata.action
+          ),
           Stream.takeUntil((s) => s === `${until}:profile-deleted`),
           Stream.runCollect,
           Effect.map(Chunk.toArray),

@@ -1,4 +1,5 @@
 import { assert } from "@effect/vitest"
+import { Exec, LxdHttp, Operations } from "effect-lxd"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -8,7 +9,6 @@ import * as Option from "effect/Option"
 import * as Queue from "effect/Queue"
 import * as Ref from "effect/Ref"
 import * as Stream from "effect/Stream"
-import { Exec, LxdHttp, Operations } from "effect-lxd"
 import * as Crypto from "node:crypto"
 import { container } from "../support/fixtures.js"
 import { forEachServer } from "../support/servers.js"
@@ -262,8 +262,10 @@ forEachServer("exec", (it, server) => {
           const empty = yield* Effect.flip(exec.run(yield* Box, []))
           assert.strictEqual(empty._tag, "InvalidArgument")
           const stopped = yield* Effect.scoped(
-            Effect.flatMap(container(server.env.imageAlias, { start: false, prefix: "exec-stopped" }), (name) =>
-              Effect.flip(exec.run(name, ["true"])))
+            Effect.flatMap(
+              container(server.env.imageAlias, { start: false, prefix: "exec-stopped" }),
+              (name) => Effect.flip(exec.run(name, ["true"]))
+            )
           )
           assert.strictEqual(stopped._tag, "LXDAPIException")
         }))

@@ -1,10 +1,10 @@
 import { assert } from "@effect/vitest"
+import { Exec, Files } from "effect-lxd"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { Exec, Files } from "effect-lxd"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -33,7 +33,10 @@ forEachServer("files", (it, server) => {
         Effect.gen(function*() {
           const files = yield* Files.Files
           const box = yield* Box
-          const data = Buffer.concat([Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Crypto.randomBytes(3 << 20)])
+          const data = Buffer.concat([
+            Buffer.from(Array.from({ length: 256 }, (_, i) => i)),
+            Crypto.randomBytes(3 << 20)
+          ])
           const p = remoteDir() + ".bin"
           yield* files.write(box, p, new Uint8Array(data))
           const back = yield* readAll(files.read(box, p))
@@ -142,13 +145,15 @@ forEachServer("files", (it, server) => {
         Effect.gen(function*() {
           const files = yield* Files.Files
           const box = yield* Box
-          for (const attempt of [
-            files.write(box, "etc/passwd", "x"),
-            files.stat(box, "etc"),
-            files.mkdir(box, "a/b", { parents: true }),
-            files.delete(box, "x"),
-            Stream.runDrain(files.read(box, "../etc/passwd"))
-          ]) {
+          for (
+            const attempt of [
+              files.write(box, "etc/passwd", "x"),
+              files.stat(box, "etc"),
+              files.mkdir(box, "a/b", { parents: true }),
+              files.delete(box, "x"),
+              Stream.runDrain(files.read(box, "../etc/passwd"))
+            ]
+          ) {
             const error = yield* Effect.flip(attempt)
             assert.strictEqual((error as { _tag: string })._tag, "InvalidArgument")
           }

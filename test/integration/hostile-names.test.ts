@@ -6,9 +6,6 @@
  * with a victim instance and profile whose names prefix the hostile ones).
  */
 import { assert } from "@effect/vitest"
-import * as Effect from "effect/Effect"
-import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
 import {
   Certificates,
   Exec,
@@ -23,6 +20,9 @@ import {
   StoragePools,
   StorageVolumes
 } from "effect-lxd"
+import * as Effect from "effect/Effect"
+import * as Schema from "effect/Schema"
+import * as Stream from "effect/Stream"
 import { container } from "../support/fixtures.js"
 import { forEachServer, quietly, uniqueName } from "../support/servers.js"
 
@@ -35,11 +35,15 @@ const ours = (entry: string) => !/\bt-(?!victim)/.test(entry)
 const serverState = Effect.gen(function*() {
   const http = yield* LxdHttp.LxdHttp
   const list = (path: string, project?: null) =>
-    Effect.map(http.sync({ method: "GET", path, ...(project === null ? { project } : {}) }, Urls), (urls) =>
-      [...(urls ?? [])].filter(ours).sort())
+    Effect.map(
+      http.sync({ method: "GET", path, ...(project === null ? { project } : {}) }, Urls),
+      (urls) => [...(urls ?? [])].filter(ours).sort()
+    )
   const instances = yield* Instances.Instances
-  const states = yield* Effect.map(instances.list(), (all) =>
-    all.map((i) => `${i.name}:${i.status}`).filter(ours).sort())
+  const states = yield* Effect.map(
+    instances.list(),
+    (all) => all.map((i) => `${i.name}:${i.status}`).filter(ours).sort()
+  )
   return {
     instances: states,
     profiles: yield* list("/1.0/profiles"),
@@ -59,7 +63,8 @@ forEachServer("hostile names", (it, server) => {
       const victim = yield* container(server.env.imageAlias, { prefix: "victim", start: false })
       const profiles = yield* Profiles.Profiles
       const victimProfile = uniqueName("victim-p")
-      yield* Effect.acquireRelease(profiles.create({ name: victimProfile }), () => quietly(profiles.delete(victimProfile)))
+      yield* Effect.acquireRelease(profiles.create({ name: victimProfile }), () =>
+        quietly(profiles.delete(victimProfile)))
       yield* Effect.gen(function*() {
         const snapshot = yield* Snapshots.Snapshots
         yield* snapshot.create(victim, { name: "snap0" })

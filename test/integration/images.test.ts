@@ -1,10 +1,10 @@
 import { assert } from "@effect/vitest"
+import { Images, LxdHttp, Operations } from "effect-lxd"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { Images, LxdHttp, Operations } from "effect-lxd"
 import * as ChildProcess from "node:child_process"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
@@ -36,7 +36,10 @@ const buildImage: Effect.Effect<BuiltImage> = Effect.sync(() => {
       `architecture: x86_64\ncreation_date: 1700000000\nproperties:\n  description: effect-lxd test ${marker}\n  os: test\n`
     )
     Fs.mkdirSync(Path.join(dir, "rootfs", "etc"), { recursive: true })
-    Fs.writeFileSync(Path.join(dir, "rootfs", "etc", "marker"), marker + "\n" + Crypto.randomBytes(4096).toString("base64"))
+    Fs.writeFileSync(
+      Path.join(dir, "rootfs", "etc", "marker"),
+      marker + "\n" + Crypto.randomBytes(4096).toString("base64")
+    )
     const tar = (out: string, args: ReadonlyArray<string>) => {
       ChildProcess.execFileSync("tar", ["-czf", Path.join(dir, out), ...args], { cwd: dir })
       return Fs.readFileSync(Path.join(dir, out))
@@ -67,8 +70,10 @@ const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
 
 /** Upload, deleted when the scope closes. */
 const uploaded = <E>(source: Images.UploadSource<E>, options?: Images.UploadOptions) =>
-  Effect.flatMap(Images.Images, (images) =>
-    Effect.acquireRelease(images.upload(source, options), (img) => quietly(images.delete(img.fingerprint))))
+  Effect.flatMap(
+    Images.Images,
+    (images) => Effect.acquireRelease(images.upload(source, options), (img) => quietly(images.delete(img.fingerprint)))
+  )
 
 /**
  * A plain HTTP server on loopback that records what it is asked. `/image` answers the
@@ -102,7 +107,9 @@ const imageUrlServer = (tarball: Buffer) =>
       })
       server.listen(0, "127.0.0.1", () => {
         const address = server.address()
-        resume(Effect.succeed({ port: typeof address === "object" && address !== null ? address.port : 0, paths, server }))
+        resume(
+          Effect.succeed({ port: typeof address === "object" && address !== null ? address.port : 0, paths, server })
+        )
       })
     }),
     ({ server }) =>
@@ -221,7 +228,9 @@ forEachServer("images", (it, server) => {
       const b = yield* uploaded(Images.unified((yield* buildImage).unified))
       const name = uniqueName("alias")
       const renamed = uniqueName("alias2")
-      yield* Effect.addFinalizer(() => Effect.all([quietly(images.deleteAlias(name)), quietly(images.deleteAlias(renamed))]))
+      yield* Effect.addFinalizer(() =>
+        Effect.all([quietly(images.deleteAlias(name)), quietly(images.deleteAlias(renamed))])
+      )
       yield* images.addAlias(name, a.fingerprint, { description: "first" })
       assert.include((yield* images.aliases).map((x) => x.name), name)
       const got = yield* images.getAlias(name)
@@ -279,7 +288,9 @@ forEachServer("images", (it, server) => {
       assert.strictEqual(secret.fingerprint, priv.fingerprint)
       assert.isTrue(secret.operationId.length > 0)
 
-      if (server.transport !== "https" || server.env.untrustedCert === undefined || server.env.untrustedKey === undefined) {
+      if (
+        server.transport !== "https" || server.env.untrustedCert === undefined || server.env.untrustedKey === undefined
+      ) {
         return
       }
       const untrusted = LxdHttp.layerHttps(server.httpsWith(server.env.untrustedCert, server.env.untrustedKey))

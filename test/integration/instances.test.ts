@@ -1,11 +1,20 @@
 import { assert } from "@effect/vitest"
+import {
+  Images,
+  InstanceBackups,
+  InstanceConsole,
+  InstanceMetadata,
+  Instances,
+  LxdHttp,
+  Operations,
+  Snapshots
+} from "effect-lxd"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
-import * as Schedule from "effect/Schedule"
 import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
+import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
-import { Images, InstanceBackups, InstanceConsole, InstanceMetadata, Instances, LxdHttp, Operations, Snapshots } from "effect-lxd"
 import { deleteInstance } from "../support/fixtures.js"
 import { forEachServer, quietly, uniqueName } from "../support/servers.js"
 
@@ -63,7 +72,10 @@ forEachServer("instances", (it, server) => {
       assert.strictEqual(c.description, "made by effect-lxd")
 
       const byFingerprint = yield* Effect.acquireRelease(
-        instances.create({ name: uniqueName("fp"), source: { type: "image", fingerprint: server.env.imageFingerprint } }),
+        instances.create({
+          name: uniqueName("fp"),
+          source: { type: "image", fingerprint: server.env.imageFingerprint }
+        }),
         (i) => deleteInstance(i.name)
       )
       assert.strictEqual(byFingerprint.config["volatile.base_image"], server.env.imageFingerprint)
@@ -346,7 +358,7 @@ forEachServer("instances", (it, server) => {
       )
       assert.match(image.fingerprint, /^[0-9a-f]{64}$/)
       assert.strictEqual(image.properties["description"], "published")
-      assert.include((yield* images.listNames()), image.fingerprint)
+      assert.include(yield* images.listNames(), image.fingerprint)
       assert.strictEqual((yield* images.getByAlias(imageAlias)).fingerprint, image.fingerprint)
     }))
 
@@ -370,7 +382,10 @@ forEachServer("instances", (it, server) => {
       const snapshots = yield* Snapshots.Snapshots
       const c = yield* launch(instances, alias, { config: { "user.origin": "yes" } })
       yield* snapshots.create(c.name, { name: "s0" })
-      const copy = yield* Effect.acquireRelease(instances.copy(c.name, uniqueName("copy")), (i) => deleteInstance(i.name))
+      const copy = yield* Effect.acquireRelease(
+        instances.copy(c.name, uniqueName("copy")),
+        (i) => deleteInstance(i.name)
+      )
       assert.strictEqual(copy.config["user.origin"], "yes")
       assert.deepStrictEqual(yield* snapshots.listNames(copy.name), ["s0"])
       const bare = yield* Effect.acquireRelease(

@@ -17,13 +17,13 @@
  * LXD 5.0.2 and Incus 6.0.4 answer new unix-socket requests (curl's too) only ~4 s later.
  */
 import { assert } from "@effect/vitest"
+import { Events, Exec, Files, LxdHttp } from "effect-lxd"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { Events, Exec, Files, LxdHttp } from "effect-lxd"
 import * as Fs from "node:fs"
 import { container } from "../support/fixtures.js"
 import { taggedProcesses } from "../support/processes.js"
@@ -45,8 +45,7 @@ const BIG_FILE = "/tmp/interrupt-stress-file"
 const openFds = () => Fs.readdirSync("/proc/self/fd").length
 
 /** Most interruptions land in the first 40 ms (POST, websocket attach), the rest later. */
-const randomDelay = () =>
-  Math.random() < 0.7 ? Math.floor(Math.random() * 41) : 40 + Math.floor(Math.random() * 560)
+const randomDelay = () => Math.random() < 0.7 ? Math.floor(Math.random() * 41) : 40 + Math.floor(Math.random() * 560)
 
 const tagged = taggedProcesses
 

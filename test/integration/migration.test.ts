@@ -5,12 +5,12 @@
  * The target pulls over LXD's migration protocol from the source's HTTPS address.
  */
 import { assert } from "@effect/vitest"
+import { Images, Instances, LxdHttp, Migration, Operations, Snapshots } from "effect-lxd"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import { Images, Instances, LxdHttp, Migration, Operations, Snapshots } from "effect-lxd"
-import { deleteInstance } from "../support/fixtures.js"
 import { extraDaemon } from "../support/extraDaemon.js"
+import { deleteInstance } from "../support/fixtures.js"
 import { secondIncusDaemon } from "../support/secondDaemon.js"
 import { forEachServer, quietly, uniqueName } from "../support/servers.js"
 
@@ -159,7 +159,10 @@ forEachServer("migration", (it, server) => {
         assert.isFalse(source.public)
         const newAlias = uniqueName("copied")
         yield* Effect.addFinalizer(() => quietly(there.images.delete(source.fingerprint)))
-        const copied = yield* migration.copyImage(source.fingerprint, target, { aliases: [newAlias], copyAliases: true })
+        const copied = yield* migration.copyImage(source.fingerprint, target, {
+          aliases: [newAlias],
+          copyAliases: true
+        })
         assert.strictEqual(copied.fingerprint, source.fingerprint)
         assert.strictEqual((yield* there.images.getByAlias(newAlias)).fingerprint, source.fingerprint)
         assert.strictEqual((yield* there.images.getByAlias(alias)).fingerprint, source.fingerprint)

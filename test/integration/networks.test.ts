@@ -1,7 +1,7 @@
 import { assert } from "@effect/vitest"
+import { LxdError, LxdHttp, NetworkAcls, Networks, NetworkZones } from "effect-lxd"
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import { LxdError, LxdHttp, NetworkAcls, Networks, NetworkZones } from "effect-lxd"
 import { forEachServer, quietly, uniqueName } from "../support/servers.js"
 
 /** No addresses at all: the safest bridge. */

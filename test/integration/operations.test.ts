@@ -1,9 +1,9 @@
 import { assert } from "@effect/vitest"
+import { Certificates, Operations } from "effect-lxd"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Stream from "effect/Stream"
-import { Certificates, Operations } from "effect-lxd"
 import { deleteInstance } from "../support/fixtures.js"
 import { forEachServer, uniqueName } from "../support/servers.js"
 

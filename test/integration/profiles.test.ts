@@ -1,7 +1,7 @@
 import { assert } from "@effect/vitest"
+import { LxdHttp, Profiles } from "effect-lxd"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { LxdHttp, Profiles } from "effect-lxd"
 import { container } from "../support/fixtures.js"
 import { forEachServer, quietly, uniqueName } from "../support/servers.js"
 
@@ -110,8 +110,10 @@ forEachServer("profiles", (it, server) => {
       const racingHttp: LxdHttp.Service = {
         ...http,
         syncWithEtag: (request, schema) =>
-          Effect.tap(http.syncWithEtag(request, schema), () =>
-            reads++ === 0 ? profiles.patch(name, { config: { "user.other": `x${++changes}` } }) : Effect.void)
+          Effect.tap(
+            http.syncWithEtag(request, schema),
+            () => reads++ === 0 ? profiles.patch(name, { config: { "user.other": `x${++changes}` } }) : Effect.void
+          )
       }
       const racing = yield* Profiles.make.pipe(Effect.provideService(LxdHttp.LxdHttp, racingHttp))
       let calls = 0

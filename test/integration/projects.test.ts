@@ -1,7 +1,7 @@
 import { assert } from "@effect/vitest"
+import { Lxd, LxdHttp, Profiles, Projects, StorageVolumes } from "effect-lxd"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { Lxd, LxdHttp, Profiles, Projects, StorageVolumes } from "effect-lxd"
 import { container } from "../support/fixtures.js"
 import { forEachServer, quietly, uniqueName } from "../support/servers.js"
 

@@ -3,20 +3,19 @@
  * on the server's.
  */
 import { assert } from "@effect/vitest"
+import { Events, Exec, Files, InstanceConsole, LxdHttp, Operations } from "effect-lxd"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { Events, Exec, Files, InstanceConsole, LxdHttp, Operations } from "effect-lxd"
 import { container } from "../support/fixtures.js"
 import { forEachServer } from "../support/servers.js"
 
 class Box extends Context.Tag("test/resource-safety/Box")<Box, string>() {}
 
 /** Open sockets of the process (unix sockets, TCP, TLS): HTTP connections included. */
-const openHandles = () =>
-  process.getActiveResourcesInfo().filter((r) => /Pipe|TCP|TLS/.test(r)).length
+const openHandles = () => process.getActiveResourcesInfo().filter((r) => /Pipe|TCP|TLS/.test(r)).length
 
 /** Wait (briefly) until the websocket count is back at `n`: close handshakes finish asynchronously. */
 const socketsBackTo = (n: number) =>
@@ -137,7 +136,10 @@ forEachServer("resource safety", (it, server) => {
           operationId = session.operationId
           yield* Stream.runDrain(session.output)
         })))
-        yield* until(Effect.sync(() => operationId !== "" && LxdHttp.openWebSocketCount() === before + 2), "the console")
+        yield* until(
+          Effect.sync(() => operationId !== "" && LxdHttp.openWebSocketCount() === before + 2),
+          "the console"
+        )
         yield* Fiber.interrupt(fiber)
         assert.strictEqual(yield* socketsBackTo(before), before)
         assert.isTrue(yield* operationEnded(operationId))

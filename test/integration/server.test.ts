@@ -1,7 +1,7 @@
 import { assert } from "@effect/vitest"
+import { Lxd, LxdHttp, Server } from "effect-lxd"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import { Lxd, LxdHttp, Server } from "effect-lxd"
 import * as ChildProcess from "node:child_process"
 import { path } from "../../packages/lxd/src/internal/path.js"
 import { forEachServer, uniqueName } from "../support/servers.js"
@@ -87,8 +87,16 @@ forEachServer("server", (it, server) => {
         if (calls === 1) {
           // another client writes between our read and our write: our ETag goes stale
           ChildProcess.execFileSync("curl", [
-            "-sf", "--unix-socket", server.env.socket, "-X", "PATCH",
-            "-H", "content-type: application/json", "-d", JSON.stringify({ config: { [KEY]: "20" } }), "http://x/1.0"
+            "-sf",
+            "--unix-socket",
+            server.env.socket,
+            "-X",
+            "PATCH",
+            "-H",
+            "content-type: application/json",
+            "-d",
+            JSON.stringify({ config: { [KEY]: "20" } }),
+            "http://x/1.0"
           ])
         }
         return { config: { ...current.config, [KEY]: String(30 + calls) } }
@@ -111,14 +119,18 @@ forEachServer("server", (it, server) => {
     Effect.gen(function*() {
       const http = yield* LxdHttp.LxdHttp
       for (const name of ["a/../../1.0/certificates", "x?recursion=1", "../certificates", "./x"]) {
-        const failure = yield* Effect.flip(http.sync({ method: "GET", path: path`/1.0/instances/${name}` }, Schema.Unknown))
+        const failure = yield* Effect.flip(
+          http.sync({ method: "GET", path: path`/1.0/instances/${name}` }, Schema.Unknown)
+        )
         // had the name escaped its segment, GET /1.0/certificates (or a list) would have succeeded
         assert.oneOf(failure._tag, ["NotFound", "LXDAPIException"])
         assert.notInclude(failure.message.toLowerCase(), "certificate\"")
       }
       // whole dot segments cannot be encoded at all (URL parsers remove them): refused unsent
       for (const name of ["..", ".", ""]) {
-        const failure = yield* Effect.flip(http.sync({ method: "GET", path: path`/1.0/instances/${name}` }, Schema.Unknown))
+        const failure = yield* Effect.flip(
+          http.sync({ method: "GET", path: path`/1.0/instances/${name}` }, Schema.Unknown)
+        )
         assert.strictEqual(failure._tag, "InvalidArgument")
       }
     }))
@@ -138,14 +150,19 @@ forEachServer("server", (it, server) => {
       const project = uniqueName("prj")
       const profile = uniqueName("pf")
       yield* Effect.acquireRelease(
-        http.send({ method: "POST", path: "/1.0/projects", body: { name: project, config: { "features.profiles": "true" } } }),
+        http.send({
+          method: "POST",
+          path: "/1.0/projects",
+          body: { name: project, config: { "features.profiles": "true" } }
+        }),
         () => Effect.ignore(http.send({ method: "DELETE", path: `/1.0/projects/${project}` }))
       )
       const names = Schema.Array(Schema.String)
       yield* Lxd.withProject(project)(
         Effect.acquireRelease(
           http.send({ method: "POST", path: "/1.0/profiles", body: { name: profile } }),
-          () => Lxd.withProject(project)(Effect.ignore(http.send({ method: "DELETE", path: `/1.0/profiles/${profile}` })))
+          () =>
+            Lxd.withProject(project)(Effect.ignore(http.send({ method: "DELETE", path: `/1.0/profiles/${profile}` })))
         )
       )
       const inProject = yield* Lxd.withProject(project)(http.sync({ method: "GET", path: "/1.0/profiles" }, names))

@@ -1,7 +1,7 @@
 import { assert } from "@effect/vitest"
+import { Images, Instances, Operations, Snapshots } from "effect-lxd"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import { Images, Instances, Operations, Snapshots } from "effect-lxd"
 import { deleteInstance } from "../support/fixtures.js"
 import { forEachServer, quietly, uniqueName } from "../support/servers.js"
 
@@ -35,7 +35,10 @@ forEachServer("snapshots", (it, server) => {
       assert.isTrue(yield* snapshots.exists(c.name, "first"))
       assert.isFalse(yield* snapshots.exists(c.name, "second"))
       assert.strictEqual(failureOf(yield* Effect.exit(snapshots.get(c.name, "second")))._tag, "NotFound")
-      assert.strictEqual(failureOf(yield* Effect.exit(snapshots.create(c.name, { name: "a/b" })))._tag, "InvalidArgument")
+      assert.strictEqual(
+        failureOf(yield* Effect.exit(snapshots.create(c.name, { name: "a/b" })))._tag,
+        "InvalidArgument"
+      )
     }))
 
   it.scoped("create without a name: the server names them snap0, snap1", () =>

@@ -1,6 +1,6 @@
 import { assert } from "@effect/vitest"
-import * as Effect from "effect/Effect"
 import { Exec, Instances, LxdError, LxdHttp, StorageBuckets, StoragePools, StorageVolumes } from "effect-lxd"
+import * as Effect from "effect/Effect"
 import { container } from "../support/fixtures.js"
 import { forEachServer, quietly, uniqueName } from "../support/servers.js"
 
@@ -118,9 +118,12 @@ forEachServer("storage", (it, server) => {
       assert.strictEqual(created.content_type, "filesystem")
       assert.strictEqual(created.description, "made by a test")
       assert.strictEqual(created.config["user.purpose"], "test")
-      assert.deepStrictEqual(yield* volumes.listNames(defaultPool, { type: "custom" }).pipe(
-        Effect.map((vs) => vs.filter((v) => v.name === name))
-      ), [{ type: "custom", name }])
+      assert.deepStrictEqual(
+        yield* volumes.listNames(defaultPool, { type: "custom" }).pipe(
+          Effect.map((vs) => vs.filter((v) => v.name === name))
+        ),
+        [{ type: "custom", name }]
+      )
       assert.isTrue((yield* volumes.list(defaultPool, { type: "custom" })).some((v) => v.name === name))
       yield* volumes.delete({ pool: defaultPool, name })
       assert.isFalse(yield* volumes.exists({ pool: defaultPool, name }))
@@ -186,28 +189,32 @@ forEachServer("storage", (it, server) => {
       assert.isFalse(yield* volumes.exists({ pool: defaultPool, type: "custom", name: instance }))
     }))
 
-  it.scoped("volumes: attached to an instance as a disk and written from inside; snapshot restored", () =>
-    Effect.gen(function*() {
-      const volumes = yield* StorageVolumes.StorageVolumes
-      const vol = yield* scopedVolume(defaultPool)
-      const instance = yield* container(server.env.imageAlias, {
-        devices: { data: { type: "disk", pool: defaultPool, source: vol.name, path: "/mnt/data" } }
-      })
-      assert.isTrue((yield* volumes.get(vol)).used_by.some((u) => u.split("?")[0] === `/1.0/instances/${instance}`))
-      assert.strictEqual(yield* execIn(instance, ["sh", "-c", "echo first > /mnt/data/note.txt"]), 0)
-      assert.strictEqual(yield* execIn(instance, ["grep", "-qx", "first", "/mnt/data/note.txt"]), 0)
+  it.scoped(
+    "volumes: attached to an instance as a disk and written from inside; snapshot restored",
+    () =>
+      Effect.gen(function*() {
+        const volumes = yield* StorageVolumes.StorageVolumes
+        const vol = yield* scopedVolume(defaultPool)
+        const instance = yield* container(server.env.imageAlias, {
+          devices: { data: { type: "disk", pool: defaultPool, source: vol.name, path: "/mnt/data" } }
+        })
+        assert.isTrue((yield* volumes.get(vol)).used_by.some((u) => u.split("?")[0] === `/1.0/instances/${instance}`))
+        assert.strictEqual(yield* execIn(instance, ["sh", "-c", "echo first > /mnt/data/note.txt"]), 0)
+        assert.strictEqual(yield* execIn(instance, ["grep", "-qx", "first", "/mnt/data/note.txt"]), 0)
 
-      const snap = yield* volumes.snapshots.create(vol, { name: "before" })
-      assert.strictEqual(snap.name, "before")
-      assert.strictEqual(yield* execIn(instance, ["sh", "-c", "echo second > /mnt/data/note.txt"]), 0)
-      assert.strictEqual(yield* execIn(instance, ["grep", "-qx", "second", "/mnt/data/note.txt"]), 0)
+        const snap = yield* volumes.snapshots.create(vol, { name: "before" })
+        assert.strictEqual(snap.name, "before")
+        assert.strictEqual(yield* execIn(instance, ["sh", "-c", "echo second > /mnt/data/note.txt"]), 0)
+        assert.strictEqual(yield* execIn(instance, ["grep", "-qx", "second", "/mnt/data/note.txt"]), 0)
 
-      yield* Effect.flatMap(Instances.Instances, (i) => i.stop(instance, { force: true }))
-      yield* volumes.snapshots.restore(vol, "before")
-      yield* Effect.flatMap(Instances.Instances, (i) => i.start(instance))
-      assert.strictEqual(yield* execIn(instance, ["grep", "-qx", "first", "/mnt/data/note.txt"]), 0)
-      assert.strictEqual(yield* execIn(instance, ["grep", "-q", "second", "/mnt/data/note.txt"]), 1)
-    }), { timeout: 120_000 })
+        yield* Effect.flatMap(Instances.Instances, (i) => i.stop(instance, { force: true }))
+        yield* volumes.snapshots.restore(vol, "before")
+        yield* Effect.flatMap(Instances.Instances, (i) => i.start(instance))
+        assert.strictEqual(yield* execIn(instance, ["grep", "-qx", "first", "/mnt/data/note.txt"]), 0)
+        assert.strictEqual(yield* execIn(instance, ["grep", "-q", "second", "/mnt/data/note.txt"]), 1)
+      }),
+    { timeout: 120_000 }
+  )
 
   it.scoped("snapshots: create (auto-named and with expiry), list, get, rename, update, delete", () =>
     Effect.gen(function*() {
@@ -318,10 +325,10 @@ forEachServer("storage", (it, server) => {
       } else {
         yield* Effect.log(`buckets skipped on ${server.name}: no extension storage_buckets`)
         const calls: ReadonlyArray<Effect.Effect<unknown, LxdError.LxdError>> = [
-        buckets.list(defaultPool),
-        buckets.create(defaultPool, { name })
-      ]
-      for (const call of calls) {
+          buckets.list(defaultPool),
+          buckets.create(defaultPool, { name })
+        ]
+        for (const call of calls) {
           const failure = yield* Effect.flip(call)
           assert.strictEqual(failure._tag, "ExtensionNotAvailable")
           if (failure._tag === "ExtensionNotAvailable") assert.strictEqual(failure.extension, "storage_buckets")

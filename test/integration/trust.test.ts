@@ -1,4 +1,5 @@
 import { assert } from "@effect/vitest"
+import { Certificates, Lxd, LxdHttp, LxdTransport, Operations, Server } from "effect-lxd"
 import * as ConfigProvider from "effect/ConfigProvider"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
@@ -6,7 +7,6 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { Certificates, Lxd, LxdHttp, LxdTransport, Operations, Server } from "effect-lxd"
 import { makeCert } from "../support/certs.js"
 import { readText } from "../support/env.js"
 import { forEachServer, uniqueName } from "../support/servers.js"
@@ -152,9 +152,13 @@ forEachServer("certificates and trust", (it, server) => {
 forEachServer("connection failures", (it, server) => {
   it.effect("a wrong socket path fails at layer build with TransportError", () =>
     Effect.gen(function*() {
-      const exit = yield* Effect.exit(Effect.scoped(LxdHttp.connect({ _tag: "Unix", socketPath: "/tmp/no-such-lxd.socket" })))
+      const exit = yield* Effect.exit(
+        Effect.scoped(LxdHttp.connect({ _tag: "Unix", socketPath: "/tmp/no-such-lxd.socket" }))
+      )
       assert.isTrue(Exit.isFailure(exit))
-      const failure = yield* Effect.flip(Effect.scoped(LxdHttp.connect({ _tag: "Unix", socketPath: "/tmp/no-such-lxd.socket" })))
+      const failure = yield* Effect.flip(
+        Effect.scoped(LxdHttp.connect({ _tag: "Unix", socketPath: "/tmp/no-such-lxd.socket" }))
+      )
       assert.strictEqual(failure._tag, "TransportError")
       assert.include(failure.message, "/tmp/no-such-lxd.socket")
     }))

@@ -1,6 +1,6 @@
 import { assert } from "@effect/vitest"
-import * as Effect from "effect/Effect"
 import { Metrics, Warnings } from "effect-lxd"
+import * as Effect from "effect/Effect"
 import { container } from "../support/fixtures.js"
 import { forEachServer, quietly } from "../support/servers.js"
 
@@ -73,7 +73,9 @@ forEachServer("warnings and metrics", (it, server) => {
         assert.strictEqual(s.labels["project"], "default")
         assert.isFalse(Number.isNaN(s.value))
       }
-      assert.isTrue(mine.filter((s) => s.name.endsWith("cpu_seconds_total")).every((s) => s.labels["type"] === "container"))
+      assert.isTrue(
+        mine.filter((s) => s.name.endsWith("cpu_seconds_total")).every((s) => s.labels["type"] === "container")
+      )
       const prefix = server.env.kind === "incus" ? "incus_" : "lxd_"
       const processes = mine.find((s) => s.name === `${prefix}procs_total`)
       assert.isDefined(processes)

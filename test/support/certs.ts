@@ -16,8 +16,22 @@ export const makeCert = (cn: string): TestCert => {
   const certFile = Path.join(dir, "client.crt")
   const keyFile = Path.join(dir, "client.key")
   ChildProcess.execFileSync("openssl", [
-    "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:secp384r1", "-sha384", "-nodes",
-    "-keyout", keyFile, "-out", certFile, "-days", "2", "-subj", `/CN=${cn}`
+    "req",
+    "-x509",
+    "-newkey",
+    "ec",
+    "-pkeyopt",
+    "ec_paramgen_curve:secp384r1",
+    "-sha384",
+    "-nodes",
+    "-keyout",
+    keyFile,
+    "-out",
+    certFile,
+    "-days",
+    "2",
+    "-subj",
+    `/CN=${cn}`
   ], { stdio: "ignore" })
   return { cert: Fs.readFileSync(certFile, "utf8"), key: Fs.readFileSync(keyFile, "utf8"), certFile, keyFile }
 }

@@ -36,6 +36,7 @@
  * after 5 seconds; a member that joined only trusts the client certificate after its next
  * trust refresh (~10 s) unless the certificate entry is rewritten (`reloadTrust`).
  */
+import { Lxd, LxdHttp, Operations } from "effect-lxd"
 import * as Data from "effect/Data"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -43,14 +44,13 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import { Lxd, LxdHttp, Operations } from "effect-lxd"
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Net from "node:net"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { daemons, type DaemonEnv } from "./env.js"
+import { type DaemonEnv, daemons } from "./env.js"
 
 /** Something went wrong starting, configuring or joining a throwaway daemon. */
 export class ExtraDaemonError extends Data.TaggedError("ExtraDaemonError")<{
@@ -126,7 +126,9 @@ export interface ExtraDaemon {
   /** Every service over HTTPS. */
   readonly httpsLayer: Layer.Layer<Lxd.Services, Lxd.ConnectError>
   /** Both, for running a body once per transport. */
-  readonly transports: ReadonlyArray<{ readonly transport: "unix" | "https"; readonly layer: Layer.Layer<Lxd.Services, Lxd.ConnectError> }>
+  readonly transports: ReadonlyArray<
+    { readonly transport: "unix" | "https"; readonly layer: Layer.Layer<Lxd.Services, Lxd.ConnectError> }
+  >
 }
 
 // -----------------------------------------------------------------------------
@@ -184,7 +186,10 @@ const daemonPids = (dir: string): Array<number> => {
     if (!/^[0-9]+$/.test(entry)) continue
     try {
       const args = Fs.readFileSync(`/proc/${entry}/cmdline`, "utf8").split("\0")
-      if (markers.some((marker) => args.includes(marker)) && !Fs.readFileSync(`/proc/${entry}/stat`, "utf8").includes(") Z ")) {
+      if (
+        markers.some((marker) => args.includes(marker)) &&
+        !Fs.readFileSync(`/proc/${entry}/stat`, "utf8").includes(") Z ")
+      ) {
         out.push(Number(entry))
       }
     } catch {
@@ -264,16 +269,17 @@ const portIsFree = (port: number): Promise<boolean> =>
   })
 
 /** Reserve a free loopback port (in this process) from the kind's range. */
-const reservePort = (kind: DaemonKind): Effect.Effect<number, ExtraDaemonError> => Effect.gen(function*() {
-  const { first, last } = ports[kind]
-  for (let port = first; port <= last; port++) {
-    if (reservedPorts.has(port)) continue
-    reservedPorts.add(port)
-    if (yield* Effect.promise(() => portIsFree(port))) return port
-    reservedPorts.delete(port)
-  }
-  return yield* new ExtraDaemonError({ reason: `no free port in 127.0.0.1:${first}-${last}` })
-})
+const reservePort = (kind: DaemonKind): Effect.Effect<number, ExtraDaemonError> =>
+  Effect.gen(function*() {
+    const { first, last } = ports[kind]
+    for (let port = first; port <= last; port++) {
+      if (reservedPorts.has(port)) continue
+      reservedPorts.add(port)
+      if (yield* Effect.promise(() => portIsFree(port))) return port
+      reservedPorts.delete(port)
+    }
+    return yield* new ExtraDaemonError({ reason: `no free port in 127.0.0.1:${first}-${last}` })
+  })
 
 const pingSocket = (socketPath: string): Promise<boolean> =>
   new Promise((resolve) => {
@@ -296,8 +302,12 @@ const logTail = (file: string): string => {
 
 const runCommand = (command: string, args: ReadonlyArray<string>, env: NodeJS.ProcessEnv, timeoutMs: number) =>
   Effect.async<void>((resume) => {
-    const child = ChildProcess.execFile(command, [...args], { env, timeout: timeoutMs, killSignal: "SIGKILL" }, () =>
-      resume(Effect.void))
+    const child = ChildProcess.execFile(
+      command,
+      [...args],
+      { env, timeout: timeoutMs, killSignal: "SIGKILL" },
+      () => resume(Effect.void)
+    )
     return Effect.sync(() => child.kill("SIGKILL"))
   })
 
@@ -441,7 +451,9 @@ const waitReady = (socket: string, logFile: string, r: Running, timeout: Duratio
       if (yield* Effect.promise(() => pingSocket(socket))) return
       yield* Effect.sleep("50 millis")
     }
-    return yield* new ExtraDaemonError({ reason: `no answer on ${socket} within the start timeout:\n${logTail(logFile)}` })
+    return yield* new ExtraDaemonError({
+      reason: `no answer on ${socket} within the start timeout:\n${logTail(logFile)}`
+    })
   })
 
 // -----------------------------------------------------------------------------
@@ -479,7 +491,12 @@ const listenHttps = (socket: string, r: Running) =>
       for (let attempt = 0; attempt < 10; attempt++) {
         const port = yield* reservePort(r.kind)
         const set = yield* Effect.either(
-          ops.run({ method: "PATCH", path: "/1.0", project: null, body: { config: { "core.https_address": `127.0.0.1:${port}` } } })
+          ops.run({
+            method: "PATCH",
+            path: "/1.0",
+            project: null,
+            body: { config: { "core.https_address": `127.0.0.1:${port}` } }
+          })
         )
         if (set._tag === "Right") {
           r.port = port
@@ -497,7 +514,12 @@ const configureStandalone = (kind: DaemonKind, socket: string, clientCert: strin
     socket,
     Effect.gen(function*() {
       const ops = yield* Operations.Operations
-      yield* ops.run({ method: "POST", path: "/1.0/storage-pools", project: null, body: { name: "default", driver: "dir", config: {} } })
+      yield* ops.run({
+        method: "POST",
+        path: "/1.0/storage-pools",
+        project: null,
+        body: { name: "default", driver: "dir", config: {} }
+      })
       yield* ops.run({
         method: "PUT",
         path: "/1.0/profiles/default",
@@ -512,7 +534,13 @@ const configureStandalone = (kind: DaemonKind, socket: string, clientCert: strin
         method: "POST",
         path: "/1.0/certificates",
         project: null,
-        body: { type: "client", name: clientName(kind), certificate: pemToBase64Der(clientCert), restricted: false, projects: [] }
+        body: {
+          type: "client",
+          name: clientName(kind),
+          certificate: pemToBase64Der(clientCert),
+          restricted: false,
+          projects: []
+        }
       })
     })
   )
@@ -522,17 +550,32 @@ const bootstrap = (socket: string, name: string) =>
     socket,
     Effect.gen(function*() {
       const ops = yield* Operations.Operations
-      yield* ops.run({ method: "PUT", path: "/1.0/cluster", project: null, target: null, body: { server_name: name, enabled: true } })
+      yield* ops.run({
+        method: "PUT",
+        path: "/1.0/cluster",
+        project: null,
+        target: null,
+        body: { server_name: name, enabled: true }
+      })
     })
   )
 
 /** A join token from a member of the cluster, encoded as `lxc cluster add` prints it. */
-export const joinToken = (member: ExtraDaemon, name: string): Effect.Effect<Redacted.Redacted<string>, ExtraDaemonError> =>
+export const joinToken = (
+  member: ExtraDaemon,
+  name: string
+): Effect.Effect<Redacted.Redacted<string>, ExtraDaemonError> =>
   onSocket(
     member.socket,
     Effect.gen(function*() {
       const ops = yield* Operations.Operations
-      const started = yield* ops.start({ method: "POST", path: "/1.0/cluster/members", project: null, target: null, body: { server_name: name } })
+      const started = yield* ops.start({
+        method: "POST",
+        path: "/1.0/cluster/members",
+        project: null,
+        target: null,
+        body: { server_name: name }
+      })
       if (started._tag !== "Async") return yield* new ExtraDaemonError({ reason: "expected a token operation" })
       const meta = yield* Schema.decodeUnknown(TokenMetadata)(started.operation.metadata).pipe(
         Effect.mapError(() => new ExtraDaemonError({ reason: "malformed join token operation" }))
@@ -547,7 +590,9 @@ export const joinToken = (member: ExtraDaemon, name: string): Effect.Effect<Reda
         })).toString("base64")
       )
     })
-  ).pipe(Effect.mapError((e) => e instanceof ExtraDaemonError ? e : new ExtraDaemonError({ reason: "join token request failed", cause: e })))
+  ).pipe(Effect.mapError((e) =>
+    e instanceof ExtraDaemonError ? e : new ExtraDaemonError({ reason: "join token request failed", cause: e })
+  ))
 
 const joinCluster = (
   kind: DaemonKind,
@@ -566,7 +611,8 @@ const joinCluster = (
       : Redacted.make(options.token)
     const memberConfig = yield* onSocket(
       leader.socket,
-      Effect.flatMap(LxdHttp.LxdHttp, (http) => http.sync({ method: "GET", path: "/1.0/cluster", project: null, target: null }, ClusterConfig))
+      Effect.flatMap(LxdHttp.LxdHttp, (http) =>
+        http.sync({ method: "GET", path: "/1.0/cluster", project: null, target: null }, ClusterConfig))
     )
     yield* onSocket(
       socket,
@@ -620,7 +666,9 @@ export const reloadTrust = (daemon: ExtraDaemon): Effect.Effect<void, ExtraDaemo
   Effect.try({ try: () => clientEnv(daemon.kind), catch: fail(`no ${daemon.kind} test environment`) }).pipe(
     Effect.flatMap((env) => reloadTrustOn(daemon.kind, daemon.socket, env.clientFingerprint)),
     Effect.asVoid,
-    Effect.mapError((e) => e instanceof ExtraDaemonError ? e : new ExtraDaemonError({ reason: "reloading trust failed", cause: e }))
+    Effect.mapError((e) =>
+      e instanceof ExtraDaemonError ? e : new ExtraDaemonError({ reason: "reloading trust failed", cause: e })
+    )
   )
 
 // -----------------------------------------------------------------------------
@@ -636,11 +684,19 @@ export const extraDaemon = (
   Effect.gen(function*() {
     const kind = options.kind ?? "lxd"
     if (typeof options.cluster === "object" && options.cluster.join.kind !== kind) {
-      return yield* new ExtraDaemonError({ reason: `a ${kind} daemon cannot join a ${options.cluster.join.kind} cluster` })
+      return yield* new ExtraDaemonError({
+        reason: `a ${kind} daemon cannot join a ${options.cluster.join.kind} cluster`
+      })
     }
     const env = yield* Effect.try({ try: () => clientEnv(kind), catch: fail(`no ${kind} test environment`) })
-    const clientCert = yield* Effect.try({ try: () => Fs.readFileSync(env.clientCert, "utf8"), catch: fail("cannot read the client certificate") })
-    const clientKey = yield* Effect.try({ try: () => Fs.readFileSync(env.clientKey, "utf8"), catch: fail("cannot read the client key") })
+    const clientCert = yield* Effect.try({
+      try: () => Fs.readFileSync(env.clientCert, "utf8"),
+      catch: fail("cannot read the client certificate")
+    })
+    const clientKey = yield* Effect.try({
+      try: () => Fs.readFileSync(env.clientKey, "utf8"),
+      catch: fail("cannot read the client key")
+    })
     const name = options.name ?? `t-m-${Math.random().toString(36).slice(2, 8)}`
 
     const { logFile, pid, run } = yield* Effect.acquireRelease(launch(kind), ({ pid, run }) => stop(pid, run))
@@ -661,7 +717,9 @@ export const extraDaemon = (
     })
     const port = yield* configure.pipe(
       Effect.mapError((e) =>
-        e instanceof ExtraDaemonError ? e : new ExtraDaemonError({ reason: `configuring ${name} failed: ${String(e)}\n${logTail(logFile)}`, cause: e })
+        e instanceof ExtraDaemonError
+          ? e
+          : new ExtraDaemonError({ reason: `configuring ${name} failed: ${String(e)}\n${logTail(logFile)}`, cause: e })
       )
     )
 

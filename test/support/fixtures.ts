@@ -3,9 +3,9 @@
  * suite can use them without depending on the typed service under test. Each one is
  * deleted (forcefully) when the test's scope closes, even if the test fails.
  */
+import { LxdHttp, Operations } from "effect-lxd"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
-import { LxdHttp, Operations } from "effect-lxd"
 import { uniqueName } from "./servers.js"
 
 const enc = encodeURIComponent
@@ -46,7 +46,11 @@ export const container = (
       () => deleteInstance(name)
     )
     if (options.start !== false) {
-      yield* ops.run({ method: "PUT", path: `/1.0/instances/${enc(name)}/state`, body: { action: "start", timeout: 30 } })
+      yield* ops.run({
+        method: "PUT",
+        path: `/1.0/instances/${enc(name)}/state`,
+        body: { action: "start", timeout: 30 }
+      })
     }
     return name
   })
@@ -56,7 +60,11 @@ export const deleteInstance = (name: string): Effect.Effect<void, never, Operati
   Effect.gen(function*() {
     const ops = yield* Operations.Operations
     yield* Effect.ignore(
-      ops.run({ method: "PUT", path: `/1.0/instances/${enc(name)}/state`, body: { action: "stop", force: true, timeout: 30 } })
+      ops.run({
+        method: "PUT",
+        path: `/1.0/instances/${enc(name)}/state`,
+        body: { action: "stop", force: true, timeout: 30 }
+      })
     )
     yield* Effect.ignore(ops.run({ method: "DELETE", path: `/1.0/instances/${enc(name)}` }))
   })

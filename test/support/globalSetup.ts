@@ -21,7 +21,9 @@ export default async function setup(): Promise<void> {
     try {
       await ping(d.socket)
     } catch (e) {
-      throw new Error(`The ${d.kind} test daemon does not answer on ${d.socket}: ${String(e)}. Run scripts/${d.kind}-setup.sh.`)
+      throw new Error(
+        `The ${d.kind} test daemon does not answer on ${d.socket}: ${String(e)}. Run scripts/${d.kind}-setup.sh.`
+      )
     }
   }
 }

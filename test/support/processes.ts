@@ -3,8 +3,8 @@
  * an interrupted command did not survive.
  */
 import { assert } from "@effect/vitest"
-import * as Effect from "effect/Effect"
 import { Exec } from "effect-lxd"
+import * as Effect from "effect/Effect"
 
 /** The tagged processes in the container whose marker lies in [from, to). */
 export const taggedProcesses = (box: string, from: number, to: number) =>

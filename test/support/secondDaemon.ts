@@ -6,12 +6,12 @@
  * A thin wrapper over `extraDaemon({ kind: "incus" })` (see `extraDaemon.ts` for what is
  * started, configured and cleaned up), kept for its narrower shape and error.
  */
+import type { LxdHttp } from "effect-lxd"
 import * as Data from "effect/Data"
 import type * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import type * as Layer from "effect/Layer"
 import type * as Scope from "effect/Scope"
-import type { LxdHttp } from "effect-lxd"
 import { extraDaemon } from "./extraDaemon.js"
 
 export class SecondDaemonError extends Data.TaggedError("SecondDaemonError")<{ readonly reason: string }> {

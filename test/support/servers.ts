@@ -3,12 +3,12 @@
  * server named in each test's title, e.g. `[lxd 5.0.2 https] instances › create`.
  */
 import { describe, layer, type Vitest } from "@effect/vitest"
+import { Lxd, LxdHttp } from "effect-lxd"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
-import { Lxd, LxdHttp } from "effect-lxd"
-import { daemons, type DaemonEnv, readText } from "./env.js"
+import { type DaemonEnv, daemons, readText } from "./env.js"
 
 export interface TestServer {
   /** e.g. `lxd 5.0.2 unix` */
@@ -47,7 +47,12 @@ export const servers = (): ReadonlyArray<TestServer> =>
         connection,
         layer: Lxd.layer(connection),
         httpsWith: (cert, key) => httpsOptions(env, cert, key),
-        httpsAs: (cert, key) => ({ url: env.httpsUrl, cert, key: Redacted.make(key), serverCert: readText(env.serverCert) })
+        httpsAs: (cert, key) => ({
+          url: env.httpsUrl,
+          cert,
+          key: Redacted.make(key),
+          serverCert: readText(env.serverCert)
+        })
       }
     }
     return [make("unix"), make("https")]
@@ -78,5 +83,4 @@ export const uniqueName = (prefix: string): string =>
   `t-${prefix}-${Math.random().toString(36).slice(2, 8)}`.toLowerCase()
 
 /** Run `effect` and swallow any failure (for clean-up in finalizers). */
-export const quietly = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> =>
-  Effect.ignore(effect)
+export const quietly = <A, E, R>(effect: Effect.Effect<A, E, R>): Effect.Effect<void, never, R> => Effect.ignore(effect)

@@ -22,11 +22,11 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { traced } from "./internal/tracing.js"
-import { path } from "./internal/path.js"
 import { collection } from "./internal/collection.js"
-import { certificateFingerprint, LxdHttp } from "./LxdHttp.js"
+import { path } from "./internal/path.js"
+import { traced } from "./internal/tracing.js"
 import { DecodeError, InvalidArgument, type RequestError } from "./LxdError.js"
+import { certificateFingerprint, LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 import type * as Resource from "./Resource.js"
 
@@ -100,10 +100,11 @@ export interface TrustToken {
  * @since 0.1.0
  * @category models
  */
-export interface Service extends
-  Resource.Readable<Certificate, [], InvalidArgument>,
-  Resource.Writable<CertificatePut, [], InvalidArgument>,
-  Resource.Deletable<[], InvalidArgument>
+export interface Service
+  extends
+    Resource.Readable<Certificate, [], InvalidArgument>,
+    Resource.Writable<CertificatePut, [], InvalidArgument>,
+    Resource.Deletable<[], InvalidArgument>
 {
   /** Every trusted certificate, in full. */
   readonly list: () => Effect.Effect<ReadonlyArray<Certificate>, RequestError>
@@ -167,8 +168,9 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     scope: "cluster"
   })
   // a fingerprint is checked before it goes into a path
-  const checked = <Args extends [string, ...Array<unknown>], B, E>(f: (...args: Args) => Effect.Effect<B, E>) =>
-  (...args: Args) => Effect.zipRight(checkFingerprint(args[0]), f(...args))
+  const checked =
+    <Args extends [string, ...Array<unknown>], B, E>(f: (...args: Args) => Effect.Effect<B, E>) => (...args: Args) =>
+      Effect.zipRight(checkFingerprint(args[0]), f(...args))
 
   const add = (options: AddOptions) =>
     Effect.gen(function*() {
@@ -227,7 +229,11 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       const meta = yield* Schema.decodeUnknown(TokenMetadata)(op.metadata).pipe(
         // never quote the metadata: it holds the secret
         Effect.mapError(() =>
-          new DecodeError({ method: "POST", path: "/1.0/certificates", reason: "token operation metadata is malformed" })
+          new DecodeError({
+            method: "POST",
+            path: "/1.0/certificates",
+            reason: "token operation metadata is malformed"
+          })
         )
       )
       const expiresAt = meta.expiresAt ?? meta.expires_at

@@ -35,12 +35,12 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { traced } from "./internal/tracing.js"
+import { collection } from "./internal/collection.js"
 import { ConfigMap, stringsOrNull } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import { collection } from "./internal/collection.js"
-import { certificateFingerprint, LxdHttp } from "./LxdHttp.js"
+import { traced } from "./internal/tracing.js"
 import { DecodeError, type ExtensionNotAvailable, InvalidArgument, type RequestError } from "./LxdError.js"
+import { certificateFingerprint, LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 import type * as Resource from "./Resource.js"
 
@@ -300,17 +300,17 @@ export interface CreateGroupOptions {
  * @since 0.1.0
  * @category models
  */
-export interface Members extends
-  Resource.Readable<ClusterMember>,
-  Resource.Writable<ClusterMemberPut>,
-  Resource.Renamable,
-  Resource.Deletable
+export interface Members
+  extends Resource.Readable<ClusterMember>, Resource.Writable<ClusterMemberPut>, Resource.Renamable, Resource.Deletable
 {
   /**
    * Remove a member from the cluster. `force` removes it from the database even when it
    * cannot be reached (it is then not told to leave).
    */
-  readonly delete: (name: string, options?: { readonly force?: boolean | undefined }) => Effect.Effect<void, RequestError>
+  readonly delete: (
+    name: string,
+    options?: { readonly force?: boolean | undefined }
+  ) => Effect.Effect<void, RequestError>
   /** Move instances off a member and mark it `Evacuated` (extension `clustering_evacuation`). */
   readonly evacuate: (
     name: string,
@@ -472,7 +472,10 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       try {
         presented = certificateFingerprint(options.clusterCertificate)
       } catch {
-        return yield* new InvalidArgument({ argument: "clusterCertificate", reason: "not a PEM encoded X.509 certificate" })
+        return yield* new InvalidArgument({
+          argument: "clusterCertificate",
+          reason: "not a PEM encoded X.509 certificate"
+        })
       }
       if (presented !== decoded.fingerprint.toLowerCase()) {
         return yield* new InvalidArgument({
@@ -482,7 +485,10 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       }
       const clusterAddress = options.clusterAddress ?? decoded.addresses[0]
       if (clusterAddress === undefined) {
-        return yield* new InvalidArgument({ argument: "clusterAddress", reason: "not given and the token lists no address" })
+        return yield* new InvalidArgument({
+          argument: "clusterAddress",
+          reason: "not given and the token lists no address"
+        })
       }
       const token = Redacted.value(Redacted.isRedacted(options.token) ? options.token : Redacted.make(options.token))
       // Incus and LXD servers with `explicit_trust_token` read `cluster_token`. Older LXD
@@ -576,7 +582,10 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         const origin = { method: "POST", path: "/1.0/cluster/members" } as const
         const started = yield* ops.start({ ...origin, ...global, body: { server_name: serverName } })
         if (started._tag !== "Async") {
-          return yield* new DecodeError({ ...origin, reason: "expected a join token operation, got a synchronous answer" })
+          return yield* new DecodeError({
+            ...origin,
+            reason: "expected a join token operation, got a synchronous answer"
+          })
         }
         const op = started.operation
         const meta = yield* Schema.decodeUnknown(TokenOperationMetadata)(op.metadata).pipe(
@@ -633,7 +642,9 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     patch: { via: "PUT", merged: [] }
   })
 
-  return Cluster.of(traced("Cluster", { get, enable, join, put, updateCertificate, members, groups }, { unrecorded: ["revokeToken"] }))
+  return Cluster.of(
+    traced("Cluster", { get, enable, join, put, updateCertificate, members, groups }, { unrecorded: ["revokeToken"] })
+  )
 })
 
 /**

@@ -43,10 +43,10 @@ import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Take from "effect/Take"
-import { traced } from "./internal/tracing.js"
 import { Operation } from "./internal/envelope.js"
-import { currentProject, LxdHttp } from "./LxdHttp.js"
+import { traced } from "./internal/tracing.js"
 import { type RequestError, TransportError } from "./LxdError.js"
+import { currentProject, LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 
 /**
@@ -347,7 +347,9 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations | Scope.Sc
       const current = yield* ops.get(id)
       if (current.isFinal) return Stream.make(current)
       const updates = events.pipe(
-        Stream.filterMap((e) => (e._tag === "OperationEvent" && e.metadata.id === id ? Option.some(e.metadata) : Option.none()))
+        Stream.filterMap((
+          e
+        ) => (e._tag === "OperationEvent" && e.metadata.id === id ? Option.some(e.metadata) : Option.none()))
       )
       return Stream.concat(Stream.make(current), updates).pipe(Stream.takeUntil((op) => op.isFinal))
     }))

@@ -49,11 +49,10 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
-import { traced } from "./internal/tracing.js"
 import type { Operation } from "./internal/envelope.js"
 import { path, withoutQuery } from "./internal/path.js"
 import { connectFds, readBytes, resizeMessage, signalMessage, writeBytes } from "./internal/stream-socket.js"
-import { LxdHttp, type LxdWebSocket } from "./LxdHttp.js"
+import { traced } from "./internal/tracing.js"
 import {
   DecodeError,
   type ExtensionNotAvailable,
@@ -61,6 +60,7 @@ import {
   type RequestError,
   type TransportError
 } from "./LxdError.js"
+import { LxdHttp, type LxdWebSocket } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 
 /**
@@ -357,8 +357,10 @@ const runRecorded = (
       url === undefined ? Effect.succeed(new Uint8Array(0)) : Effect.gen(function*() {
         const logPath = withoutQuery(url)
         const bytes = yield* Effect.scoped(
-          Effect.flatMap(http.raw({ method: "GET", path: logPath }), (res) =>
-            Stream.runCollect(res.body).pipe(Effect.map((c) => concat(Array.from(c)))))
+          Effect.flatMap(
+            http.raw({ method: "GET", path: logPath }),
+            (res) => Stream.runCollect(res.body).pipe(Effect.map((c) => concat(Array.from(c))))
+          )
         )
         // the log files stay on the server until removed
         yield* http.send({ method: "DELETE", path: logPath }).pipe(Effect.ignore)

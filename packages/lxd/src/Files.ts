@@ -29,17 +29,12 @@ import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import * as NodePath from "node:path"
-import { traced } from "./internal/tracing.js"
 import { decodeEnvelope } from "./internal/envelope.js"
 import { pullTree, pushTree } from "./internal/fileTrees.js"
 import { path as apiPath } from "./internal/path.js"
+import { traced } from "./internal/tracing.js"
+import { DecodeError, type ExtensionNotAvailable, InvalidArgument, type RequestError } from "./LxdError.js"
 import { LxdHttp, type RawResponse } from "./LxdHttp.js"
-import {
-  DecodeError,
-  type ExtensionNotAvailable,
-  InvalidArgument,
-  type RequestError
-} from "./LxdError.js"
 
 /**
  * What a path inside the instance is. `target` is set for symlinks (LXD resolves it to
@@ -250,8 +245,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
 
   const infoFrom = (p: string, method: string, res: RawResponse) => fileInfoFrom(prefix, p, method, res)
 
-  const bodyText = (res: RawResponse) =>
-    res.body.pipe(Stream.decodeText(), Stream.mkString)
+  const bodyText = (res: RawResponse) => res.body.pipe(Stream.decodeText(), Stream.mkString)
 
   const get = (instance: string, p: string) =>
     http.raw({ method: "GET", path: filesPath(instance), query: { path: p } })
@@ -273,7 +267,10 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
             return yield* Effect.fail(new InvalidArgument({ argument: "path", reason: `too many symlinks at "${p}"` }))
           }
           const target = (yield* bodyText(res)).trim()
-          return from(target.startsWith("/") ? target : NodePath.posix.resolve(NodePath.posix.dirname(at), target), hops + 1)
+          return from(
+            target.startsWith("/") ? target : NodePath.posix.resolve(NodePath.posix.dirname(at), target),
+            hops + 1
+          )
         }
         return res.body
       }))
@@ -431,7 +428,11 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
       yield* pullTree(single, instance, remotePath, localPath, options)
     })
 
-  return Files.of(traced("Files", { read, write, stat, list, mkdir, delete: remove, symlink, push, pull }, { nameAttribute: "lxd.instance" }))
+  return Files.of(
+    traced("Files", { read, write, stat, list, mkdir, delete: remove, symlink, push, pull }, {
+      nameAttribute: "lxd.instance"
+    })
+  )
 })
 
 /**

@@ -33,7 +33,6 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
 import { collection } from "./internal/collection.js"
-import { traced } from "./internal/tracing.js"
 import { makeSha256 } from "./internal/images-multipart.js"
 import { aliasBody, fingerprintOf } from "./internal/images-publish.js"
 import { createImageOn, imageSecret, remoteImageBody } from "./internal/images-remote.js"
@@ -41,9 +40,10 @@ import { exportChunks, uploadBody, uploadHeaders } from "./internal/images-uploa
 import { type Filter, filterExpression } from "./internal/instances-query.js"
 import { Image, ImageAliasEntry, ImageMetadata, ImageSource, ImageTemplate } from "./internal/models/image.js"
 import { nameFromUrl, path } from "./internal/path.js"
+import { traced } from "./internal/tracing.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
-import { LxdHttp } from "./LxdHttp.js"
 import { DecodeError, InvalidArgument, type RequestError } from "./LxdError.js"
+import { LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 
 export type {
@@ -306,7 +306,10 @@ export interface Service {
    * Upload an image from a stream (or bytes), waiting until the server has it. Fails with
    * `DecodeError` if the server reports another fingerprint than the SHA-256 of the bytes sent.
    */
-  readonly upload: <E = never>(source: UploadSource<E>, options?: UploadOptions) => Effect.Effect<Image, RequestError | E>
+  readonly upload: <E = never>(
+    source: UploadSource<E>,
+    options?: UploadOptions
+  ) => Effect.Effect<Image, RequestError | E>
   /** Replace the writable fields (optionally guarded by an ETag). */
   readonly put: (
     fingerprint: string,

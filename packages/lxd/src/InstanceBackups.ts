@@ -37,8 +37,8 @@ import { Backup } from "./internal/models/backup.js"
 import { Instance } from "./internal/models/instance.js"
 import { path } from "./internal/path.js"
 import { traced } from "./internal/tracing.js"
-import { LxdHttp } from "./LxdHttp.js"
 import { DecodeError, type RequestError } from "./LxdError.js"
+import { LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 
 export {
@@ -120,7 +120,8 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const list = (instance: string) =>
     http.sync({ method: "GET", path: backupsPath(instance), query: { recursion: 1 } }, Schema.Array(Backup))
 
-  const get = (instance: string, backup: string) => http.sync({ method: "GET", path: backupPath(instance, backup) }, Backup)
+  const get = (instance: string, backup: string) =>
+    http.sync({ method: "GET", path: backupPath(instance, backup) }, Backup)
 
   const create = (instance: string, options?: CreateOptions) =>
     Effect.gen(function*() {
@@ -143,7 +144,10 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   const exportBackup = (instance: string, backup: string) =>
     Stream.unwrapScoped(
-      Effect.map(http.raw({ method: "GET", path: `${backupPath(instance, backup)}/export` }), (response) => response.body)
+      Effect.map(
+        http.raw({ method: "GET", path: `${backupPath(instance, backup)}/export` }),
+        (response) => response.body
+      )
     )
 
   const importBackup = <E = never>(data: Stream.Stream<Uint8Array, E> | Uint8Array, options?: ImportOptions) =>

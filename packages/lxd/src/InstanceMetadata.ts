@@ -27,8 +27,8 @@ import { path } from "./internal/path.js"
 import { readText } from "./internal/text.js"
 import { traced } from "./internal/tracing.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
-import { LxdHttp } from "./LxdHttp.js"
 import type { RequestError } from "./LxdError.js"
+import { LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 
 export {
@@ -65,7 +65,11 @@ export interface Service {
   /** One template file, as text. */
   readonly getTemplate: (instance: string, file: string) => Effect.Effect<string, RequestError>
   /** Create or replace a template file. */
-  readonly putTemplate: (instance: string, file: string, content: string | Uint8Array) => Effect.Effect<void, RequestError>
+  readonly putTemplate: (
+    instance: string,
+    file: string,
+    content: string | Uint8Array
+  ) => Effect.Effect<void, RequestError>
   readonly deleteTemplate: (instance: string, file: string) => Effect.Effect<void, RequestError>
 }
 

@@ -41,7 +41,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import { type PublishOptions, publishImage } from "./internal/images-publish.js"
+import { publishImage, type PublishOptions } from "./internal/images-publish.js"
 import {
   copiedInstance,
   copyCreateOptions,
@@ -64,8 +64,8 @@ import { nameFromUrl, path } from "./internal/path.js"
 import { readText } from "./internal/text.js"
 import { traced } from "./internal/tracing.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
-import { LxdHttp, type LxdRequest } from "./LxdHttp.js"
 import type { InvalidArgument, RequestError } from "./LxdError.js"
+import { LxdHttp, type LxdRequest } from "./LxdHttp.js"
 import { type Operation, Operations } from "./Operations.js"
 
 export type {
@@ -327,7 +327,9 @@ export interface TypedView {
   readonly type: InstanceType
   readonly listNames: (options?: Omit<ListOptions, "type">) => Effect.Effect<ReadonlyArray<string>, RequestError>
   readonly list: (options?: Omit<ListOptions, "type">) => Effect.Effect<ReadonlyArray<Instance>, RequestError>
-  readonly listFull: (options?: Omit<ListFullOptions, "type">) => Effect.Effect<ReadonlyArray<InstanceFull>, RequestError>
+  readonly listFull: (
+    options?: Omit<ListFullOptions, "type">
+  ) => Effect.Effect<ReadonlyArray<InstanceFull>, RequestError>
   /** Fails with `NotFound` when the instance is of the other type. */
   readonly get: (name: string) => Effect.Effect<Instance, RequestError>
   readonly exists: (name: string) => Effect.Effect<boolean, RequestError>
@@ -372,7 +374,10 @@ export interface Service {
    * Delete the instance. LXD refuses a running one (`LXDAPIException`); with
    * `force: true` it is stopped forcefully first (what `lxc delete --force` does).
    */
-  readonly delete: (name: string, options?: { readonly force?: boolean | undefined }) => Effect.Effect<void, RequestError>
+  readonly delete: (
+    name: string,
+    options?: { readonly force?: boolean | undefined }
+  ) => Effect.Effect<void, RequestError>
   readonly state: (name: string) => Effect.Effect<InstanceState, RequestError>
   /** Change the state and wait for it. */
   readonly changeState: (name: string, action: StateAction, options?: StateOptions) => Effect.Effect<void, RequestError>
@@ -431,8 +436,11 @@ const typedView = (calls: ViewCalls, type: InstanceType): TypedView => ({
   list: (options) => calls.list({ ...options, type }),
   listFull: (options) => calls.listFull({ ...options, type }),
   get: (name) =>
-    Effect.flatMap(calls.get(name), (instance) =>
-      instance.type === type ? Effect.succeed(instance) : Effect.fail(wrongType(name, type, instance.type))),
+    Effect.flatMap(
+      calls.get(name),
+      (instance) =>
+        instance.type === type ? Effect.succeed(instance) : Effect.fail(wrongType(name, type, instance.type))
+    ),
   exists: (name) =>
     calls.get(name).pipe(
       Effect.map((instance) => instance.type === type),
@@ -498,7 +506,10 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const prepareCreate = (given: CreateOptions) =>
     Effect.flatMap(validateCreate(given), (options) =>
       needsSourceProfiles(options)
-        ? Effect.map(get(copiedInstance(options.source)!), (source): CreateOptions => ({ ...options, profiles: source.profiles }))
+        ? Effect.map(
+          get(copiedInstance(options.source)!),
+          (source): CreateOptions => ({ ...options, profiles: source.profiles })
+        )
         : Effect.succeed(options))
 
   const create = (given: CreateOptions) =>
@@ -537,36 +548,47 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   const calls = { listNames, list, listFull, get, create }
 
-  return Instances.of(traced("Instances", {
-    ...calls,
-    getFull,
-    exists,
-    createOperation,
-    put: (name, body, options) => writeJson(ops, "PUT", instancePath(name), body, options?.etag),
-    patch: (name, changes) => writeJson(ops, "PATCH", instancePath(name), changes, undefined),
-    update,
-    rename: (name, newName) => Effect.asVoid(ops.run({ method: "POST", path: instancePath(name), body: { name: newName } })),
-    delete: del,
-    state,
-    changeState,
-    changeStateOperation,
-    start: (name, options) => changeState(name, "start", options),
-    stop: (name, options) => changeState(name, "stop", options),
-    restart: (name, options) => changeState(name, "restart", options),
-    freeze: (name) => changeState(name, "freeze"),
-    unfreeze: (name) => changeState(name, "unfreeze"),
-    publish: (name, options) => publishImage(http, ops, { type: "instance", name }, options),
-    restoreSnapshot: (name, snapshot, options) =>
-      Effect.asVoid(ops.run({ method: "PUT", path: instancePath(name), body: { restore: snapshot, stateful: options?.stateful ?? false } })),
-    copy: (name, newName, options) => create(copyCreateOptions(name, newName, options)),
-    logs: (name) =>
-      http.sync({ method: "GET", path: `${instancePath(name)}/logs` }, Schema.Array(Schema.String)).pipe(
-        Effect.map((urls) => urls.map(nameFromUrl))
-      ),
-    log: (name, file) => readText(http, { method: "GET", path: path`/1.0/instances/${name}/logs/${file}` }),
-    containers: typedView(calls, "container"),
-    virtualMachines: typedView(calls, "virtual-machine")
-  } satisfies Service, { nameAttribute: "lxd.instance" }))
+  return Instances.of(traced(
+    "Instances",
+    {
+      ...calls,
+      getFull,
+      exists,
+      createOperation,
+      put: (name, body, options) => writeJson(ops, "PUT", instancePath(name), body, options?.etag),
+      patch: (name, changes) => writeJson(ops, "PATCH", instancePath(name), changes, undefined),
+      update,
+      rename: (name, newName) =>
+        Effect.asVoid(ops.run({ method: "POST", path: instancePath(name), body: { name: newName } })),
+      delete: del,
+      state,
+      changeState,
+      changeStateOperation,
+      start: (name, options) => changeState(name, "start", options),
+      stop: (name, options) => changeState(name, "stop", options),
+      restart: (name, options) => changeState(name, "restart", options),
+      freeze: (name) => changeState(name, "freeze"),
+      unfreeze: (name) => changeState(name, "unfreeze"),
+      publish: (name, options) => publishImage(http, ops, { type: "instance", name }, options),
+      restoreSnapshot: (name, snapshot, options) =>
+        Effect.asVoid(
+          ops.run({
+            method: "PUT",
+            path: instancePath(name),
+            body: { restore: snapshot, stateful: options?.stateful ?? false }
+          })
+        ),
+      copy: (name, newName, options) => create(copyCreateOptions(name, newName, options)),
+      logs: (name) =>
+        http.sync({ method: "GET", path: `${instancePath(name)}/logs` }, Schema.Array(Schema.String)).pipe(
+          Effect.map((urls) => urls.map(nameFromUrl))
+        ),
+      log: (name, file) => readText(http, { method: "GET", path: path`/1.0/instances/${name}/logs/${file}` }),
+      containers: typedView(calls, "container"),
+      virtualMachines: typedView(calls, "virtual-machine")
+    } satisfies Service,
+    { nameAttribute: "lxd.instance" }
+  ))
 })
 
 /**

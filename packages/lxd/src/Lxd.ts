@@ -23,29 +23,29 @@ import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Certificates from "./Certificates.js"
 import * as Cluster from "./Cluster.js"
+import * as Events from "./Events.js"
+import * as Exec from "./Exec.js"
+import * as Files from "./Files.js"
+import * as Images from "./Images.js"
 import * as InstanceBackups from "./InstanceBackups.js"
 import * as InstanceConsole from "./InstanceConsole.js"
 import * as InstanceMetadata from "./InstanceMetadata.js"
-import * as Exec from "./Exec.js"
-import * as Events from "./Events.js"
-import * as Files from "./Files.js"
-import * as Images from "./Images.js"
 import * as Instances from "./Instances.js"
 import * as LxdHttp from "./LxdHttp.js"
+import * as Metrics from "./Metrics.js"
 import * as Migration from "./Migration.js"
+import * as NetworkAcls from "./NetworkAcls.js"
+import * as Networks from "./Networks.js"
+import * as NetworkZones from "./NetworkZones.js"
 import * as Operations from "./Operations.js"
-import * as Server from "./Server.js"
 import * as Profiles from "./Profiles.js"
 import * as Projects from "./Projects.js"
-import * as Networks from "./Networks.js"
-import * as NetworkAcls from "./NetworkAcls.js"
-import * as NetworkZones from "./NetworkZones.js"
+import * as Server from "./Server.js"
+import * as Snapshots from "./Snapshots.js"
+import * as StorageBuckets from "./StorageBuckets.js"
 import * as StoragePools from "./StoragePools.js"
 import * as StorageVolumes from "./StorageVolumes.js"
-import * as StorageBuckets from "./StorageBuckets.js"
 import * as Warnings from "./Warnings.js"
-import * as Metrics from "./Metrics.js"
-import * as Snapshots from "./Snapshots.js"
 
 /**
  * Every service `layer` provides.
@@ -96,11 +96,29 @@ export type ConnectError = LxdHttp.ConnectError
  */
 export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, never, LxdHttp.LxdHttp> = Layer
   .mergeAll(
-    Server.layer, Certificates.layer, Exec.layer, Files.layer, Events.layer, InstanceConsole.layer,
-    Cluster.layer, Instances.layer, InstanceBackups.layer, InstanceMetadata.layer, Migration.layer,
-    Snapshots.layer, Images.layer, Profiles.layer, Projects.layer,
-    Networks.layer, NetworkAcls.layer, NetworkZones.layer, StoragePools.layer,
-    StorageVolumes.layer, StorageBuckets.layer, Warnings.layer, Metrics.layer
+    Server.layer,
+    Certificates.layer,
+    Exec.layer,
+    Files.layer,
+    Events.layer,
+    InstanceConsole.layer,
+    Cluster.layer,
+    Instances.layer,
+    InstanceBackups.layer,
+    InstanceMetadata.layer,
+    Migration.layer,
+    Snapshots.layer,
+    Images.layer,
+    Profiles.layer,
+    Projects.layer,
+    Networks.layer,
+    NetworkAcls.layer,
+    NetworkZones.layer,
+    StoragePools.layer,
+    StorageVolumes.layer,
+    StorageBuckets.layer,
+    Warnings.layer,
+    Metrics.layer
   )
   .pipe(Layer.provideMerge(Operations.layer))
 

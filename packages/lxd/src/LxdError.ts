@@ -97,7 +97,6 @@ export class NotFound extends Schema.TaggedError<NotFound>("effect-lxd/NotFound"
   }
 }
 
-
 /**
  * The server refused a request, or a background operation failed. Carries the HTTP
  * status, LXD's `error_code`, the server's message and, for operations, the operation id.

@@ -28,10 +28,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
-import type { TransportError } from "./LxdError.js"
 import * as NodeTransport from "./internal/nodeTransport.js"
 import { userAgent as defaultUserAgent } from "./internal/version.js"
 import type * as WebSocketInternal from "./internal/websocket.js"
+import type { TransportError } from "./LxdError.js"
 
 /**
  * Which server family answers: `lxd` or `incus`.
@@ -210,12 +210,13 @@ export const layerHttps = (options: HttpsOptions): Layer.Layer<LxdTransport, Tra
  * @since 0.1.0
  * @category combinators
  */
-export const transformClient = (f: (client: HttpClient.HttpClient) => HttpClient.HttpClient) =>
-<E, R>(self: Layer.Layer<LxdTransport, E, R>): Layer.Layer<LxdTransport, E, R> =>
-  Layer.map(self, (context) => {
-    const transport = Context.get(context, LxdTransport)
-    return Context.make(LxdTransport, make({ ...transport, client: f(transport.client) }))
-  })
+export const transformClient =
+  (f: (client: HttpClient.HttpClient) => HttpClient.HttpClient) =>
+  <E, R>(self: Layer.Layer<LxdTransport, E, R>): Layer.Layer<LxdTransport, E, R> =>
+    Layer.map(self, (context) => {
+      const transport = Context.get(context, LxdTransport)
+      return Context.make(LxdTransport, make({ ...transport, client: f(transport.client) }))
+    })
 
 /**
  * The socket paths discovery tries, in order.

@@ -29,8 +29,8 @@ import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { traced } from "./internal/tracing.js"
-import { LxdHttp } from "./LxdHttp.js"
 import { DecodeError, type ExtensionNotAvailable, type RequestError } from "./LxdError.js"
+import { LxdHttp } from "./LxdHttp.js"
 
 /**
  * One sample line: `name{label="value",...} value [timestamp]`.
@@ -181,7 +181,8 @@ export const parseFamilies = (text: string): Either.Either<ReadonlyArray<MetricF
       ? { name: name[0], labels, value }
       : { name: name[0], labels, value, timestamp }
     const suffix = SUFFIXES.find((s) => name[0].endsWith(s) && byName.has(name[0].slice(0, -s.length)))
-    const owner = byName.get(name[0]) ?? (suffix === undefined ? undefined : byName.get(name[0].slice(0, -suffix.length)))
+    const owner = byName.get(name[0]) ??
+      (suffix === undefined ? undefined : byName.get(name[0].slice(0, -suffix.length)))
     ;(owner ?? family(name[0])).samples.push(sample)
   }
   return Either.right(families)
@@ -233,9 +234,14 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
   const text = Effect.zipRight(
     http.requireExtension("metrics"),
     Effect.scoped(
-      Effect.flatMap(http.raw({ method: "GET", path: METRICS_PATH }), (response) =>
-        Effect.map(Stream.runCollect(response.body), (chunks) =>
-          Buffer.concat(Chunk.toReadonlyArray(chunks)).toString("utf8")))
+      Effect.flatMap(
+        http.raw({ method: "GET", path: METRICS_PATH }),
+        (response) =>
+          Effect.map(
+            Stream.runCollect(response.body),
+            (chunks) => Buffer.concat(Chunk.toReadonlyArray(chunks)).toString("utf8")
+          )
+      )
     )
   )
   const families = Effect.flatMap(text, parseFamilies)

@@ -40,8 +40,8 @@ import { Image } from "./internal/models/image.js"
 import { Instance } from "./internal/models/instance.js"
 import { path } from "./internal/path.js"
 import { traced } from "./internal/tracing.js"
-import { LxdHttp, type Service as LxdHttpService } from "./LxdHttp.js"
 import type { InvalidArgument, RequestError } from "./LxdError.js"
+import { LxdHttp, type Service as LxdHttpService } from "./LxdHttp.js"
 import { make as makeOperations, Operations } from "./Operations.js"
 
 /**
@@ -152,7 +152,9 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       return yield* createImageOn(target, yield* opsOn(target), body, imageCopyAliases(image, options)).pipe(
         // the secret is single-use for the target; revoke it whatever happened
         Effect.ensuring(
-          secret === undefined || secret.operationId === "" ? Effect.void : Effect.ignore(ops.cancel(secret.operationId))
+          secret === undefined || secret.operationId === ""
+            ? Effect.void
+            : Effect.ignore(ops.cancel(secret.operationId))
         )
       )
     })

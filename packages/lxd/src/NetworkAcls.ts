@@ -28,13 +28,13 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { traced } from "./internal/tracing.js"
+import { collection } from "./internal/collection.js"
 import { optionalConfig, optionalString, optionalStrings } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import { collection } from "./internal/collection.js"
 import { defined } from "./internal/resource.js"
-import { LxdHttp } from "./LxdHttp.js"
+import { traced } from "./internal/tracing.js"
 import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
+import { LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 import type * as Resource from "./Resource.js"
 
@@ -116,7 +116,9 @@ type Fails<A> = Effect.Effect<A, RequestError | ExtensionNotAvailable>
  * @since 0.1.0
  * @category models
  */
-export interface Service extends Resource.Collection<NetworkACL, NetworkACLPut, CreateOptions, [], ExtensionNotAvailable> {
+export interface Service
+  extends Resource.Collection<NetworkACL, NetworkACLPut, CreateOptions, [], ExtensionNotAvailable>
+{
   /** Every ACL, in full. */
   readonly list: (options?: {
     /** ACLs of every project (extension `network_acls_all_projects`). */

@@ -26,13 +26,13 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { traced } from "./internal/tracing.js"
+import { collection } from "./internal/collection.js"
 import { optionalConfig, optionalString, optionalStrings } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import { collection } from "./internal/collection.js"
 import { defined } from "./internal/resource.js"
-import { LxdHttp } from "./LxdHttp.js"
+import { traced } from "./internal/tracing.js"
 import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
+import { LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 import type * as Resource from "./Resource.js"
 
@@ -144,9 +144,7 @@ export interface Records extends
  * @since 0.1.0
  * @category models
  */
-export interface Service
-  extends Resource.Fixed<NetworkZone, NetworkZonePut, CreateOptions, [], ExtensionNotAvailable>
-{
+export interface Service extends Resource.Fixed<NetworkZone, NetworkZonePut, CreateOptions, [], ExtensionNotAvailable> {
   /** Every zone, in full. */
   readonly list: (options?: {
     /** Zones of every project (extension `network_zones_all_projects`). */

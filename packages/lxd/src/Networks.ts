@@ -34,13 +34,13 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { traced } from "./internal/tracing.js"
+import { collection } from "./internal/collection.js"
 import { arrayOf, optionalConfig, optionalString, optionalStrings } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import { collection } from "./internal/collection.js"
 import { defined } from "./internal/resource.js"
-import { LxdHttp } from "./LxdHttp.js"
+import { traced } from "./internal/tracing.js"
 import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
+import { LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 import type * as Resource from "./Resource.js"
 
@@ -435,7 +435,12 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       toPut: (f): NetworkForwardPut => ({ description: f.description, config: f.config, ports: f.ports ?? [] }),
       key: (c: NetworkForwardCreate) => c.listen_address,
       body: (c: NetworkForwardCreate) =>
-        defined({ listen_address: c.listen_address, description: c.description, config: c.config ?? {}, ports: c.ports ?? [] })
+        defined({
+          listen_address: c.listen_address,
+          description: c.description,
+          config: c.config ?? {},
+          ports: c.ports ?? []
+        })
     }),
     loadBalancers: sub({
       segment: "load-balancers",

@@ -27,11 +27,11 @@ import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import { traced } from "./internal/tracing.js"
 import { Operation } from "./internal/envelope.js"
 import { path, resourceLabel } from "./internal/path.js"
-import { LxdHttp, type LxdRequest, type LxdResponse } from "./LxdHttp.js"
+import { traced } from "./internal/tracing.js"
 import { DecodeError, LXDAPIException, type RequestError } from "./LxdError.js"
+import { LxdHttp, type LxdRequest, type LxdResponse } from "./LxdHttp.js"
 
 export {
   /**
@@ -143,7 +143,6 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
   const cancel = (id: string) =>
     Effect.asVoid(http.send({ method: "DELETE", path: opPath(id), project: null, target: null }))
 
-
   const waitWith = (
     operation: Operation | string,
     origin: { readonly method: string; readonly path: string } | undefined,
@@ -243,20 +242,27 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
         ))
 
   const run = <E = never>(request: LxdRequest<E>, options?: WaitOptions): Effect.Effect<Outcome, RequestError | E> =>
-    Effect.flatMap(Effect.flatMap(http.send(request), annotated), (response): Effect.Effect<Outcome, RequestError> =>
-      response._tag === "Sync"
-        ? Effect.succeed(response)
-        : Effect.map(
-          waitWith(response.operation, { method: request.method, path: request.path }, options),
-          (operation) => ({ _tag: "Async", status: response.status, operation })
-        ))
+    Effect.flatMap(
+      Effect.flatMap(http.send(request), annotated),
+      (response): Effect.Effect<Outcome, RequestError> =>
+        response._tag === "Sync"
+          ? Effect.succeed(response)
+          : Effect.map(
+            waitWith(response.operation, { method: request.method, path: request.path }, options),
+            (operation) => ({ _tag: "Async", status: response.status, operation })
+          )
+    )
 
   const watch = (id: string, options?: { readonly interval?: Duration.DurationInput | undefined }) =>
     Stream.repeatEffectWithSchedule(get(id), Schedule.spaced(options?.interval ?? "250 millis")).pipe(
       Stream.takeUntil((op) => op.isFinal)
     )
 
-  return Operations.of(traced("Operations", { get, list, wait, cancel, watch, run, start, startOperation }, { nameAttribute: "lxd.operation.id" }))
+  return Operations.of(
+    traced("Operations", { get, list, wait, cancel, watch, run, start, startOperation }, {
+      nameAttribute: "lxd.operation.id"
+    })
+  )
 })
 
 const labelOf = (p: string): { readonly resource?: string } => {

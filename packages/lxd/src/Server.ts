@@ -21,8 +21,8 @@ import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { traced } from "./internal/tracing.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
-import { LxdHttp, ServerInfo } from "./LxdHttp.js"
 import { InvalidArgument, type RequestError } from "./LxdError.js"
+import { LxdHttp, ServerInfo } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 
 export {

@@ -23,15 +23,15 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { traced } from "./internal/tracing.js"
-import { isoDate, type PublishOptions, publishImage } from "./internal/images-publish.js"
+import { isoDate, publishImage, type PublishOptions } from "./internal/images-publish.js"
 import { ConfigMap, DeviceMap } from "./internal/models/fields.js"
 import type { Image } from "./internal/models/image.js"
 import { Snapshot } from "./internal/models/snapshot.js"
 import { nameFromUrl, path } from "./internal/path.js"
+import { traced } from "./internal/tracing.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
-import { LxdHttp } from "./LxdHttp.js"
 import { DecodeError, InvalidArgument, type RequestError } from "./LxdError.js"
+import { LxdHttp } from "./LxdHttp.js"
 import { type Operation, Operations } from "./Operations.js"
 
 export type {
@@ -115,7 +115,10 @@ export interface Service {
   readonly get: (instance: string, name: string) => Effect.Effect<Snapshot, RequestError>
   readonly exists: (instance: string, name: string) => Effect.Effect<boolean, RequestError>
   /** Take a snapshot and wait for it; returns it (with the server's name when none was given). */
-  readonly create: (instance: string, options?: CreateOptions) => Effect.Effect<Snapshot, RequestError | InvalidArgument>
+  readonly create: (
+    instance: string,
+    options?: CreateOptions
+  ) => Effect.Effect<Snapshot, RequestError | InvalidArgument>
   /** Start taking a snapshot; returns the operation without waiting. */
   readonly createOperation: (instance: string, options?: CreateOptions) => Effect.Effect<Operation, RequestError>
   readonly rename: (instance: string, name: string, newName: string) => Effect.Effect<void, RequestError>

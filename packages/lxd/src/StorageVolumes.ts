@@ -30,13 +30,13 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { traced } from "./internal/tracing.js"
+import { collection } from "./internal/collection.js"
 import { arrayOf, optionalConfig, optionalString, optionalStrings, OptionalTime } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
-import { collection } from "./internal/collection.js"
 import { defined } from "./internal/resource.js"
-import { LxdHttp, withProject } from "./LxdHttp.js"
+import { traced } from "./internal/tracing.js"
 import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
+import { LxdHttp, withProject } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 import type * as Resource from "./Resource.js"
 
@@ -264,7 +264,10 @@ export interface Service extends
   /** Copy a custom volume (with its snapshots unless `volumeOnly`) to a pool; returns the copy. */
   readonly copy: (source: VolumeRef, target: CopyOptions) => Fails<StorageVolume>
   /** Move a custom volume to another pool (and/or project, name); returns it at its new place. */
-  readonly move: (volume: VolumeRef, target: MoveOptions) => Effect.Effect<StorageVolume, RequestError | ExtensionNotAvailable>
+  readonly move: (
+    volume: VolumeRef,
+    target: MoveOptions
+  ) => Effect.Effect<StorageVolume, RequestError | ExtensionNotAvailable>
   /** Space used (extension `storage_volume_state`). */
   readonly state: (volume: VolumeRef) => Effect.Effect<StorageVolumeState, RequestError | ExtensionNotAvailable>
   /** Snapshots (extension `storage_api_volume_snapshots`). */

@@ -25,12 +25,12 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { traced } from "./internal/tracing.js"
 import { arrayOf, optionalString } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
 import { run } from "./internal/resource.js"
-import { LxdHttp } from "./LxdHttp.js"
+import { traced } from "./internal/tracing.js"
 import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
+import { LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 
 /**
@@ -107,7 +107,10 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   return Warnings.of(traced("Warnings", {
     list: () =>
-      Effect.zipRight(need, http.sync({ method: "GET", path: "/1.0/warnings", query: { recursion: 1 } }, arrayOf(Warning))),
+      Effect.zipRight(
+        need,
+        http.sync({ method: "GET", path: "/1.0/warnings", query: { recursion: 1 } }, arrayOf(Warning))
+      ),
     get: (uuid) => Effect.zipRight(need, http.sync({ method: "GET", ...one(uuid) }, Warning)),
     acknowledge: (uuid) => setStatus(uuid, "acknowledged"),
     setStatus,

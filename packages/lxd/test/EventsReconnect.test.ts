@@ -36,44 +36,45 @@ const sourceOf = (e: Events.Event) => (e._tag === "LifecycleEvent" ? e.metadata.
  * A scripted LXD that accepts `/1.0/events` websockets and hands each one to the test
  * (through `connections`), counting upgrades. Everything is closed with the scope.
  */
-const eventsServer = (greeting?: string) => Effect.gen(function*() {
-  const connections = yield* Queue.unbounded<Connection>()
-  const upgrades = { count: 0 }
-  const wss = new WebSocketServer({ noServer: true })
-  const { socketPath } = yield* fakeServer(
-    (_req, res) => json(res, 404, error(404, "not found")),
-    undefined,
-    (req, socket, head) => {
-      if (!(req.url ?? "").startsWith("/1.0/events")) {
-        socket.destroy()
-        return
+const eventsServer = (greeting?: string) =>
+  Effect.gen(function*() {
+    const connections = yield* Queue.unbounded<Connection>()
+    const upgrades = { count: 0 }
+    const wss = new WebSocketServer({ noServer: true })
+    const { socketPath } = yield* fakeServer(
+      (_req, res) => json(res, 404, error(404, "not found")),
+      undefined,
+      (req, socket, head) => {
+        if (!(req.url ?? "").startsWith("/1.0/events")) {
+          socket.destroy()
+          return
+        }
+        upgrades.count++
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          const closed = Deferred.unsafeMake<void>(FiberId.none)
+          ws.on("close", () => Deferred.unsafeDone(closed, Exit.void))
+          // written right behind the handshake answer: the client reads both at once
+          if (greeting !== undefined) ws.send(greeting)
+          connections.unsafeOffer({ socket: ws, url: req.url ?? "", closed })
+        })
       }
-      upgrades.count++
-      wss.handleUpgrade(req, socket, head, (ws) => {
-        const closed = Deferred.unsafeMake<void>(FiberId.none)
-        ws.on("close", () => Deferred.unsafeDone(closed, Exit.void))
-        // written right behind the handshake answer: the client reads both at once
-        if (greeting !== undefined) ws.send(greeting)
-        connections.unsafeOffer({ socket: ws, url: req.url ?? "", closed })
+    )
+    // registered after the HTTP server, so it runs first: the HTTP server's close waits for
+    // upgraded sockets
+    yield* Effect.addFinalizer(() =>
+      Effect.async<void>((resume) => {
+        for (const client of wss.clients) client.terminate()
+        wss.close(() => resume(Effect.void))
       })
-    }
-  )
-  // registered after the HTTP server, so it runs first: the HTTP server's close waits for
-  // upgraded sockets
-  yield* Effect.addFinalizer(() =>
-    Effect.async<void>((resume) => {
-      for (const client of wss.clients) client.terminate()
-      wss.close(() => resume(Effect.void))
-    })
-  )
-  const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath })
-  const ops = yield* Operations.make.pipe(Effect.provideService(LxdHttp.LxdHttp, http))
-  const events = yield* Events.make.pipe(
-    Effect.provideService(LxdHttp.LxdHttp, http),
-    Effect.provideService(Operations.Operations, ops)
-  )
-  return { events, connections, upgrades }
-})
+    )
+    const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath })
+    const ops = yield* Operations.make.pipe(Effect.provideService(LxdHttp.LxdHttp, http))
+    const events = yield* Events.make.pipe(
+      Effect.provideService(LxdHttp.LxdHttp, http),
+      Effect.provideService(Operations.Operations, ops)
+    )
+    return { events, connections, upgrades }
+  })
 
 const send = (connection: Connection, frame: string) =>
   Effect.async<void>((resume) => connection.socket.send(frame, () => resume(Effect.void)))
@@ -192,7 +193,6 @@ describe("Events connection sharing (scripted server)", () => {
       const [first] = yield* Stream.take(stream, 1).pipe(Stream.runCollect, Effect.timeout("3 seconds"))
       assert.strictEqual(first === undefined ? "" : sourceOf(first), "/1.0/instances/early")
     }))
-
 
   it.scopedLive("subscribers with the same filter share one websocket, closed when the last one leaves", () =>
     Effect.gen(function*() {

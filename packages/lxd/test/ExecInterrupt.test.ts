@@ -48,7 +48,8 @@ const execServer = (script: ScriptOptions) =>
     const raw: Array<Stream.Duplex> = []
     const waits: Array<Http.ServerResponse> = []
     let ended = false
-    const finalOp = () => operation(OP, { class: "websocket", status: "Success", status_code: 200, metadata: { return: 137 } })
+    const finalOp = () =>
+      operation(OP, { class: "websocket", status: "Success", status_code: 200, metadata: { return: 137 } })
     const end = () => {
       if (ended || !script.killable) return
       ended = true
@@ -109,58 +110,70 @@ const timedInterrupt = <A, E>(fiber: Fiber.RuntimeFiber<A, E>) =>
   })
 
 describe("Exec interrupted against a scripted server", () => {
-  it.scopedLive("interrupted while the last socket's handshake is under way: SIGKILL, an abnormal control close, within the bound", () =>
-    Effect.gen(function*() {
-      const { exec, sockets } = yield* execServer({ stall: "2", killable: true })
-      const baseline = LxdHttp.openWebSocketCount()
-      const fiber = yield* Effect.fork(exec.run("box", ["sleep", "300"]))
-      // control, 0 and 1 are open; the handshake of 2 has begun and will never finish
-      assert.isTrue(yield* until(() => sockets["2"] !== undefined, 5_000), "the last handshake began")
-      const elapsed = yield* timedInterrupt(fiber)
-      assert.isBelow(elapsed, INTERRUPT_BOUND_MS)
-      const control = sockets.control!
-      assert.include(control.texts(), SIGKILL_MESSAGE, "the kill was asked for on the control socket")
-      assert.isTrue(yield* until(() => control.ended, 1_000), "the control socket ended")
-      assert.isFalse(control.sawCloseFrame(), "the control socket ended abnormally (no close frame)")
-      for (const fd of ["0", "1", "2"] as const) {
-        assert.isTrue(yield* until(() => sockets[fd]!.ended, 1_000), `socket ${fd} ended`)
-      }
-      assert.strictEqual(LxdHttp.openWebSocketCount(), baseline)
-    }), 15_000)
+  it.scopedLive(
+    "interrupted while the last socket's handshake is under way: SIGKILL, an abnormal control close, within the bound",
+    () =>
+      Effect.gen(function*() {
+        const { exec, sockets } = yield* execServer({ stall: "2", killable: true })
+        const baseline = LxdHttp.openWebSocketCount()
+        const fiber = yield* Effect.fork(exec.run("box", ["sleep", "300"]))
+        // control, 0 and 1 are open; the handshake of 2 has begun and will never finish
+        assert.isTrue(yield* until(() => sockets["2"] !== undefined, 5_000), "the last handshake began")
+        const elapsed = yield* timedInterrupt(fiber)
+        assert.isBelow(elapsed, INTERRUPT_BOUND_MS)
+        const control = sockets.control!
+        assert.include(control.texts(), SIGKILL_MESSAGE, "the kill was asked for on the control socket")
+        assert.isTrue(yield* until(() => control.ended, 1_000), "the control socket ended")
+        assert.isFalse(control.sawCloseFrame(), "the control socket ended abnormally (no close frame)")
+        for (const fd of ["0", "1", "2"] as const) {
+          assert.isTrue(yield* until(() => sockets[fd]!.ended, 1_000), `socket ${fd} ended`)
+        }
+        assert.strictEqual(LxdHttp.openWebSocketCount(), baseline)
+      }),
+    15_000
+  )
 
-  it.scopedLive("interrupted while running, against a server that ignores close frames and SIGKILL: within the bound", () =>
-    Effect.gen(function*() {
-      const { exec, isEnded, sockets } = yield* execServer({ killable: false })
-      const baseline = LxdHttp.openWebSocketCount()
-      const fiber = yield* Effect.fork(exec.run("box", ["sleep", "300"]))
-      assert.isTrue(yield* until(() => sockets["2"] !== undefined, 5_000), "every socket connected")
-      assert.isTrue(yield* until(() => LxdHttp.openWebSocketCount() === baseline + 4, 5_000), "four sockets open")
-      const elapsed = yield* timedInterrupt(fiber)
-      assert.isBelow(elapsed, INTERRUPT_BOUND_MS)
-      assert.isFalse(isEnded(), "the server never ended the operation")
-      const control = sockets.control!
-      assert.include(control.texts(), SIGKILL_MESSAGE)
-      assert.isTrue(yield* until(() => control.ended, 1_000), "the control socket ended")
-      assert.isFalse(control.sawCloseFrame(), "the control socket ended abnormally (no close frame)")
-      for (const fd of ["0", "1", "2"] as const) {
-        assert.isTrue(yield* until(() => sockets[fd]!.ended, 1_000), `socket ${fd} ended`)
-      }
-      assert.strictEqual(LxdHttp.openWebSocketCount(), baseline)
-    }), 15_000)
+  it.scopedLive(
+    "interrupted while running, against a server that ignores close frames and SIGKILL: within the bound",
+    () =>
+      Effect.gen(function*() {
+        const { exec, isEnded, sockets } = yield* execServer({ killable: false })
+        const baseline = LxdHttp.openWebSocketCount()
+        const fiber = yield* Effect.fork(exec.run("box", ["sleep", "300"]))
+        assert.isTrue(yield* until(() => sockets["2"] !== undefined, 5_000), "every socket connected")
+        assert.isTrue(yield* until(() => LxdHttp.openWebSocketCount() === baseline + 4, 5_000), "four sockets open")
+        const elapsed = yield* timedInterrupt(fiber)
+        assert.isBelow(elapsed, INTERRUPT_BOUND_MS)
+        assert.isFalse(isEnded(), "the server never ended the operation")
+        const control = sockets.control!
+        assert.include(control.texts(), SIGKILL_MESSAGE)
+        assert.isTrue(yield* until(() => control.ended, 1_000), "the control socket ended")
+        assert.isFalse(control.sawCloseFrame(), "the control socket ended abnormally (no close frame)")
+        for (const fd of ["0", "1", "2"] as const) {
+          assert.isTrue(yield* until(() => sockets[fd]!.ended, 1_000), `socket ${fd} ended`)
+        }
+        assert.strictEqual(LxdHttp.openWebSocketCount(), baseline)
+      }),
+    15_000
+  )
 
-  it.scopedLive("interrupted before the last socket was dialled: nothing could start, no socket stays", () =>
-    Effect.gen(function*() {
-      const { exec, sockets } = yield* execServer({ stall: "0", killable: true })
-      const baseline = LxdHttp.openWebSocketCount()
-      const fiber = yield* Effect.fork(exec.run("box", ["sleep", "300"]))
-      assert.isTrue(yield* until(() => sockets["0"] !== undefined, 5_000), "the stdin handshake began")
-      const elapsed = yield* timedInterrupt(fiber)
-      assert.isBelow(elapsed, INTERRUPT_BOUND_MS)
-      assert.isUndefined(sockets["1"], "no later socket was dialled")
-      const control = sockets.control!
-      assert.isTrue(yield* until(() => control.ended, 1_000), "the control socket ended")
-      assert.isFalse(control.sawCloseFrame(), "the control socket ended abnormally (no close frame)")
-      assert.isTrue(yield* until(() => sockets["0"]!.ended, 1_000), "the half-open stdin connection was dropped")
-      assert.strictEqual(LxdHttp.openWebSocketCount(), baseline)
-    }), 15_000)
+  it.scopedLive(
+    "interrupted before the last socket was dialled: nothing could start, no socket stays",
+    () =>
+      Effect.gen(function*() {
+        const { exec, sockets } = yield* execServer({ stall: "0", killable: true })
+        const baseline = LxdHttp.openWebSocketCount()
+        const fiber = yield* Effect.fork(exec.run("box", ["sleep", "300"]))
+        assert.isTrue(yield* until(() => sockets["0"] !== undefined, 5_000), "the stdin handshake began")
+        const elapsed = yield* timedInterrupt(fiber)
+        assert.isBelow(elapsed, INTERRUPT_BOUND_MS)
+        assert.isUndefined(sockets["1"], "no later socket was dialled")
+        const control = sockets.control!
+        assert.isTrue(yield* until(() => control.ended, 1_000), "the control socket ended")
+        assert.isFalse(control.sawCloseFrame(), "the control socket ended abnormally (no close frame)")
+        assert.isTrue(yield* until(() => sockets["0"]!.ended, 1_000), "the half-open stdin connection was dropped")
+        assert.strictEqual(LxdHttp.openWebSocketCount(), baseline)
+      }),
+    15_000
+  )
 })

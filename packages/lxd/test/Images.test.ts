@@ -5,8 +5,8 @@ import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
-import { boundaryOf, makeBoundary, multipartBody, splitMultipart } from "../src/internal/images-multipart.js"
 import { Images, Instances, LxdHttp, Operations } from "../src/index.js"
+import { boundaryOf, makeBoundary, multipartBody, splitMultipart } from "../src/internal/images-multipart.js"
 import { error, fakeServer, json, operation, serverInfo, sync } from "./fakeServer.js"
 import type { Handler, Recorded } from "./fakeServer.js"
 
@@ -40,10 +40,12 @@ describe("multipart streaming", () => {
       // data that looks like boundaries and CRLFs without being one
       const metadata = Buffer.from(`meta\r\n--${boundary.slice(0, 10)}\r\n--\r\n\r\nend`)
       const rootfs = Crypto.randomBytes(70_000)
-      const body = concat(yield* collect(multipartBody(boundary, [
-        { name: "metadata", filename: "meta.tar.gz", data: rechunk(metadata, [3]) },
-        { name: "rootfs", filename: "rootfs.squashfs", data: rechunk(rootfs, [4096]) }
-      ])))
+      const body = concat(
+        yield* collect(multipartBody(boundary, [
+          { name: "metadata", filename: "meta.tar.gz", data: rechunk(metadata, [3]) },
+          { name: "rootfs", filename: "rootfs.squashfs", data: rechunk(rootfs, [4096]) }
+        ]))
+      )
       for (const sizes of [[1], [2, 3], [37], [5000], [body.length]]) {
         const chunks = yield* collect(
           splitMultipart(boundary, rechunk(body, sizes), (reason) => new Error(reason))
@@ -61,7 +63,9 @@ describe("multipart streaming", () => {
       // multipasta 0.2.8 reads this cut as a new part's headers (BadHeaders, EndNotReached),
       // which is why the parser here is not built on it
       const boundary = "b0undary"
-      const body = Buffer.from(`--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\nabc\r\n--${boundary}--\r\n`)
+      const body = Buffer.from(
+        `--${boundary}\r\nContent-Disposition: form-data; name="metadata"\r\n\r\nabc\r\n--${boundary}--\r\n`
+      )
       const cut = body.length - 3 // "...--b0undary-" | "-\r\n"
       const chunks = yield* collect(
         splitMultipart(boundary, Stream.make(body.subarray(0, cut), body.subarray(cut)), (reason) => new Error(reason))
@@ -122,7 +126,9 @@ const imageServer = (fingerprint: () => string): Handler => (req, res) => {
     return json(
       res,
       200,
-      sync(operation("up1", { status: "Success", status_code: 200, metadata: { fingerprint: fingerprint(), size: "10" } }))
+      sync(
+        operation("up1", { status: "Success", status_code: 200, metadata: { fingerprint: fingerprint(), size: "10" } })
+      )
     )
   }
   if (req.method === "GET" && req.url.startsWith("/1.0/images/")) return json(res, 200, sync(image(fingerprint())))
@@ -238,7 +244,13 @@ describe("Instances request bodies", () => {
     assert.deepStrictEqual(body, {
       name: "web",
       type: "container",
-      source: { type: "image", alias: "debian/12", server: "https://images.example.org", protocol: "simplestreams", mode: "pull" },
+      source: {
+        type: "image",
+        alias: "debian/12",
+        server: "https://images.example.org",
+        protocol: "simplestreams",
+        mode: "pull"
+      },
       profiles: [],
       ephemeral: true,
       instance_type: "t2.micro"

@@ -205,10 +205,11 @@ describe("LxdHttp against a scripted server", () => {
           const s = Net.createServer(() => undefined)
           s.listen(silent, () => resume(Effect.succeed(s)))
         }),
-        (s) => Effect.sync(() => {
-          s.close()
-          Fs.rmSync(dir, { recursive: true, force: true })
-        })
+        (s) =>
+          Effect.sync(() => {
+            s.close()
+            Fs.rmSync(dir, { recursive: true, force: true })
+          })
       )
       const failure = yield* Effect.flip(
         Effect.scoped(LxdHttp.connect({ _tag: "Unix", socketPath: silent, connectTimeout: "300 millis" }))

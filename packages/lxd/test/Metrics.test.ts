@@ -1,6 +1,6 @@
 import { assert, describe, it } from "@effect/vitest"
-import * as Either from "effect/Either"
 import { Metrics } from "effect-lxd"
+import * as Either from "effect/Either"
 
 const sample = `# HELP lxd_cpu_seconds_total The total number of CPU time used in seconds.
 # TYPE lxd_cpu_seconds_total counter

@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import { LxdHttp, Operations } from "../src/index.js"
 import { error, json, operation, sync } from "./fakeServer.js"
-import { type MemoryHandler, memoryConnection } from "./memoryTransport.js"
+import { memoryConnection, type MemoryHandler } from "./memoryTransport.js"
 
 const withOps = <A, E>(
   route: MemoryHandler,
@@ -45,7 +45,11 @@ describe("Operations against a scripted server", () => {
       if (req.method === "PUT") return json(res, 202, accepted("op2"))
       if (req.url.startsWith("/1.0/operations/op2/wait")) return json(res, 200, error(400, "Failed to start: boom"))
       if (req.url === "/1.0/operations/op2") {
-        return json(res, 200, sync(operation("op2", { status: "Failure", status_code: 400, err: "Failed to start: boom" })))
+        return json(
+          res,
+          200,
+          sync(operation("op2", { status: "Failure", status_code: 400, err: "Failed to start: boom" }))
+        )
       }
     }, (ops) =>
       Effect.gen(function*() {

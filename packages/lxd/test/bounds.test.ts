@@ -59,7 +59,9 @@ describe("bounds against hostile servers", () => {
     Effect.gen(function*() {
       const { socketPath } = yield* fakeServer((req, res) => json(res, 200, sync({ received: req.body.length })))
       const http = yield* connect(socketPath, { requestTimeout: "300 millis" })
-      const body = Stream.make(new Uint8Array(10), new Uint8Array(10)).pipe(Stream.tap(() => Effect.sleep("250 millis")))
+      const body = Stream.make(new Uint8Array(10), new Uint8Array(10)).pipe(
+        Stream.tap(() => Effect.sleep("250 millis"))
+      )
       const answer = yield* http.sync(
         { method: "POST", path: "/1.0/images", raw: { contentType: "application/octet-stream", data: body } },
         Schema.Struct({ received: Schema.Number })

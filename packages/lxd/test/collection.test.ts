@@ -3,8 +3,6 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import { collection } from "../src/internal/collection.js"
-import { path } from "../src/internal/path.js"
 import {
   Certificates,
   Cluster,
@@ -17,6 +15,8 @@ import {
   Projects,
   StoragePools
 } from "../src/index.js"
+import { collection } from "../src/internal/collection.js"
+import { path } from "../src/internal/path.js"
 import { error, json, type Recorded, serverInfo, sync } from "./fakeServer.js"
 import { type MemoryHandler, memoryTransport } from "./memoryTransport.js"
 
@@ -163,7 +163,9 @@ describe("the resource builder", () => {
 
   it.effect("nested collections: parents first; lists read null as []; names are decoded; create reads back", () => {
     const { layer, requests } = servicesOver((req, res) => {
-      if (req.method === "GET" && req.url.startsWith("/1.0/things/a%20b/items?recursion=1")) return json(res, 200, sync(null))
+      if (req.method === "GET" && req.url.startsWith("/1.0/things/a%20b/items?recursion=1")) {
+        return json(res, 200, sync(null))
+      }
       if (req.method === "GET" && req.url === "/1.0/things/a%20b/items") {
         return json(res, 200, sync(["/1.0/things/a%20b/items/x%2Fy", "/1.0/things/a%20b/items/z?project=p"]))
       }
@@ -197,7 +199,14 @@ describe("the resource builder", () => {
   })
 
   it.effect("certificates are server-wide for every call: a patch under a project sends none, and keeps the other fields", () => {
-    const cert = { name: "ci", type: "client", restricted: true, projects: ["a"], certificate: "x", fingerprint: "ab12" }
+    const cert = {
+      name: "ci",
+      type: "client",
+      restricted: true,
+      projects: ["a"],
+      certificate: "x",
+      fingerprint: "ab12"
+    }
     const { layer, requests } = servicesOver((req, res) => {
       if (req.method === "GET") return json(res, 200, sync(cert), { etag: "ec" })
       json(res, 200, sync({}))
@@ -209,7 +218,12 @@ describe("the resource builder", () => {
       // before, the write carried `?project=staging` (only the read was server-wide)
       assert.strictEqual(write!.url, "/1.0/certificates/ab12")
       assert.strictEqual(write!.method, "PATCH")
-      assert.deepStrictEqual(JSON.parse(write!.body), { name: "ci", type: "client", restricted: true, projects: ["a", "b"] })
+      assert.deepStrictEqual(JSON.parse(write!.body), {
+        name: "ci",
+        type: "client",
+        restricted: true,
+        projects: ["a", "b"]
+      })
     }).pipe(Effect.provide(layer))
   })
 

@@ -34,7 +34,12 @@ export const json = (res: Writer, status: number, body: unknown, headers: Record
 }
 
 export const sync = (metadata: unknown) => ({ type: "sync", status: "Success", status_code: 200, metadata })
-export const error = (code: number, message: string) => ({ type: "error", error: message, error_code: code, metadata: null })
+export const error = (code: number, message: string) => ({
+  type: "error",
+  error: message,
+  error_code: code,
+  metadata: null
+})
 
 export const serverInfo = (extensions: ReadonlyArray<string> = ["instances"], server = "lxd") =>
   sync({

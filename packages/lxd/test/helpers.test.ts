@@ -6,7 +6,9 @@ import { assert, describe, it } from "@effect/vitest"
 import * as Either from "effect/Either"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { Instances } from "../src/index.js"
 import { backupBody, importHeaders } from "../src/internal/backups.js"
+import { Operation } from "../src/internal/envelope.js"
 import { imageCopyAliases, imageCopyBody, remoteImageBody } from "../src/internal/images-remote.js"
 import {
   copiedInstance,
@@ -27,8 +29,6 @@ import {
   withoutVolatile
 } from "../src/internal/instances-remote.js"
 import { Image } from "../src/internal/models/image.js"
-import { Operation } from "../src/internal/envelope.js"
-import { Instances } from "../src/index.js"
 
 const instance = Schema.decodeUnknownSync(Instances.Instance)({
   name: "c1",
@@ -57,13 +57,23 @@ const operation = (fields: Record<string, unknown>) =>
   })
 
 /** A finished background operation, as `Operations.run` answers it. */
-const started = (fields: Record<string, unknown>) => ({ _tag: "Async" as const, status: 202, operation: operation(fields) })
+const started = (fields: Record<string, unknown>) => ({
+  _tag: "Async" as const,
+  status: 202,
+  operation: operation(fields)
+})
 
 describe("Instances helpers", () => {
   it("validateCreate refuses an empty or slashed name and an image source that names no image", () => {
     const bad = (options: Instances.CreateOptions) => Either.getLeft(validateCreate(options))
-    assert.strictEqual(bad({ name: "", source: { type: "none" } }).pipe((o) => o._tag === "Some" && o.value.argument), "name")
-    assert.strictEqual(bad({ name: "a/b", source: { type: "none" } }).pipe((o) => o._tag === "Some" && o.value.argument), "name")
+    assert.strictEqual(
+      bad({ name: "", source: { type: "none" } }).pipe((o) => o._tag === "Some" && o.value.argument),
+      "name"
+    )
+    assert.strictEqual(
+      bad({ name: "a/b", source: { type: "none" } }).pipe((o) => o._tag === "Some" && o.value.argument),
+      "name"
+    )
     assert.strictEqual(bad({ source: { type: "image" } }).pipe((o) => o._tag === "Some" && o.value.argument), "source")
     assert.isTrue(Either.isRight(validateCreate({ source: { type: "image", properties: { os: "busybox" } } })))
     assert.isTrue(Either.isRight(validateCreate({ name: "web", source: { type: "none" } })))
@@ -83,12 +93,15 @@ describe("Instances helpers", () => {
       name: "c2",
       source: { type: "copy", source: "c1", instanceOnly: undefined }
     })
-    assert.deepStrictEqual(copyCreateOptions("c1", "c2", { instanceOnly: true, config: { k: "v" }, ephemeral: false }), {
-      name: "c2",
-      source: { type: "copy", source: "c1", instanceOnly: true },
-      config: { k: "v" },
-      ephemeral: false
-    })
+    assert.deepStrictEqual(
+      copyCreateOptions("c1", "c2", { instanceOnly: true, config: { k: "v" }, ephemeral: false }),
+      {
+        name: "c2",
+        source: { type: "copy", source: "c1", instanceOnly: true },
+        config: { k: "v" },
+        ephemeral: false
+      }
+    )
   })
 
   it("stateBody defaults to a 30 s clean change; durations are whole seconds", () => {
@@ -141,16 +154,26 @@ describe("Instances helpers", () => {
 
 describe("InstanceBackups helpers", () => {
   it("backupBody says instance_only both ways and an ISO expiry; importHeaders use the dialect's prefix", () => {
-    assert.deepStrictEqual(backupBody(undefined), { instance_only: false, container_only: false, optimized_storage: false })
-    assert.deepStrictEqual(backupBody({ name: "b1", instanceOnly: true, expiresAt: new Date(0), compressionAlgorithm: "xz" }), {
-      name: "b1",
-      expires_at: "1970-01-01T00:00:00.000Z",
-      instance_only: true,
-      container_only: true,
-      optimized_storage: false,
-      compression_algorithm: "xz"
+    assert.deepStrictEqual(backupBody(undefined), {
+      instance_only: false,
+      container_only: false,
+      optimized_storage: false
     })
-    assert.deepStrictEqual(importHeaders("X-Incus", { name: "c1", pool: "p" }), { "X-Incus-Name": "c1", "X-Incus-Pool": "p" })
+    assert.deepStrictEqual(
+      backupBody({ name: "b1", instanceOnly: true, expiresAt: new Date(0), compressionAlgorithm: "xz" }),
+      {
+        name: "b1",
+        expires_at: "1970-01-01T00:00:00.000Z",
+        instance_only: true,
+        container_only: true,
+        optimized_storage: false,
+        compression_algorithm: "xz"
+      }
+    )
+    assert.deepStrictEqual(importHeaders("X-Incus", { name: "c1", pool: "p" }), {
+      "X-Incus-Name": "c1",
+      "X-Incus-Pool": "p"
+    })
     assert.deepStrictEqual(importHeaders("X-LXD", undefined), {})
   })
 })
@@ -190,7 +213,10 @@ describe("Migration helpers", () => {
     assert.strictEqual(move.config?.["volatile.uuid"], "u-1")
     assert.strictEqual(move.name, "c9")
     assert.deepStrictEqual(move.profiles, [])
-    assert.strictEqual(migrationTargetOptions(instance, { keepVolatile: false }, true, pull).config?.["volatile.uuid"], undefined)
+    assert.strictEqual(
+      migrationTargetOptions(instance, { keepVolatile: false }, true, pull).config?.["volatile.uuid"],
+      undefined
+    )
   })
 
   it("an image copy pulls from this server by fingerprint with the image's flags, and its aliases on request", () => {

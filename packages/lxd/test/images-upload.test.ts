@@ -38,7 +38,12 @@ describe("Images upload helpers", () => {
     const unified = uploadBody({ _tag: "Unified", data: new Uint8Array(3) }, makeSha256())
     assert.strictEqual(unified.contentType, "application/octet-stream")
     assert.strictEqual(unified.contentLength, 3)
-    const split = uploadBody({ _tag: "Split", metadata: new Uint8Array(1), rootfs: new Uint8Array(1), virtualMachine: true }, makeSha256())
+    const split = uploadBody({
+      _tag: "Split",
+      metadata: new Uint8Array(1),
+      rootfs: new Uint8Array(1),
+      virtualMachine: true
+    }, makeSha256())
     assert.match(split.contentType, /^multipart\/form-data; boundary=/)
   })
 })

@@ -28,7 +28,9 @@ export type MemoryHandler = (request: Recorded, response: ResponseWriter) => voi
 const encoder = new TextEncoder()
 
 // like a real client, a request body stream that fails fails the request
-const readBody = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<string, HttpClientError.RequestError> => {
+const readBody = (
+  request: HttpClientRequest.HttpClientRequest
+): Effect.Effect<string, HttpClientError.RequestError> => {
   const body = request.body
   switch (body._tag) {
     case "Uint8Array":
@@ -51,67 +53,73 @@ const readBody = (request: HttpClientRequest.HttpClientRequest): Effect.Effect<s
 export const memoryTransport = (route: MemoryHandler, info: unknown = serverInfo()) => {
   const requests: Array<Recorded> = []
   const client = HttpClient.make((request, url) =>
-    Effect.flatMap(readBody(request), (body) =>
-      Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
-        const recorded: Recorded = {
-          method: request.method,
-          url: url.pathname + url.search,
-          headers: Object.fromEntries(Object.entries(request.headers)),
-          body
-        }
-        requests.push(recorded)
-        let status = 200
-        let headers: Record<string, string> = {}
-        let answered = false
-        let controller: ReadableStreamDefaultController<Uint8Array> | undefined
-        const pending: Array<Uint8Array> = []
-        const readable = new ReadableStream<Uint8Array>({
-          start(c) {
-            controller = c
-            for (const chunk of pending) c.enqueue(chunk)
+    Effect.flatMap(
+      readBody(request),
+      (body) =>
+        Effect.async<HttpClientResponse.HttpClientResponse, HttpClientError.HttpClientError>((resume) => {
+          const recorded: Recorded = {
+            method: request.method,
+            url: url.pathname + url.search,
+            headers: Object.fromEntries(Object.entries(request.headers)),
+            body
           }
-        })
-        const answer = () => {
-          if (answered) return
-          answered = true
-          resume(Effect.succeed(HttpClientResponse.fromWeb(request, new Response(readable, { status, headers }))))
-        }
-        const push = (chunk: string | Uint8Array) => {
-          const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk
-          if (controller === undefined) pending.push(bytes)
-          else controller.enqueue(bytes)
-        }
-        const writer: ResponseWriter = {
-          writeHead(s, h) {
-            status = s
-            headers = h ?? {}
-            answer()
-          },
-          write(chunk) {
-            answer()
-            push(chunk)
-          },
-          end(chunk) {
-            answer()
-            if (chunk !== undefined) push(chunk)
-            controller?.close()
-          },
-          socket: {
-            destroy() {
-              if (!answered) {
-                answered = true
-                resume(
-                  Effect.fail(
-                    new HttpClientError.RequestError({ request, reason: "Transport", cause: new Error("socket hang up") })
+          requests.push(recorded)
+          let status = 200
+          let headers: Record<string, string> = {}
+          let answered = false
+          let controller: ReadableStreamDefaultController<Uint8Array> | undefined
+          const pending: Array<Uint8Array> = []
+          const readable = new ReadableStream<Uint8Array>({
+            start(c) {
+              controller = c
+              for (const chunk of pending) c.enqueue(chunk)
+            }
+          })
+          const answer = () => {
+            if (answered) return
+            answered = true
+            resume(Effect.succeed(HttpClientResponse.fromWeb(request, new Response(readable, { status, headers }))))
+          }
+          const push = (chunk: string | Uint8Array) => {
+            const bytes = typeof chunk === "string" ? encoder.encode(chunk) : chunk
+            if (controller === undefined) pending.push(bytes)
+            else controller.enqueue(bytes)
+          }
+          const writer: ResponseWriter = {
+            writeHead(s, h) {
+              status = s
+              headers = h ?? {}
+              answer()
+            },
+            write(chunk) {
+              answer()
+              push(chunk)
+            },
+            end(chunk) {
+              answer()
+              if (chunk !== undefined) push(chunk)
+              controller?.close()
+            },
+            socket: {
+              destroy() {
+                if (!answered) {
+                  answered = true
+                  resume(
+                    Effect.fail(
+                      new HttpClientError.RequestError({
+                        request,
+                        reason: "Transport",
+                        cause: new Error("socket hang up")
+                      })
+                    )
                   )
-                )
-              } else controller?.error(new Error("socket hang up"))
+                } else controller?.error(new Error("socket hang up"))
+              }
             }
           }
-        }
-        if (request.method === "GET" && recorded.url === "/1.0") json(writer, 200, info)
-        else route(recorded, writer)
-      })
+          if (request.method === "GET" && recorded.url === "/1.0") json(writer, 200, info)
+          else route(recorded, writer)
+        })
     )
   )
   const transport = LxdTransport.make({

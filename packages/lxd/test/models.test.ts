@@ -90,7 +90,10 @@ describe("models: null and missing fields", () => {
     assert.deepStrictEqual(metadata.properties, {})
     assert.deepStrictEqual(metadata.templates["hostname.tpl"]?.when, [])
     assert.deepStrictEqual(metadata.templates["hostname.tpl"]?.properties, {})
-    assert.deepStrictEqual(decode(Images.ImageMetadata, { architecture: "x86_64", creation_date: 1, templates: null }).templates, {})
+    assert.deepStrictEqual(
+      decode(Images.ImageMetadata, { architecture: "x86_64", creation_date: 1, templates: null }).templates,
+      {}
+    )
   })
 
   it("profiles: null description, config, devices and used_by", () => {
@@ -118,7 +121,10 @@ describe("models: null and missing fields", () => {
 
   it("LXD's zero time and null both read as no time", () => {
     const volume = { name: "v", type: "custom", content_type: "filesystem" }
-    assert.strictEqual(decode(StorageVolumes.StorageVolume, { ...volume, created_at: "0001-01-01T00:00:00Z" }).created_at, null)
+    assert.strictEqual(
+      decode(StorageVolumes.StorageVolume, { ...volume, created_at: "0001-01-01T00:00:00Z" }).created_at,
+      null
+    )
     assert.strictEqual(decode(StorageVolumes.StorageVolume, { ...volume, created_at: null }).created_at, null)
     assert.strictEqual(
       decode(StorageVolumes.StorageVolume, { ...volume, created_at: "2026-01-01T00:00:00Z" }).created_at,

@@ -35,7 +35,10 @@ describe("path building", () => {
   it("labels resources for error messages", () => {
     assert.strictEqual(resourceLabel("/1.0/instances/web1"), `Instance "web1"`)
     assert.strictEqual(resourceLabel("/1.0/instances/web1/snapshots/s0"), `Snapshot "s0" of instance "web1"`)
-    assert.strictEqual(resourceLabel("/1.0/storage-pools/p/volumes/custom/v%201"), `Storage volume "v 1" of storage pool "p"`)
+    assert.strictEqual(
+      resourceLabel("/1.0/storage-pools/p/volumes/custom/v%201"),
+      `Storage volume "v 1" of storage pool "p"`
+    )
     assert.strictEqual(resourceLabel("/1.0/images/aliases/busybox"), `Image alias "busybox"`)
     assert.strictEqual(resourceLabel("/1.0/instances"), undefined)
     assert.strictEqual(resourceLabel("/1.0"), undefined)

@@ -64,7 +64,7 @@ const parseFrames = (buffer: Buffer): { frames: Array<ClientFrame>; rest: Buffer
     if (buffer.length - at < header + maskBytes + length) break
     const mask = buffer.subarray(at + header, at + header + maskBytes)
     const payload = Buffer.from(buffer.subarray(at + header + maskBytes, at + header + maskBytes + length))
-    if (masked) for (let i = 0; i < payload.length; i++) payload[i] = payload[i]! ^ mask[i % 4]!
+    if (masked) { for (let i = 0; i < payload.length; i++) payload[i] = payload[i]! ^ mask[i % 4]! }
     frames.push({ opcode: b0 & 0x0f, payload })
     at += header + maskBytes + length
   }

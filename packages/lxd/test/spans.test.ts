@@ -3,7 +3,17 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Stream from "effect/Stream"
-import { Certificates, Cluster, Images, Instances, Lxd, LxdHttp, LxdTransport, Operations, Server } from "../src/index.js"
+import {
+  Certificates,
+  Cluster,
+  Images,
+  Instances,
+  Lxd,
+  LxdHttp,
+  LxdTransport,
+  Operations,
+  Server
+} from "../src/index.js"
 import { json, operation, sync } from "./fakeServer.js"
 import { memoryTransport } from "./memoryTransport.js"
 import { recordingTracer } from "./recordingTracer.js"
@@ -27,7 +37,9 @@ const { transport } = memoryTransport((req, res) => {
   if (req.url.startsWith("/1.0/operations/op-42")) return json(res, 200, sync(operation("op-42")))
   if (req.url.startsWith("/1.0/instances?")) return json(res, 200, sync([]))
   if (req.url.startsWith("/1.0/certificates")) return json(res, 201, sync({}), { location: "/1.0/certificates/ab12" })
-  if (req.url.startsWith("/1.0/images/ab12")) return json(res, 403, { type: "error", error: "not allowed", error_code: 403 })
+  if (req.url.startsWith("/1.0/images/ab12")) {
+    return json(res, 403, { type: "error", error: "not allowed", error_code: 403 })
+  }
   json(res, 200, sync({}))
 })
 

@@ -7,12 +7,12 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import type { LxdRequest, Service as Http } from "../LxdHttp.js"
 import type { ExtensionNotAvailable, RequestError } from "../LxdError.js"
+import type { LxdRequest, Service as Http } from "../LxdHttp.js"
 import type { Service as Ops } from "../Operations.js"
 import type * as Resource from "../Resource.js"
-import { nameFromUrl, type QueryValue } from "./path.js"
 import { arrayOf } from "./models/fields.js"
+import { nameFromUrl, type QueryValue } from "./path.js"
 import { optimisticUpdate } from "./update.js"
 
 /**
@@ -88,7 +88,10 @@ export interface Built<
 > {
   readonly calls: Resource.Collection<A, P, C, Parents, X, Item>
   /** `list` with extra query parameters (`all-projects`, `filter`). */
-  readonly listWhere: (parents: Parents, query: Readonly<Record<string, QueryValue>>) => Resource.Call<ReadonlyArray<A>, X>
+  readonly listWhere: (
+    parents: Parents,
+    query: Readonly<Record<string, QueryValue>>
+  ) => Resource.Call<ReadonlyArray<A>, X>
   /** `POST` `body` to the collection, then read the object at `item`. */
   readonly createAt: (parents: Parents, body: unknown, item: Item) => Resource.Call<A, X>
   /** Send a request in this collection's scope through `Operations.run`, behind the extension check. */

@@ -16,8 +16,11 @@ export const forEachBounded = <A, B, E, R>(
   f: (item: A, index: number) => Effect.Effect<B, E, R>,
   concurrency: number
 ): Effect.Effect<Array<B>, E, R> =>
-  Effect.flatMap(Effect.makeSemaphore(Math.max(1, concurrency)), (semaphore) =>
-    Effect.forEach(items, (item, index) => semaphore.withPermits(1)(f(item, index)), { concurrency: "unbounded" }))
+  Effect.flatMap(
+    Effect.makeSemaphore(Math.max(1, concurrency)),
+    (semaphore) =>
+      Effect.forEach(items, (item, index) => semaphore.withPermits(1)(f(item, index)), { concurrency: "unbounded" })
+  )
 
 /** The same, discarding results. */
 export const forEachBoundedDiscard = <A, E, R>(

@@ -4,8 +4,8 @@
  */
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
-import type { Service as Http } from "../LxdHttp.js"
 import type { RequestError } from "../LxdError.js"
+import type { Service as Http } from "../LxdHttp.js"
 import { path } from "./path.js"
 
 const consolePath = (instance: string) => path`/1.0/instances/${instance}/console`
@@ -20,7 +20,8 @@ export const readConsoleLog = (http: Http, instance: string): Effect.Effect<stri
   Effect.scoped(
     Effect.flatMap(http.raw({ method: "GET", path: consolePath(instance) }), (response) =>
       response.body.pipe(Stream.decodeText(), Stream.mkString))
-  ).pipe(Effect.catchIf(isEmptyLogAnswer, () => Effect.succeed("")))
+  ).pipe(Effect.catchIf(isEmptyLogAnswer, () =>
+    Effect.succeed("")))
 
 /** Empty the console ring buffer. */
 export const clearConsoleLog = (http: Http, instance: string): Effect.Effect<void, RequestError> =>

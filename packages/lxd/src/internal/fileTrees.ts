@@ -29,7 +29,6 @@ export const joinRemote = (dir: string, name: string): string => (dir.endsWith("
 export const safeName = (name: string): boolean =>
   name.length > 0 && name !== "." && name !== ".." && !/[/\\]/.test(name)
 
-
 interface LocalEntry {
   readonly rel: string
   readonly kind: "file" | "directory" | "symlink"
@@ -48,7 +47,12 @@ const localTree = (root: string): Effect.Effect<Array<LocalEntry>, InvalidArgume
           const full = NodePath.join(root, childRel)
           const st = await Fs.promises.lstat(full)
           if (st.isSymbolicLink()) {
-            out.push({ rel: childRel, kind: "symlink", mode: st.mode & 0o7777, target: await Fs.promises.readlink(full) })
+            out.push({
+              rel: childRel,
+              kind: "symlink",
+              mode: st.mode & 0o7777,
+              target: await Fs.promises.readlink(full)
+            })
           } else if (st.isDirectory()) {
             out.push({ rel: childRel, kind: "directory", mode: st.mode & 0o7777, target: undefined })
             await walk(childRel)
@@ -178,7 +182,10 @@ export const pullTree = (
       const next: typeof frontier = []
       yield* forEachBoundedDiscard(frontier, (dir) =>
         Effect.gen(function*() {
-          yield* local(`cannot create ${dir.local}`, () => Fs.promises.mkdir(dir.local, { recursive: true, mode: 0o700 }))
+          yield* local(
+            `cannot create ${dir.local}`,
+            () => Fs.promises.mkdir(dir.local, { recursive: true, mode: 0o700 })
+          )
           dirs.push({ local: dir.local, mode: dir.mode })
           const names = (yield* files.list(instance, dir.remote)).filter(safeName)
           const infos = yield* forEachBounded(

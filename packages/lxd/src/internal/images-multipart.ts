@@ -23,7 +23,10 @@ export const makeBoundary = (): string => `effect-lxd-${Crypto.randomBytes(16).t
 const quote = (s: string): string => s.replace(/[\r\n"\\]/g, (c) => c === "\r" || c === "\n" ? "" : "\\" + c)
 
 /** The body of a `multipart/form-data` request with `parts` in order, as a stream. */
-export const multipartBody = <E>(boundary: string, parts: ReadonlyArray<OutgoingPart<E>>): Stream.Stream<Uint8Array, E> => {
+export const multipartBody = <E>(
+  boundary: string,
+  parts: ReadonlyArray<OutgoingPart<E>>
+): Stream.Stream<Uint8Array, E> => {
   const pieces: Array<Stream.Stream<Uint8Array, E>> = []
   parts.forEach((part, i) => {
     const head = `${i === 0 ? "" : "\r\n"}--${boundary}\r\n` +

@@ -6,8 +6,8 @@
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import type { AliasSpec } from "../Images.js"
-import type { Service as LxdHttpService } from "../LxdHttp.js"
 import { DecodeError, type RequestError } from "../LxdError.js"
+import type { Service as LxdHttpService } from "../LxdHttp.js"
 import type { Outcome, Service as OperationsService } from "../Operations.js"
 import { Image } from "./models/image.js"
 import { path } from "./path.js"
@@ -22,9 +22,7 @@ export const fingerprintOf = (
   const metadata = outcome._tag === "Async" ? outcome.operation.metadata : outcome.metadata
   return Schema.decodeUnknown(FingerprintMetadata)(metadata).pipe(
     Effect.map((m) => m.fingerprint),
-    Effect.mapError(() =>
-      new DecodeError({ ...origin, reason: "the image operation did not report a fingerprint" })
-    )
+    Effect.mapError(() => new DecodeError({ ...origin, reason: "the image operation did not report a fingerprint" }))
   )
 }
 

@@ -8,8 +8,8 @@ import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import type { AliasSpec, DownloadOptions, ImageSecret, RemoteSource } from "../Images.js"
-import type { Service as LxdHttpService } from "../LxdHttp.js"
 import { DecodeError, type RequestError } from "../LxdError.js"
+import type { Service as LxdHttpService } from "../LxdHttp.js"
 import type { CopyImageOptions } from "../Migration.js"
 import type { Service as OperationsService } from "../Operations.js"
 import type { Operation } from "./envelope.js"
@@ -92,7 +92,9 @@ export const imageSecret = (http: LxdHttpService, fp: string): Effect.Effect<Ima
     const p = path`/1.0/images/${fp}/secret`
     const response = yield* http.send({ method: "POST", path: p, body: {} })
     const op: Operation | undefined = response._tag === "Async" ? response.operation : undefined
-    const meta = yield* Schema.decodeUnknown(SecretMetadata)(response._tag === "Async" ? op?.metadata : response.metadata)
+    const meta = yield* Schema.decodeUnknown(SecretMetadata)(
+      response._tag === "Async" ? op?.metadata : response.metadata
+    )
       .pipe(
         // never quote the metadata: it holds the secret
         Effect.mapError(() => new DecodeError({ method: "POST", path: p, reason: "no secret in the answer" }))

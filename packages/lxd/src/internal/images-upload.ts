@@ -5,8 +5,8 @@
  */
 import * as Stream from "effect/Stream"
 import type { ImageExportChunk, UploadOptions, UploadSource } from "../Images.js"
-import type { RawBody, RawResponse } from "../LxdHttp.js"
 import { DecodeError, type TransportError } from "../LxdError.js"
+import type { RawBody, RawResponse } from "../LxdHttp.js"
 import { boundaryOf, makeBoundary, makeSha256, multipartBody, splitMultipart } from "./images-multipart.js"
 
 const asStream = <E>(data: Stream.Stream<Uint8Array, E> | Uint8Array): Stream.Stream<Uint8Array, E> =>
@@ -62,7 +62,10 @@ export const uploadBody = <E>(source: UploadSource<E>, sha: ReturnType<typeof ma
  * The chunks of an export answered at `path`: one `image` part for a unified image, the
  * parts of the multipart body for a split one.
  */
-export const exportChunks = (response: RawResponse, path: string): Stream.Stream<ImageExportChunk, DecodeError | TransportError> => {
+export const exportChunks = (
+  response: RawResponse,
+  path: string
+): Stream.Stream<ImageExportChunk, DecodeError | TransportError> => {
   const boundary = boundaryOf(response.headers["content-type"])
   if (boundary === undefined) {
     const filename = filenameOf(response.headers["content-disposition"])

@@ -6,8 +6,8 @@
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
 import type { CreateOptions } from "../Instances.js"
-import type { Service as LxdHttpService } from "../LxdHttp.js"
 import { InvalidArgument } from "../LxdError.js"
+import type { Service as LxdHttpService } from "../LxdHttp.js"
 import type { CopyInstanceOptions } from "../Migration.js"
 import type { Instance } from "./models/instance.js"
 
@@ -28,7 +28,10 @@ export const remoteEndpoint = (http: LxdHttpService): Effect.Effect<RemoteEndpoi
     const certificate = info.environment?.certificate
     if (certificate === undefined || certificate.length === 0) {
       return yield* Effect.fail(
-        new InvalidArgument({ argument: "source", reason: "the source server does not tell its certificate (untrusted?)" })
+        new InvalidArgument({
+          argument: "source",
+          reason: "the source server does not tell its certificate (untrusted?)"
+        })
       )
     }
     if (http.address.startsWith("https://")) return { url: http.address.replace(/\/+$/, ""), certificate }

@@ -17,7 +17,6 @@ import * as Either from "effect/Either"
 import { InvalidArgument } from "../LxdError.js"
 import { printable } from "./printable.js"
 
-// eslint-disable-next-line no-control-regex
 const CONTROL = /[\u0000-\u001f\u007f]/
 
 const refuse = (argument: string, reason: string) => Either.left(new InvalidArgument({ argument, reason }))

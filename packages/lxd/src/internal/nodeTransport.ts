@@ -3,11 +3,11 @@
  * socket or over HTTPS with a client certificate. The TLS options are built once and the
  * same object serves both, so a pinned server certificate guards websockets too.
  */
+import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
+import * as Undici from "@effect/platform-node/Undici"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
-import * as NodeHttpClient from "@effect/platform-node/NodeHttpClient"
-import * as Undici from "@effect/platform-node/Undici"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
@@ -15,8 +15,8 @@ import type * as Scope from "effect/Scope"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import type * as Tls from "node:tls"
-import type { Dialect, HttpsOptions, Service, UnixOptions } from "../LxdTransport.js"
 import { TransportError } from "../LxdError.js"
+import type { Dialect, HttpsOptions, Service, UnixOptions } from "../LxdTransport.js"
 import { withoutQuery } from "./path.js"
 import { userAgent } from "./version.js"
 import * as WebSocketInternal from "./websocket.js"

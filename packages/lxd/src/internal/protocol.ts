@@ -14,8 +14,8 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import type { LxdRequest, LxdResponse, RawResponse, Service } from "../LxdHttp.js"
 import { DecodeError, fromErrorAnswer, type RequestError, type RequestOrigin, TransportError } from "../LxdError.js"
+import type { LxdRequest, LxdResponse, RawResponse, Service } from "../LxdHttp.js"
 import type { Service as Transport } from "../LxdTransport.js"
 import { decodeEnvelope } from "./envelope.js"
 import { checkRequestTarget } from "./names.js"
@@ -152,12 +152,14 @@ const readJsonText = (
   })
 }
 
-
 /** The request half of `LxdHttp`: everything but the server's identity. */
-export const makeRequests = (transport: Transport, bounds: Bounds): Pick<
-  Service,
-  "send" | "sync" | "syncWithEtag" | "raw" | "websocket"
-> & { readonly timedOut: (origin: RequestOrigin, what: string, after: Duration.Duration) => TransportError } => {
+export const makeRequests = (transport: Transport, bounds: Bounds):
+  & Pick<
+    Service,
+    "send" | "sync" | "syncWithEtag" | "raw" | "websocket"
+  >
+  & { readonly timedOut: (origin: RequestOrigin, what: string, after: Duration.Duration) => TransportError } =>
+{
   const address = transport.address
   const client = HttpClient.withTracerDisabledWhen(transport.client, carriesSecret)
 

@@ -4,8 +4,8 @@
  * `collection.ts`; the common model field shapes are in `models/fields.ts`.
  */
 import * as Effect from "effect/Effect"
-import type { LxdRequest } from "../LxdHttp.js"
 import type { RequestError } from "../LxdError.js"
+import type { LxdRequest } from "../LxdHttp.js"
 import type { Service as Ops } from "../Operations.js"
 
 /** Send a mutating request and wait for it, whether the server answers sync or with an operation. */

@@ -6,13 +6,13 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
-import * as Sink from "effect/Sink"
 import type * as Scope from "effect/Scope"
+import * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
+import { DecodeError, type TransportError } from "../LxdError.js"
+import type { LxdWebSocket, Service as Http } from "../LxdHttp.js"
 import type { Operation } from "./envelope.js"
 import { path } from "./path.js"
-import type { LxdWebSocket, Service as Http } from "../LxdHttp.js"
-import { DecodeError, type TransportError } from "../LxdError.js"
 
 const FdMetadata = Schema.Struct({
   fds: Schema.Record({ key: Schema.String, value: Schema.String })

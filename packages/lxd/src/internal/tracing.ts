@@ -52,7 +52,10 @@ const traceResult = (
   }
   if (isStream(result)) {
     return Stream.unwrap(
-      Effect.map(attributesOf(args, record, nameAttribute), (attributes) => Stream.withSpan(result, span, { attributes }))
+      Effect.map(
+        attributesOf(args, record, nameAttribute),
+        (attributes) => Stream.withSpan(result, span, { attributes })
+      )
     )
   }
   return result

@@ -38,4 +38,3 @@ export const writeJson = (
   body: unknown,
   etag: string | undefined
 ): Effect.Effect<void, RequestError> => Effect.asVoid(ops.run({ method, path, body, etag }))
-

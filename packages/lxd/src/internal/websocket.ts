@@ -59,7 +59,10 @@ export interface OpenOptions {
   readonly openTimeoutMs: number
 }
 
-type Item = { readonly _tag: "Message"; readonly message: WebSocketMessage } | { readonly _tag: "End"; readonly error?: TransportError }
+type Item = { readonly _tag: "Message"; readonly message: WebSocketMessage } | {
+  readonly _tag: "End"
+  readonly error?: TransportError
+}
 
 /** @internal */
 export const open = (options: OpenOptions): Effect.Effect<LxdWebSocket, TransportError, Scope.Scope> =>
