@@ -97,6 +97,17 @@ export {
   type WebSocketMessage
 } from "./LxdTransport.js"
 
+export type {
+  /**
+   * A query value: a string, number or boolean, or several strings (the key repeats).
+   * `undefined` leaves the key out.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  QueryValue
+}
+
 export {
   /**
    * Which server family answers, from `GET /1.0`. Trusted clients see
