@@ -49,6 +49,7 @@ import * as Schema from "effect/Schema"
 import * as Scope from "effect/Scope"
 import type * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
+import { concatBytes } from "./internal/bytes.js"
 import type { Operation } from "./internal/envelope.js"
 import { path, withoutQuery } from "./internal/path.js"
 import { connectFds, readBytes, resizeMessage, signalMessage, writeBytes } from "./internal/stream-socket.js"
@@ -257,18 +258,6 @@ const makeDecoder = (encoding: string): Effect.Effect<TextDecoder, InvalidArgume
     catch: () => new InvalidArgument({ argument: "encoding", reason: `"${encoding}" is not a known text encoding` })
   })
 
-const concat = (chunks: ReadonlyArray<Uint8Array>): Uint8Array => {
-  let size = 0
-  for (const c of chunks) size += c.length
-  const out = new Uint8Array(size)
-  let at = 0
-  for (const c of chunks) {
-    out.set(c, at)
-    at += c.length
-  }
-  return out
-}
-
 /** The exit status in a finished exec operation (`metadata.return`). */
 const exitCodeOf = (op: Operation, origin: { readonly method: string; readonly path: string }) =>
   Schema.decodeUnknown(ExitMetadata)(op.metadata).pipe(
@@ -359,7 +348,7 @@ const runRecorded = (
         const bytes = yield* Effect.scoped(
           Effect.flatMap(
             http.raw({ method: "GET", path: logPath }),
-            (res) => Stream.runCollect(res.body).pipe(Effect.map((c) => concat(Array.from(c))))
+            (res) => Stream.runCollect(res.body).pipe(Effect.map((c) => concatBytes(Array.from(c))))
           )
         )
         // the log files stay on the server until removed
@@ -438,7 +427,7 @@ const runWith = (
         Effect.gen(function*() {
           if (handler === undefined) {
             const chunks = yield* Stream.runCollect(stream)
-            return yield* finish(concat(Array.from(chunks)), { handler: undefined })
+            return yield* finish(concatBytes(Array.from(chunks)), { handler: undefined })
           }
           if (!decode) {
             yield* Stream.runForEach(stream, (chunk) => handler(chunk))

@@ -17,6 +17,7 @@ import * as Stream from "effect/Stream"
 import { DecodeError, fromErrorAnswer, type RequestError, type RequestOrigin, TransportError } from "../LxdError.js"
 import type { LxdRequest, LxdResponse, RawResponse, Service } from "../LxdHttp.js"
 import type { Service as Transport } from "../LxdTransport.js"
+import { concatBytes } from "./bytes.js"
 import { decodeEnvelope } from "./envelope.js"
 import { checkRequestTarget } from "./names.js"
 import { queryString, type QueryValue } from "./path.js"
@@ -96,17 +97,6 @@ const expectSync = (origin: RequestOrigin, response: LxdResponse) =>
     ? Effect.succeed(response)
     : Effect.fail(DecodeError.because(origin, "expected a synchronous answer, got a background operation"))
 
-const concatBytes = (chunks: ReadonlyArray<Uint8Array>, total: number): Uint8Array => {
-  if (chunks.length === 1) return chunks[0]!
-  const out = new Uint8Array(total)
-  let offset = 0
-  for (const chunk of chunks) {
-    out.set(chunk, offset)
-    offset += chunk.length
-  }
-  return out
-}
-
 const tooLarge = (origin: RequestOrigin, limit: number) =>
   DecodeError.because(origin, `the answer is larger than maxResponseBytes (${limit} bytes)`)
 
@@ -147,7 +137,7 @@ const readJsonText = (
         chunks.push(chunk)
         return Effect.void
       }),
-      Effect.map(() => new TextDecoder().decode(concatBytes(chunks, total)))
+      Effect.map(() => new TextDecoder().decode(concatBytes(chunks)))
     )
   })
 }
