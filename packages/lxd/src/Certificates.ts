@@ -25,6 +25,7 @@ import * as Schema from "effect/Schema"
 import { collection } from "./internal/collection.js"
 import { path } from "./internal/path.js"
 import { traced } from "./internal/tracing.js"
+import { checkFingerprint } from "./internal/validation.js"
 import { DecodeError, InvalidArgument, type RequestError } from "./LxdError.js"
 import { certificateFingerprint, LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
@@ -138,11 +139,6 @@ const TokenMetadata = Schema.Struct({
 
 const pemToBase64Der = (pem: string): string =>
   pem.replace(/-----(BEGIN|END) CERTIFICATE-----/g, "").replace(/\s+/g, "")
-
-const checkFingerprint = (fingerprint: string) =>
-  /^[0-9a-fA-F]+$/.test(fingerprint)
-    ? Effect.void
-    : Effect.fail(new InvalidArgument({ argument: "fingerprint", reason: "expected hexadecimal digits" }))
 
 /**
  * @since 0.1.0

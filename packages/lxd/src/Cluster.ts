@@ -35,6 +35,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as tokens from "./internal/clusterTokens.js"
 import { collection } from "./internal/collection.js"
 import { ConfigMap, stringsOrNull } from "./internal/models/fields.js"
 import { path } from "./internal/path.js"
@@ -43,8 +44,6 @@ import { DecodeError, type ExtensionNotAvailable, InvalidArgument, type RequestE
 import { certificateFingerprint, LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 import type * as Resource from "./Resource.js"
-
-const OPERATION_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 
 // -----------------------------------------------------------------------------
 // Models
@@ -384,37 +383,6 @@ export class Cluster extends Context.Tag("effect-lxd/Cluster")<Cluster, Service>
 // Join tokens
 // -----------------------------------------------------------------------------
 
-const TokenOperationMetadata = Schema.Struct({
-  serverName: Schema.optional(Schema.String),
-  fingerprint: Schema.String,
-  addresses: Schema.optionalWith(Schema.NullOr(Schema.Array(Schema.String)), { default: () => null }),
-  secret: Schema.String,
-  expiresAt: Schema.optional(Schema.String)
-})
-
-const EncodedJoinToken = Schema.parseJson(Schema.Struct({
-  server_name: Schema.String,
-  fingerprint: Schema.String,
-  addresses: Schema.optionalWith(Schema.NullOr(Schema.Array(Schema.String)), { default: () => null }),
-  secret: Schema.String,
-  expires_at: Schema.optional(Schema.String)
-}))
-
-const encodeToken = (fields: {
-  readonly serverName: string
-  readonly fingerprint: string
-  readonly addresses: ReadonlyArray<string>
-  readonly secret: string
-  readonly expiresAt: string | undefined
-}): string =>
-  Buffer.from(JSON.stringify({
-    server_name: fields.serverName,
-    fingerprint: fields.fingerprint,
-    addresses: fields.addresses,
-    secret: fields.secret,
-    ...(fields.expiresAt === undefined ? {} : { expires_at: fields.expiresAt })
-  })).toString("base64")
-
 /**
  * Read an encoded join token (base64 JSON). Fails with `InvalidArgument`, without quoting
  * the token, when it is not one.
@@ -422,21 +390,9 @@ const encodeToken = (fields: {
  * @since 0.1.0
  * @category utils
  */
-export const decodeJoinToken = (
+export const decodeJoinToken: (
   token: Redacted.Redacted<string> | string
-): Effect.Effect<DecodedJoinToken, InvalidArgument> => {
-  const raw = Redacted.isRedacted(token) ? Redacted.value(token) : token
-  return Schema.decodeUnknown(EncodedJoinToken)(Buffer.from(raw.trim(), "base64").toString("utf8")).pipe(
-    Effect.map((t): DecodedJoinToken => ({
-      serverName: t.server_name,
-      fingerprint: t.fingerprint,
-      addresses: t.addresses ?? [],
-      expiresAt: t.expires_at,
-      secret: Redacted.make(t.secret)
-    })),
-    Effect.mapError(() => new InvalidArgument({ argument: "token", reason: "not a cluster join token" }))
-  )
-}
+) => Effect.Effect<DecodedJoinToken, InvalidArgument> = tokens.decodeJoinToken
 
 // -----------------------------------------------------------------------------
 // Implementation
@@ -467,45 +423,15 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const join = (options: JoinOptions) =>
     Effect.gen(function*() {
       yield* http.requireExtension("clustering_join")
-      const decoded = yield* decodeJoinToken(options.token)
-      let presented: string
-      try {
-        presented = certificateFingerprint(options.clusterCertificate)
-      } catch {
-        return yield* new InvalidArgument({
-          argument: "clusterCertificate",
-          reason: "not a PEM encoded X.509 certificate"
-        })
-      }
-      if (presented !== decoded.fingerprint.toLowerCase()) {
-        return yield* new InvalidArgument({
-          argument: "clusterCertificate",
-          reason: `fingerprint ${presented} does not match the token's ${decoded.fingerprint}`
-        })
-      }
-      const clusterAddress = options.clusterAddress ?? decoded.addresses[0]
-      if (clusterAddress === undefined) {
-        return yield* new InvalidArgument({
-          argument: "clusterAddress",
-          reason: "not given and the token lists no address"
-        })
-      }
-      const token = Redacted.value(Redacted.isRedacted(options.token) ? options.token : Redacted.make(options.token))
-      // Incus and LXD servers with `explicit_trust_token` read `cluster_token`. Older LXD
-      // (5.0) takes the token in `cluster_password` (and ignores `cluster_token`); Incus
-      // reads `cluster_token` without advertising that extension, so it never gets the
-      // secret a second time.
-      const explicit = http.dialect === "incus" || (yield* http.hasExtension("explicit_trust_token"))
-      yield* write("PUT", "/1.0/cluster", {
-        server_name: options.serverName ?? decoded.serverName,
-        enabled: true,
-        server_address: options.serverAddress,
-        cluster_address: clusterAddress,
-        cluster_certificate: options.clusterCertificate,
-        cluster_token: token,
-        ...(explicit ? {} : { cluster_password: token }),
-        member_config: options.memberConfig ?? []
+      const decoded = yield* tokens.decodeJoinToken(options.token)
+      const presented = yield* Effect.try({
+        try: () => certificateFingerprint(options.clusterCertificate),
+        catch: () =>
+          new InvalidArgument({ argument: "clusterCertificate", reason: "not a PEM encoded X.509 certificate" })
       })
+      // Incus reads `cluster_token` without advertising `explicit_trust_token`
+      const explicit = http.dialect === "incus" || (yield* http.hasExtension("explicit_trust_token"))
+      yield* write("PUT", "/1.0/cluster", yield* tokens.joinBody(options, decoded, presented, explicit))
     })
 
   const updateCertificate = (options: {
@@ -588,30 +514,12 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
           })
         }
         const op = started.operation
-        const meta = yield* Schema.decodeUnknown(TokenOperationMetadata)(op.metadata).pipe(
-          // never quote the metadata: it holds the secret
-          Effect.mapError(() => new DecodeError({ ...origin, reason: "join token operation metadata is malformed" }))
-        )
-        const fields = {
-          serverName: meta.serverName ?? serverName,
-          fingerprint: meta.fingerprint,
-          addresses: meta.addresses ?? [],
-          secret: meta.secret,
-          expiresAt: meta.expiresAt
-        }
-        return {
-          token: Redacted.make(encodeToken(fields)),
-          operationId: op.id,
-          serverName: fields.serverName,
-          fingerprint: fields.fingerprint,
-          addresses: fields.addresses,
-          expiresAt: fields.expiresAt
-        } satisfies JoinToken
+        return yield* tokens.joinTokenOf(origin, op.id, op.metadata, serverName)
       }),
     revokeToken: (token) =>
       typeof token !== "string"
         ? ops.cancel(token.operationId)
-        : OPERATION_ID.test(token)
+        : tokens.OPERATION_ID.test(token)
         ? ops.cancel(token)
         : Effect.fail(
           new InvalidArgument({

@@ -42,6 +42,7 @@
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
+import * as Either from "effect/Either"
 import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -54,6 +55,7 @@ import type { Operation } from "./internal/envelope.js"
 import { path, withoutQuery } from "./internal/path.js"
 import { connectFds, readBytes, resizeMessage, signalMessage, writeBytes } from "./internal/stream-socket.js"
 import { traced } from "./internal/tracing.js"
+import { checkAbsolutePath, checkCommand, checkId, checkName } from "./internal/validation.js"
 import {
   DecodeError,
   type ExtensionNotAvailable,
@@ -220,23 +222,14 @@ const KILL_SEND_WAIT = "200 millis"
  */
 const KILL_WAIT = "1 second"
 
-const validate = (instance: string, command: ReadonlyArray<string>, options: ExecOptions | undefined) => {
-  if (instance.length === 0) {
-    return Effect.fail(new InvalidArgument({ argument: "instance", reason: "the instance name is empty" }))
-  }
-  if (command.length === 0) {
-    return Effect.fail(new InvalidArgument({ argument: "command", reason: "the command is empty" }))
-  }
-  if (options?.cwd !== undefined && !options.cwd.startsWith("/")) {
-    return Effect.fail(new InvalidArgument({ argument: "cwd", reason: `"${options.cwd}" is not an absolute path` }))
-  }
-  for (const [name, value] of [["user", options?.user], ["group", options?.group]] as const) {
-    if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
-      return Effect.fail(new InvalidArgument({ argument: name, reason: "must be a non-negative integer" }))
-    }
-  }
-  return Effect.void
-}
+const validate = (instance: string, command: ReadonlyArray<string>, options: ExecOptions | undefined) =>
+  Effect.all([
+    checkName(instance, "instance"),
+    checkCommand(command),
+    options?.cwd === undefined ? Either.void : checkAbsolutePath(options.cwd, "cwd"),
+    checkId(options?.user, "user"),
+    checkId(options?.group, "group")
+  ], { discard: true })
 
 const requestBody = (command: ReadonlyArray<string>, options: ExecOptions | undefined) => {
   const body: Record<string, unknown> = {

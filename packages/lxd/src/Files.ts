@@ -24,17 +24,15 @@
  */
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
-import * as Schema from "effect/Schema"
 import * as Stream from "effect/Stream"
-import * as NodePath from "node:path"
-import { decodeEnvelope } from "./internal/envelope.js"
+import { decodeListing, directoriesTo, resolveLink } from "./internal/filePaths.js"
 import { pullTree, pushTree } from "./internal/fileTrees.js"
 import { path as apiPath } from "./internal/path.js"
 import { traced } from "./internal/tracing.js"
+import { checkAbsolutePath, checkId, checkMode, checkName } from "./internal/validation.js"
 import { DecodeError, type ExtensionNotAvailable, InvalidArgument, type RequestError } from "./LxdError.js"
-import { LxdHttp, type RawResponse } from "./LxdHttp.js"
+import { LxdHttp, type RawResponse, type Service as LxdHttpService } from "./LxdHttp.js"
 
 /**
  * What a path inside the instance is. `target` is set for symlinks (LXD resolves it to
@@ -162,31 +160,18 @@ export interface Service {
  */
 export class Files extends Context.Tag("effect-lxd/Files")<Files, Service>() {}
 
-const Listing = Schema.NullOr(Schema.Array(Schema.String))
-
 const MAX_SYMLINK_HOPS = 16
 
-const checkPath = (argument: string, p: string) =>
-  p.startsWith("/")
-    ? Effect.void
-    : Effect.fail(new InvalidArgument({ argument, reason: `"${p}" is not an absolute path` }))
+const checkPath = (argument: string, p: string) => checkAbsolutePath(p, argument)
 
-const checkInstance = (instance: string) =>
-  instance.length === 0
-    ? Effect.fail(new InvalidArgument({ argument: "instance", reason: "the instance name is empty" }))
-    : Effect.void
+const checkInstance = (instance: string) => checkName(instance, "instance")
 
-const checkIds = (o: Ownership | undefined) => {
-  for (const [name, value] of [["uid", o?.uid], ["gid", o?.gid]] as const) {
-    if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
-      return Effect.fail(new InvalidArgument({ argument: name, reason: "must be a non-negative integer" }))
-    }
-  }
-  if (o?.mode !== undefined && (!Number.isInteger(o.mode) || o.mode < 0 || o.mode > 0o7777)) {
-    return Effect.fail(new InvalidArgument({ argument: "mode", reason: "must be permission bits (0 to 0o7777)" }))
-  }
-  return Effect.void
-}
+const checkIds = (o: Ownership | undefined) =>
+  Effect.all([checkId(o?.uid, "uid"), checkId(o?.gid, "gid"), checkMode(o?.mode)], { discard: true })
+
+/** The checks of a call on one path of an instance (and its owner and mode, when given). */
+const checkTarget = (instance: string, argument: string, p: string, ids?: Ownership | undefined) =>
+  Effect.all([checkInstance(instance), checkPath(argument, p), checkIds(ids)], { discard: true })
 
 /**
  * `0o644` → `"0644"`: permission bits as LXD's mode headers carry them.
@@ -232,12 +217,8 @@ const ownershipHeadersOf = (prefix: string, o: Ownership | undefined): Record<st
   return out
 }
 
-/**
- * @since 0.1.0
- * @category constructors
- */
-export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*() {
-  const http = yield* LxdHttp
+/** The calls on one path: everything but the tree transfers. */
+const singlePathCalls = (http: LxdHttpService) => {
   const prefix = http.headerPrefix
   const header = (name: string) => `${prefix}-${name}`
 
@@ -253,8 +234,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
   const read = (instance: string, p: string): Stream.Stream<Uint8Array, FilesError> => {
     const from = (at: string, hops: number): Stream.Stream<Uint8Array, FilesError> =>
       Stream.unwrapScoped(Effect.gen(function*() {
-        yield* checkInstance(instance)
-        yield* checkPath("path", at)
+        yield* checkTarget(instance, "path", at)
         const res = yield* get(instance, at)
         const info = yield* infoFrom(at, "GET", res)
         if (info.type === "directory") {
@@ -266,11 +246,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
           if (hops >= MAX_SYMLINK_HOPS) {
             return yield* Effect.fail(new InvalidArgument({ argument: "path", reason: `too many symlinks at "${p}"` }))
           }
-          const target = (yield* bodyText(res)).trim()
-          return from(
-            target.startsWith("/") ? target : NodePath.posix.resolve(NodePath.posix.dirname(at), target),
-            hops + 1
-          )
+          return from(resolveLink(at, (yield* bodyText(res)).trim()), hops + 1)
         }
         return res.body
       }))
@@ -300,9 +276,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
     options?: WriteOptions
   ): Effect.Effect<void, FilesError | E> =>
     Effect.gen(function*() {
-      yield* checkInstance(instance)
-      yield* checkPath("path", p)
-      yield* checkIds(options)
+      yield* checkTarget(instance, "path", p, options)
       if (options?.write === "append") yield* http.requireExtension("file_append")
       const headers = {
         ...ownershipHeaders(options),
@@ -315,8 +289,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
 
   const stat = (instance: string, p: string): Effect.Effect<FileInfo, FilesError> =>
     Effect.scoped(Effect.gen(function*() {
-      yield* checkInstance(instance)
-      yield* checkPath("path", p)
+      yield* checkTarget(instance, "path", p)
       const head = yield* http.hasExtension("instance_file_head")
       const res = yield* http.raw({ method: head ? "HEAD" : "GET", path: filesPath(instance), query: { path: p } })
       const info = yield* infoFrom(p, head ? "HEAD" : "GET", res)
@@ -328,29 +301,13 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
 
   const list = (instance: string, p: string): Effect.Effect<ReadonlyArray<string>, FilesError> =>
     Effect.scoped(Effect.gen(function*() {
-      yield* checkInstance(instance)
-      yield* checkPath("path", p)
+      yield* checkTarget(instance, "path", p)
       const res = yield* get(instance, p)
       const info = yield* infoFrom(p, "GET", res)
       if (info.type !== "directory") {
         return yield* Effect.fail(new InvalidArgument({ argument: "path", reason: `"${p}" is not a directory` }))
       }
-      const text = yield* bodyText(res)
-      const bad = (reason: string) => new DecodeError({ method: "GET", path: filesPath(instance), reason })
-      let json: unknown
-      try {
-        json = JSON.parse(text)
-      } catch {
-        return yield* Effect.fail(bad("the directory listing is not JSON"))
-      }
-      const envelope = decodeEnvelope(json)
-      if (Either.isLeft(envelope) || envelope.right.type !== "sync") {
-        return yield* Effect.fail(bad("the directory listing is not a sync answer"))
-      }
-      const names = yield* Schema.decodeUnknown(Listing)(envelope.right.metadata).pipe(
-        Effect.mapError(() => bad("the directory listing is not a list of names"))
-      )
-      return names ?? []
+      return yield* decodeListing(yield* bodyText(res), filesPath(instance))
     }))
 
   const mkdirOne = (instance: string, p: string, options: Ownership | undefined) =>
@@ -358,23 +315,15 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
 
   const mkdir = (instance: string, p: string, options?: MkdirOptions): Effect.Effect<void, FilesError> =>
     Effect.gen(function*() {
-      yield* checkInstance(instance)
-      yield* checkPath("path", p)
-      yield* checkIds(options)
+      yield* checkTarget(instance, "path", p, options)
       yield* http.requireExtension("directory_manipulation")
-      if (options?.parents !== true) return yield* Effect.asVoid(mkdirOne(instance, p, options))
-      const segments = p.split("/").filter((s) => s.length > 0)
-      let at = ""
-      for (const segment of segments) {
-        at += "/" + segment
-        yield* mkdirOne(instance, at, options)
-      }
+      const directories = options?.parents === true ? directoriesTo(p) : [p]
+      yield* Effect.forEach(directories, (at) => mkdirOne(instance, at, options), { discard: true })
     })
 
   const remove = (instance: string, p: string): Effect.Effect<void, FilesError> =>
     Effect.gen(function*() {
-      yield* checkInstance(instance)
-      yield* checkPath("path", p)
+      yield* checkTarget(instance, "path", p)
       yield* http.requireExtension("file_delete")
       yield* http.send({ method: "DELETE", path: filesPath(instance), query: { path: p } })
     })
@@ -386,9 +335,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
     options?: Omit<Ownership, "mode">
   ): Effect.Effect<void, FilesError> =>
     Effect.gen(function*() {
-      yield* checkInstance(instance)
-      yield* checkPath("path", p)
-      yield* checkIds(options)
+      yield* checkTarget(instance, "path", p, options)
       if (target.length === 0) {
         return yield* Effect.fail(new InvalidArgument({ argument: "target", reason: "the symlink target is empty" }))
       }
@@ -401,7 +348,15 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
       )
     })
 
-  const single = { read, write, stat, list, mkdir, symlink }
+  return { read, write, stat, list, mkdir, delete: remove, symlink }
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*() {
+  const single = singlePathCalls(yield* LxdHttp)
 
   const push = (
     instance: string,
@@ -410,9 +365,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
     options?: TransferOptions & { readonly uid?: number | undefined; readonly gid?: number | undefined }
   ): Effect.Effect<void, FilesError> =>
     Effect.gen(function*() {
-      yield* checkInstance(instance)
-      yield* checkPath("remotePath", remotePath)
-      yield* checkIds(options)
+      yield* checkTarget(instance, "remotePath", remotePath, options)
       yield* pushTree(single, instance, localPath, remotePath, options)
     })
 
@@ -423,13 +376,12 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
     options?: TransferOptions
   ): Effect.Effect<void, FilesError> =>
     Effect.gen(function*() {
-      yield* checkInstance(instance)
-      yield* checkPath("remotePath", remotePath)
+      yield* checkTarget(instance, "remotePath", remotePath)
       yield* pullTree(single, instance, remotePath, localPath, options)
     })
 
   return Files.of(
-    traced("Files", { read, write, stat, list, mkdir, delete: remove, symlink, push, pull }, {
+    traced("Files", { ...single, push, pull }, {
       nameAttribute: "lxd.instance"
     })
   )

@@ -39,12 +39,13 @@ import { createImageOn, imageSecret, remoteImageBody } from "./internal/images-r
 import { exportChunks, uploadBody, uploadHeaders } from "./internal/images-upload.js"
 import { type Filter, filterExpression } from "./internal/instances-query.js"
 import { Image, ImageAliasEntry, ImageMetadata, ImageSource, ImageTemplate } from "./internal/models/image.js"
-import { nameFromUrl, path } from "./internal/path.js"
+import { path } from "./internal/path.js"
 import { traced } from "./internal/tracing.js"
-import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
+import type { UpdateOptions } from "./internal/update.js"
 import { DecodeError, InvalidArgument, type RequestError } from "./LxdError.js"
 import { LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
+import type * as Resource from "./Resource.js"
 
 export type {
   /**
@@ -288,7 +289,12 @@ export interface ImageSecret {
  * @since 0.1.0
  * @category models
  */
-export interface Service {
+export interface Service
+  extends
+    Resource.Readable<Image, [], never, [fingerprint: string]>,
+    Resource.Writable<ImagePut, [], never, [fingerprint: string]>,
+    Resource.Deletable<[], never, [fingerprint: string]>
+{
   /** Fingerprints of the images. */
   readonly listNames: (options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, RequestError>
   /** Every image, as objects (`recursion=1`). */
@@ -310,20 +316,6 @@ export interface Service {
     source: UploadSource<E>,
     options?: UploadOptions
   ) => Effect.Effect<Image, RequestError | E>
-  /** Replace the writable fields (optionally guarded by an ETag). */
-  readonly put: (
-    fingerprint: string,
-    body: ImagePut,
-    options?: { readonly etag?: string | undefined }
-  ) => Effect.Effect<void, RequestError>
-  readonly patch: (fingerprint: string, changes: Partial<ImagePut>) => Effect.Effect<void, RequestError>
-  /** Read with the ETag, apply `f`, write back; retries on 412. */
-  readonly update: (
-    fingerprint: string,
-    f: (current: ImagePut) => ImagePut,
-    options?: UpdateOptions
-  ) => Effect.Effect<void, RequestError>
-  readonly delete: (fingerprint: string) => Effect.Effect<void, RequestError>
   /** The image's bytes as they stream from the server (split images: metadata, then rootfs). */
   readonly export: (
     fingerprint: string,
@@ -374,8 +366,7 @@ export class Images extends Context.Tag("effect-lxd/Images")<Images, Service>() 
 const imagePath = (fp: string) => path`/1.0/images/${fp}`
 const aliasPath = (name: string) => path`/1.0/images/aliases/${name}`
 
-const listQuery = (options: ListOptions | undefined, recursion: number) => ({
-  recursion,
+const listQuery = (options: ListOptions | undefined) => ({
   filter: filterExpression(options?.filter),
   ...(options?.allProjects ? { "all-projects": true } : {})
 })
@@ -401,17 +392,25 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const http = yield* LxdHttp
   const ops = yield* Operations
 
+  const { calls: crud, listNamesWhere, listWhere } = collection(http, ops, {
+    collection: () => "/1.0/images",
+    item: imagePath,
+    schema: Image,
+    toPut,
+    // LXD's image PATCH merges the keys of `properties`
+    patch: { merged: ["properties"] }
+  })
+
   // `publicOnly` is applied here: LXD 5.0's filter cannot compare booleans (`public eq true` matches nothing)
   const list = (options?: ListOptions) =>
-    http.sync({ method: "GET", path: "/1.0/images", query: listQuery(options, 1) }, Schema.Array(Image)).pipe(
+    listWhere([], listQuery(options)).pipe(
       Effect.map((images) => options?.publicOnly ? images.filter((i) => i.public) : images)
     )
 
   const listNames = (options?: ListOptions) =>
     options?.publicOnly
       ? Effect.map(list(options), (images) => images.map((i) => i.fingerprint))
-      : http.sync({ method: "GET", path: "/1.0/images", query: listQuery(options, 0) }, Schema.Array(Schema.String))
-        .pipe(Effect.map((urls) => urls.map(nameFromUrl)))
+      : listNamesWhere([], listQuery(options))
 
   const get = (fp: string, options?: { readonly secret?: Redacted.Redacted<string> | undefined }) =>
     http.sync(
@@ -432,9 +431,6 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const getAlias = aliasCalls.get
 
   const getByAlias = (alias: string) => Effect.flatMap(getAlias(alias), (a) => get(a.target))
-
-  const existsOf = <A>(effect: Effect.Effect<A, RequestError>) =>
-    effect.pipe(Effect.as(true), Effect.catchTag("NotFound", () => Effect.succeed(false)))
 
   const addAlias = (
     name: string,
@@ -479,24 +475,6 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       return yield* get(fingerprint)
     })
 
-  const put = (fp: string, body: ImagePut, options?: { readonly etag?: string | undefined }) =>
-    writeJson(ops, "PUT", imagePath(fp), body, options?.etag)
-
-  const patch = (fp: string, changes: Partial<ImagePut>) => writeJson(ops, "PATCH", imagePath(fp), changes, undefined)
-
-  const update = (fp: string, f: (current: ImagePut) => ImagePut, options?: UpdateOptions) =>
-    optimisticUpdate(
-      Effect.map(http.syncWithEtag({ method: "GET", path: imagePath(fp) }, Image), ({ etag, value }) => ({
-        value: toPut(value),
-        etag
-      })),
-      f,
-      (body, etag) => writeJson(ops, "PUT", imagePath(fp), body, etag),
-      options
-    )
-
-  const del = (fp: string) => Effect.asVoid(ops.run({ method: "DELETE", path: imagePath(fp) }))
-
   const exportImage = (fp: string, options?: { readonly secret?: Redacted.Redacted<string> | undefined }) =>
     Stream.unwrapScoped(Effect.gen(function*() {
       const p = `${imagePath(fp)}/export`
@@ -527,13 +505,13 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     list,
     get,
     getByAlias,
-    exists: (fp) => existsOf(get(fp)),
+    exists: crud.exists,
     aliasExists: aliasCalls.exists,
     upload,
-    put,
-    patch,
-    update,
-    delete: del,
+    put: crud.put,
+    patch: crud.patch,
+    update: crud.update,
+    delete: crud.delete,
     export: exportImage,
     refresh,
     secret: (fp) => imageSecret(http, fp),

@@ -32,6 +32,7 @@ import type { Operation } from "./internal/envelope.js"
 import { path } from "./internal/path.js"
 import { connectFds, readBytes, resizeMessage, writeBytes } from "./internal/stream-socket.js"
 import { traced } from "./internal/tracing.js"
+import { checkName } from "./internal/validation.js"
 import { InvalidArgument, type RequestError, type TransportError } from "./LxdError.js"
 import { LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
@@ -89,10 +90,7 @@ export interface Service {
  */
 export class InstanceConsole extends Context.Tag("effect-lxd/InstanceConsole")<InstanceConsole, Service>() {}
 
-const checkInstance = (instance: string) =>
-  instance.length === 0
-    ? Effect.fail(new InvalidArgument({ argument: "instance", reason: "the instance name is empty" }))
-    : Effect.void
+const checkInstance = (instance: string) => checkName(instance, "instance")
 
 /**
  * @since 0.1.0

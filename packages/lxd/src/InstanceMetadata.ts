@@ -22,11 +22,12 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
+import { singleton } from "./internal/collection.js"
 import { ImageMetadata } from "./internal/models/image.js"
 import { path } from "./internal/path.js"
 import { readText } from "./internal/text.js"
 import { traced } from "./internal/tracing.js"
-import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
+import type { UpdateOptions } from "./internal/update.js"
 import type { RequestError } from "./LxdError.js"
 import { LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
@@ -94,25 +95,11 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const http = yield* LxdHttp
   const ops = yield* Operations
 
-  const get = (instance: string) => http.sync({ method: "GET", path: metadataPath(instance) }, ImageMetadata)
-
-  const put = (
-    instance: string,
-    body: typeof ImageMetadata.Encoded,
-    options?: { readonly etag?: string | undefined }
-  ) => writeJson(ops, "PUT", metadataPath(instance), body, options?.etag)
-
-  const update = (
-    instance: string,
-    f: (current: ImageMetadata) => typeof ImageMetadata.Encoded,
-    options?: UpdateOptions
-  ) =>
-    optimisticUpdate(
-      http.syncWithEtag({ method: "GET", path: metadataPath(instance) }, ImageMetadata),
-      f,
-      (body, etag) => writeJson(ops, "PUT", metadataPath(instance), body, etag),
-      options
-    )
+  const metadata = singleton<typeof ImageMetadata.Encoded>()(http, ops, {
+    path: metadataPath,
+    schema: ImageMetadata,
+    toPut: (current: ImageMetadata) => current
+  })
 
   const listTemplates = (instance: string) =>
     http.sync({ method: "GET", path: templatesPath(instance) }, Schema.Array(Schema.String))
@@ -132,9 +119,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     Effect.asVoid(http.send({ method: "DELETE", path: templatesPath(instance), query: { path: file } }))
 
   return InstanceMetadata.of(traced("InstanceMetadata", {
-    get,
-    put,
-    update,
+    ...metadata,
     listTemplates,
     getTemplate,
     putTemplate,

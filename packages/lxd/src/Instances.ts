@@ -41,6 +41,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { collection } from "./internal/collection.js"
 import { publishImage, type PublishOptions } from "./internal/images-publish.js"
 import {
   copiedInstance,
@@ -63,10 +64,10 @@ import { Snapshot } from "./internal/models/snapshot.js"
 import { nameFromUrl, path } from "./internal/path.js"
 import { readText } from "./internal/text.js"
 import { traced } from "./internal/tracing.js"
-import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
 import type { InvalidArgument, RequestError } from "./LxdError.js"
 import { LxdHttp, type LxdRequest } from "./LxdHttp.js"
 import { type Operation, Operations } from "./Operations.js"
+import type * as Resource from "./Resource.js"
 
 export type {
   /**
@@ -340,7 +341,13 @@ export interface TypedView {
  * @since 0.1.0
  * @category models
  */
-export interface Service {
+export interface Service
+  extends
+    Resource.Readable<Instance>,
+    Resource.Writable<InstancePut>,
+    Resource.Renamable,
+    Resource.Creatable<Instance, CreateOptions>
+{
   /** Names of the instances. With `allProjects`, names can repeat across projects. */
   readonly listNames: (options?: ListOptions) => Effect.Effect<ReadonlyArray<string>, RequestError>
   /** The instances as objects (`recursion=1`). */
@@ -355,21 +362,6 @@ export interface Service {
   readonly create: (options: CreateOptions) => Effect.Effect<Instance, RequestError | InvalidArgument>
   /** Start creating an instance; returns the operation without waiting. */
   readonly createOperation: (options: CreateOptions) => Effect.Effect<Operation, RequestError | InvalidArgument>
-  /** Replace the writable fields (optionally guarded by an ETag). */
-  readonly put: (
-    name: string,
-    body: InstancePut,
-    options?: { readonly etag?: string | undefined }
-  ) => Effect.Effect<void, RequestError>
-  /** Change some fields (`PATCH`): config keys and devices are merged. */
-  readonly patch: (name: string, changes: Partial<InstancePut>) => Effect.Effect<void, RequestError>
-  /** Read with the ETag, apply `f`, write back; retries on 412. */
-  readonly update: (
-    name: string,
-    f: (current: InstancePut) => InstancePut,
-    options?: UpdateOptions
-  ) => Effect.Effect<void, RequestError>
-  readonly rename: (name: string, newName: string) => Effect.Effect<void, RequestError>
   /**
    * Delete the instance. LXD refuses a running one (`LXDAPIException`); with
    * `force: true` it is stopped forcefully first (what `lxc delete --force` does).
@@ -470,12 +462,21 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const http = yield* LxdHttp
   const ops = yield* Operations
 
-  const listNames = (options?: ListOptions) =>
-    http.sync({ method: "GET", path: "/1.0/instances", query: listQuery(options, 0) }, Schema.Array(Schema.String))
-      .pipe(Effect.map((urls) => urls.map(nameFromUrl)))
+  const { calls: crud, listNamesWhere, listWhere } = collection(http, ops, {
+    collection: () => "/1.0/instances",
+    item: instancePath,
+    schema: Instance,
+    toPut,
+    // LXD's instance PATCH merges the keys of both maps
+    patch: { merged: ["config", "devices"] }
+  })
 
-  const list = (options?: ListOptions) =>
-    http.sync({ method: "GET", path: "/1.0/instances", query: listQuery(options, 1) }, Schema.Array(Instance))
+  const listNames = (options?: ListOptions) => {
+    const { recursion: _, ...query } = listQuery(options, 0)
+    return listNamesWhere([], query)
+  }
+
+  const list = (options?: ListOptions) => listWhere([], listQuery(options, 1))
 
   const listFull = (options?: ListFullOptions) =>
     Effect.gen(function*() {
@@ -488,13 +489,10 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       )
     })
 
-  const get = (name: string) => http.sync({ method: "GET", path: instancePath(name) }, Instance)
+  const get = crud.get
 
   const getFull = (name: string) =>
     http.sync({ method: "GET", path: instancePath(name), query: { recursion: 1 } }, InstanceFull)
-
-  const exists = (name: string) =>
-    get(name).pipe(Effect.as(true), Effect.catchTag("NotFound", () => Effect.succeed(false)))
 
   const changeState = (name: string, action: StateAction, options?: StateOptions) =>
     Effect.asVoid(ops.run(stateRequest(name, action, options)))
@@ -524,17 +522,6 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const createOperation = (given: CreateOptions) =>
     Effect.flatMap(prepareCreate(given), (options) => ops.startOperation(createRequest(options)))
 
-  const update = (name: string, f: (current: InstancePut) => InstancePut, options?: UpdateOptions) =>
-    optimisticUpdate(
-      Effect.map(http.syncWithEtag({ method: "GET", path: instancePath(name) }, Instance), ({ etag, value }) => ({
-        value: toPut(value),
-        etag
-      })),
-      f,
-      (body, etag) => writeJson(ops, "PUT", instancePath(name), body, etag),
-      options
-    )
-
   const state = (name: string) => http.sync({ method: "GET", path: `${instancePath(name)}/state` }, InstanceState)
 
   const del = (name: string, options?: { readonly force?: boolean | undefined }) =>
@@ -553,13 +540,12 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     {
       ...calls,
       getFull,
-      exists,
+      exists: crud.exists,
       createOperation,
-      put: (name, body, options) => writeJson(ops, "PUT", instancePath(name), body, options?.etag),
-      patch: (name, changes) => writeJson(ops, "PATCH", instancePath(name), changes, undefined),
-      update,
-      rename: (name, newName) =>
-        Effect.asVoid(ops.run({ method: "POST", path: instancePath(name), body: { name: newName } })),
+      put: crud.put,
+      patch: crud.patch,
+      update: crud.update,
+      rename: crud.rename,
       delete: del,
       state,
       changeState,

@@ -22,17 +22,18 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
-import * as Schema from "effect/Schema"
+import { collection } from "./internal/collection.js"
 import { isoDate, publishImage, type PublishOptions } from "./internal/images-publish.js"
 import { ConfigMap, DeviceMap } from "./internal/models/fields.js"
 import type { Image } from "./internal/models/image.js"
 import { Snapshot } from "./internal/models/snapshot.js"
 import { nameFromUrl, path } from "./internal/path.js"
 import { traced } from "./internal/tracing.js"
-import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
+import { checkNewName } from "./internal/validation.js"
 import { DecodeError, InvalidArgument, type RequestError } from "./LxdError.js"
 import { LxdHttp } from "./LxdHttp.js"
 import { type Operation, Operations } from "./Operations.js"
+import type * as Resource from "./Resource.js"
 
 export type {
   /**
@@ -107,13 +108,13 @@ export interface CopyOptions {
  * @since 0.1.0
  * @category models
  */
-export interface Service {
-  /** Names of the instance's snapshots. */
-  readonly listNames: (instance: string) => Effect.Effect<ReadonlyArray<string>, RequestError>
-  /** The instance's snapshots, as objects. */
-  readonly list: (instance: string) => Effect.Effect<ReadonlyArray<Snapshot>, RequestError>
-  readonly get: (instance: string, name: string) => Effect.Effect<Snapshot, RequestError>
-  readonly exists: (instance: string, name: string) => Effect.Effect<boolean, RequestError>
+export interface Service
+  extends
+    Resource.Readable<Snapshot, [instance: string]>,
+    Resource.Writable<SnapshotPut, [instance: string]>,
+    Resource.Renamable<[instance: string]>,
+    Resource.Deletable<[instance: string]>
+{
   /** Take a snapshot and wait for it; returns it (with the server's name when none was given). */
   readonly create: (
     instance: string,
@@ -121,21 +122,6 @@ export interface Service {
   ) => Effect.Effect<Snapshot, RequestError | InvalidArgument>
   /** Start taking a snapshot; returns the operation without waiting. */
   readonly createOperation: (instance: string, options?: CreateOptions) => Effect.Effect<Operation, RequestError>
-  readonly rename: (instance: string, name: string, newName: string) => Effect.Effect<void, RequestError>
-  readonly put: (
-    instance: string,
-    name: string,
-    body: SnapshotPut,
-    options?: { readonly etag?: string | undefined }
-  ) => Effect.Effect<void, RequestError>
-  /** Read with the ETag, apply `f`, write back; retries on 412. */
-  readonly update: (
-    instance: string,
-    name: string,
-    f: (current: SnapshotPut) => SnapshotPut,
-    options?: UpdateOptions
-  ) => Effect.Effect<void, RequestError>
-  readonly delete: (instance: string, name: string) => Effect.Effect<void, RequestError>
   /** Roll the instance back to the snapshot. */
   readonly restore: (
     instance: string,
@@ -159,11 +145,6 @@ export interface Service {
  */
 export class Snapshots extends Context.Tag("effect-lxd/Snapshots")<Snapshots, Service>() {}
 
-const checkName = (name: string) =>
-  name.length === 0 || name.includes("/")
-    ? Effect.fail(new InvalidArgument({ argument: "snapshot name", reason: "must be non-empty and without '/'" }))
-    : Effect.void
-
 /**
  * @since 0.1.0
  * @category constructors
@@ -174,15 +155,16 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const listPath = (instance: string) => path`/1.0/instances/${instance}/snapshots`
   const snapPath = (instance: string, name: string) => path`/1.0/instances/${instance}/snapshots/${name}`
 
-  const listNames = (instance: string) =>
-    http.sync({ method: "GET", path: listPath(instance) }, Schema.Array(Schema.String)).pipe(
-      Effect.map((urls) => urls.map(nameFromUrl))
-    )
-
-  const list = (instance: string) =>
-    http.sync({ method: "GET", path: listPath(instance), query: { recursion: 1 } }, Schema.Array(Snapshot))
-
-  const get = (instance: string, name: string) => http.sync({ method: "GET", path: snapPath(instance, name) }, Snapshot)
+  const { calls: crud } = collection(http, ops, {
+    collection: listPath,
+    item: snapPath,
+    schema: Snapshot,
+    // a snapshot that never expires reads without `expires_at`; the server writes it as the zero time
+    toPut: (snapshot): SnapshotPut => ({ expires_at: snapshot.expires_at ?? "0001-01-01T00:00:00Z" }),
+    // `PATCH` on a snapshot is not on every server: `patch` reads, merges and `PUT`s
+    patch: { via: "PUT", merged: [] }
+  })
+  const { get, list } = crud
 
   const createBody = (options: CreateOptions | undefined) => ({
     ...(options?.name === undefined ? {} : { name: options.name }),
@@ -192,7 +174,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   const create = (instance: string, options?: CreateOptions) =>
     Effect.gen(function*() {
-      if (options?.name !== undefined) yield* checkName(options.name)
+      yield* checkCreate(options)
       const outcome = yield* ops.run({ method: "POST", path: listPath(instance), body: createBody(options) })
       if (options?.name !== undefined) return yield* get(instance, options.name)
       // LXD 5.0 and Incus 6.0 do not name the new snapshot in the operation: the newest one is it
@@ -208,28 +190,14 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       return newest
     })
 
+  const checkCreate = (options: CreateOptions | undefined) =>
+    options?.name === undefined ? Effect.void : checkNewName(options.name, "snapshot name")
+
   const createOperation = (instance: string, options?: CreateOptions) =>
-    ops.startOperation({ method: "POST", path: listPath(instance), body: createBody(options) })
-
-  const rename = (instance: string, name: string, newName: string) =>
-    Effect.asVoid(ops.run({ method: "POST", path: snapPath(instance, name), body: { name: newName } }))
-
-  const put = (instance: string, name: string, body: SnapshotPut, options?: { readonly etag?: string | undefined }) =>
-    writeJson(ops, "PUT", snapPath(instance, name), body, options?.etag)
-
-  const update = (instance: string, name: string, f: (current: SnapshotPut) => SnapshotPut, options?: UpdateOptions) =>
-    optimisticUpdate(
-      Effect.map(
-        http.syncWithEtag({ method: "GET", path: snapPath(instance, name) }, Snapshot),
-        ({ etag, value }) => ({ value: { expires_at: value.expires_at ?? "0001-01-01T00:00:00Z" }, etag })
-      ),
-      f,
-      (body, etag) => writeJson(ops, "PUT", snapPath(instance, name), body, etag),
-      options
+    Effect.zipRight(
+      checkCreate(options),
+      ops.startOperation({ method: "POST", path: listPath(instance), body: createBody(options) })
     )
-
-  const del = (instance: string, name: string) =>
-    Effect.asVoid(ops.run({ method: "DELETE", path: snapPath(instance, name) }))
 
   const restore = (instance: string, name: string, options?: { readonly stateful?: boolean | undefined }) =>
     Effect.asVoid(ops.run({
@@ -262,17 +230,9 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     })
 
   return Snapshots.of(traced("Snapshots", {
-    listNames,
-    list,
-    get,
-    exists: (instance, name) =>
-      get(instance, name).pipe(Effect.as(true), Effect.catchTag("NotFound", () => Effect.succeed(false))),
+    ...crud,
     create,
     createOperation,
-    rename,
-    put,
-    update,
-    delete: del,
     restore,
     publish,
     copy

@@ -14,6 +14,7 @@ import type * as Resource from "../Resource.js"
 import { arrayOf } from "./models/fields.js"
 import { nameFromUrl, type QueryValue } from "./path.js"
 import { optimisticUpdate } from "./update.js"
+import { checkNewName } from "./validation.js"
 
 /**
  * How `patch` reaches "only the given fields change".
@@ -92,6 +93,11 @@ export interface Built<
     parents: Parents,
     query: Readonly<Record<string, QueryValue>>
   ) => Resource.Call<ReadonlyArray<A>, X>
+  /** `listNames` with extra query parameters. */
+  readonly listNamesWhere: (
+    parents: Parents,
+    query: Readonly<Record<string, QueryValue>>
+  ) => Resource.Call<ReadonlyArray<string>, X>
   /** `POST` `body` to the collection, then read the object at `item`. */
   readonly createAt: (parents: Parents, body: unknown, item: Item) => Resource.Call<A, X>
   /** Send a request in this collection's scope through `Operations.run`, behind the extension check. */
@@ -101,6 +107,11 @@ export interface Built<
 }
 
 const Urls = Schema.NullOr(Schema.Array(Schema.String))
+
+const scopeOf = (
+  scope: "project" | "server" | "cluster" | undefined
+): { readonly project?: null; readonly target?: null } =>
+  scope === "cluster" ? { project: null, target: null } : scope === "server" ? { project: null } : {}
 
 /** The `PATCH` body: the writable fields but the merged ones, overlaid with the changes. */
 export const keepingBody = <P>(current: P, changes: Partial<P>, merged: ReadonlyArray<string>): Partial<P> => {
@@ -137,11 +148,7 @@ export function collection<A, I, P, C, Parents extends ReadonlyArray<unknown>, I
   ops: Ops,
   d: Descriptor<A, I, P, C, Parents, Item>
 ): Built<A, P, C, Parents, ExtensionNotAvailable, Item> {
-  const scope: { readonly project?: null; readonly target?: null } = d.scope === "cluster"
-    ? { project: null, target: null }
-    : d.scope === "server"
-    ? { project: null }
-    : {}
+  const scope = scopeOf(d.scope)
   const merged: ReadonlyArray<string> = d.patch?.merged ?? ["config"]
   const writeBody = d.writeBody ?? ((body: Partial<P>) => body)
   const guard = <B, E>(effect: Effect.Effect<B, E>): Effect.Effect<B, E | ExtensionNotAvailable> =>
@@ -159,6 +166,13 @@ export function collection<A, I, P, C, Parents extends ReadonlyArray<unknown>, I
       http.sync(
         { method: "GET", path: d.collection(...parents), query: { recursion: 1, ...query }, ...scope },
         arrayOf(d.schema)
+      )
+    )
+  const listNamesWhere = (parents: Parents, query: Readonly<Record<string, QueryValue>>) =>
+    guard(
+      Effect.map(
+        http.sync({ method: "GET", path: d.collection(...parents), query, ...scope }, Urls),
+        (urls) => (urls ?? []).map(nameFromUrl)
       )
     )
   const createAt = (parents: Parents, body: unknown, item: Item) =>
@@ -182,13 +196,7 @@ export function collection<A, I, P, C, Parents extends ReadonlyArray<unknown>, I
   }
   const calls: Resource.Collection<A, P, C, Parents, ExtensionNotAvailable, Item> = {
     list: (...parents) => listWhere(parents, {}),
-    listNames: (...parents) =>
-      guard(
-        Effect.map(
-          http.sync({ method: "GET", path: d.collection(...parents), ...scope }, Urls),
-          (urls) => (urls ?? []).map(nameFromUrl)
-        )
-      ),
+    listNames: (...parents) => listNamesWhere(parents, {}),
     get: (...item) => guard(read(item)),
     exists: (...item) =>
       guard(
@@ -204,8 +212,9 @@ export function collection<A, I, P, C, Parents extends ReadonlyArray<unknown>, I
       }
       const parents = args.slice(0, d.collection.length) as unknown as Parents
       const options = args[d.collection.length] as C
-      const item = [...parents, d.createdName(options)] as unknown as Item
-      return createAt(parents, d.createBody(options), item)
+      const name = d.createdName(options)
+      const item = [...parents, name] as unknown as Item
+      return Effect.zipRight(checkNewName(name), createAt(parents, d.createBody(options), item))
     },
     put: (...args) => {
       const body = args[arity] as P
@@ -226,9 +235,70 @@ export function collection<A, I, P, C, Parents extends ReadonlyArray<unknown>, I
         )
       )
     },
-    rename: (...args) =>
-      guard(send({ method: "POST", path: d.item(...itemOf(args)), body: { name: args[arity] as string } })),
+    rename: (...args) => {
+      const newName = args[arity] as string
+      return Effect.zipRight(
+        checkNewName(newName, "new name"),
+        guard(send({ method: "POST", path: d.item(...itemOf(args)), body: { name: newName } }))
+      )
+    },
     delete: (...item) => guard(send({ method: "DELETE", path: d.item(...item) }))
   }
-  return { calls, listWhere, createAt, write: (request) => guard(send(request)), guard }
+  return { calls, listWhere, listNamesWhere, createAt, write: (request) => guard(send(request)), guard }
+}
+
+/** What a singleton object is: one path per argument tuple (the server's `/1.0`, an instance's metadata). */
+export interface SingletonDescriptor<A, I, V, Args extends ReadonlyArray<unknown>> {
+  readonly path: (...args: Args) => string
+  /** The object as read. */
+  readonly schema: Schema.Schema<A, I, never>
+  /** What `update`'s function sees of the object as read. */
+  readonly toPut: (a: A) => V
+  /** As for a collection: `server` objects are never sent with `?project=`, `cluster` ones with neither it nor `?target=`. */
+  readonly scope?: "project" | "server" | "cluster" | undefined
+}
+
+/**
+ * The calls of an object that exists once (no list, create or delete): `get`, `put` (of
+ * the writable body `P`), `update` (from the view `V` to `P`).
+ */
+export interface SingletonCalls<A, V, P, Args extends ReadonlyArray<unknown>> {
+  readonly get: (...args: Args) => Effect.Effect<A, RequestError>
+  readonly put: (...args: [...args: Args, body: P, options?: Resource.PutOptions]) => Effect.Effect<void, RequestError>
+  readonly update: (
+    ...args: [...args: Args, f: (current: V) => P, options?: Resource.UpdateOptions]
+  ) => Effect.Effect<void, RequestError>
+}
+
+/** The same reads and ETag writes as `collection`, for an object that exists once. */
+export const singleton = <P>() =>
+<A, I, V, Args extends ReadonlyArray<unknown>>(
+  http: Http,
+  ops: Ops,
+  d: SingletonDescriptor<A, I, V, Args>
+): SingletonCalls<A, V, P, Args> => {
+  const scope = scopeOf(d.scope)
+  const arity = d.path.length
+  const pathOf = (args: ReadonlyArray<unknown>) => d.path(...(args.slice(0, arity) as unknown as Args))
+  const send = (request: LxdRequest) => Effect.asVoid(ops.run({ ...request, ...scope }))
+  return {
+    get: (...args) => http.sync({ method: "GET", path: d.path(...args), ...scope }, d.schema),
+    put: (...args) => {
+      const options = args[arity + 1] as Resource.PutOptions | undefined
+      return send({ method: "PUT", path: pathOf(args), body: args[arity], etag: options?.etag })
+    },
+    update: (...args) => {
+      const path = pathOf(args)
+      const f = args[arity] as (current: V) => P
+      return optimisticUpdate(
+        Effect.map(
+          http.syncWithEtag({ method: "GET", path, ...scope }, d.schema),
+          ({ etag, value }) => ({ value: d.toPut(value), etag })
+        ),
+        f,
+        (body, etag) => send({ method: "PUT", path, body, etag }),
+        args[arity + 1] as Resource.UpdateOptions | undefined
+      )
+    }
+  }
 }

@@ -21,6 +21,7 @@ import type { Outcome } from "../Operations.js"
 import { filterExpression } from "./instances-query.js"
 import type { Instance } from "./models/instance.js"
 import { nameFromUrl, path } from "./path.js"
+import { checkNewName } from "./validation.js"
 
 /** `/1.0/instances/<name>`, the name as one encoded segment. */
 export const instancePath = (name: string): string => path`/1.0/instances/${name}`
@@ -83,14 +84,19 @@ export const createBody = (options: CreateOptions): Record<string, unknown> => (
 
 /** The options when they can create an instance, otherwise why not. */
 export const validateCreate = (options: CreateOptions): Either.Either<CreateOptions, InvalidArgument> =>
-  options.name !== undefined && (options.name.length === 0 || options.name.includes("/"))
-    ? Either.left(new InvalidArgument({ argument: "name", reason: "must be non-empty and without '/'" }))
-    : options.source.type === "image" && options.source.alias === undefined &&
+  Either.flatMap(
+    options.name === undefined ? Either.right(undefined) : checkNewName(options.name),
+    () =>
+      options.source.type === "image" && options.source.alias === undefined &&
         options.source.fingerprint === undefined && options.source.properties === undefined
-    ? Either.left(
-      new InvalidArgument({ argument: "source", reason: "an image source needs an alias, a fingerprint or properties" })
-    )
-    : Either.right(options)
+        ? Either.left(
+          new InvalidArgument({
+            argument: "source",
+            reason: "an image source needs an alias, a fingerprint or properties"
+          })
+        )
+        : Either.right(options)
+  )
 
 /** The instance a `copy` source copies (`c1` for `c1/snap0`), otherwise `undefined`. */
 export const copiedInstance = (source: InstanceSource): string | undefined =>

@@ -19,9 +19,9 @@ import type { LxdRequest, LxdResponse, RawResponse, Service } from "../LxdHttp.j
 import type { Service as Transport } from "../LxdTransport.js"
 import { concatBytes } from "./bytes.js"
 import { decodeEnvelope } from "./envelope.js"
-import { checkRequestTarget } from "./names.js"
 import { queryString, type QueryValue } from "./path.js"
 import { currentProject, currentTarget } from "./scoping.js"
+import { checkRequestTarget } from "./validation.js"
 
 export interface Bounds {
   readonly request: Duration.Duration

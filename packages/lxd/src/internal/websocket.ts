@@ -49,6 +49,60 @@ const HIGH_WATER = 64
  */
 const CLOSE_WAIT = "1 second"
 
+/** A frame as `ws` hands it over, as a message (text frames are UTF-8). */
+const frameOf = (data: WebSocket.RawData, isBinary: boolean): WebSocketMessage => {
+  const bytes = Array.isArray(data)
+    ? new Uint8Array(Buffer.concat(data))
+    : data instanceof ArrayBuffer
+    ? new Uint8Array(data)
+    : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
+  return isBinary ? { _tag: "Binary", data: bytes } : { _tag: "Text", data: Buffer.from(bytes).toString("utf8") }
+}
+
+/** Why the server refused the handshake: the `error` of its JSON answer, or the body as it came. */
+export const refusal = (status: number | undefined, body: string): string => {
+  let message = body
+  try {
+    const parsed: unknown = JSON.parse(body)
+    if (typeof parsed === "object" && parsed !== null && "error" in parsed) {
+      message = String((parsed as { error: unknown }).error)
+    }
+  } catch {
+    // keep the raw body
+  }
+  return `websocket handshake refused with HTTP ${status}: ${message.trim()}`
+}
+
+/**
+ * The queue's messages as a stream, in chunks of at most `HIGH_WATER`; `onTaken` is told
+ * how many were taken (to resume a paused socket). The end marker ends the stream (with
+ * its error, if any) after the messages before it.
+ */
+const drain = (
+  queue: Queue.Queue<Item>,
+  onTaken: (n: number) => void
+): Stream.Stream<WebSocketMessage, TransportError> =>
+  Stream.repeatEffectChunkOption(
+    Effect.gen(function*() {
+      const items = yield* Queue.takeBetween(queue, 1, HIGH_WATER)
+      const out: Array<WebSocketMessage> = []
+      for (const item of items) {
+        if (item._tag === "End") {
+          onTaken(out.length)
+          if (out.length > 0) {
+            // deliver what we have; the end marker is seen again next pull
+            yield* Queue.offer(queue, item)
+            return Chunk.unsafeFromArray(out)
+          }
+          return yield* Effect.fail(item.error === undefined ? Option.none() : Option.some(item.error))
+        }
+        out.push(item.message)
+      }
+      onTaken(out.length)
+      return Chunk.unsafeFromArray(out)
+    })
+  )
+
 /** @internal */
 export interface OpenOptions {
   readonly url: string
@@ -84,16 +138,8 @@ export const open = (options: OpenOptions): Effect.Effect<LxdWebSocket, Transpor
     // handshake, before the opening fiber runs again, and frames without a listener are lost
     const listen = (socket: WebSocket) => {
       socket.on("message", (data: WebSocket.RawData, isBinary: boolean) => {
-        const bytes = Array.isArray(data)
-          ? new Uint8Array(Buffer.concat(data))
-          : data instanceof ArrayBuffer
-          ? new Uint8Array(data)
-          : new Uint8Array(data.buffer, data.byteOffset, data.byteLength)
-        const message: WebSocketMessage = isBinary
-          ? { _tag: "Binary", data: bytes }
-          : { _tag: "Text", data: Buffer.from(bytes).toString("utf8") }
         buffered++
-        queue.unsafeOffer({ _tag: "Message", message })
+        queue.unsafeOffer({ _tag: "Message", message: frameOf(data, isBinary) })
         if (buffered >= HIGH_WATER && !paused) {
           paused = true
           socket.pause()
@@ -143,16 +189,7 @@ export const open = (options: OpenOptions): Effect.Effect<LxdWebSocket, Transpor
         res.on("end", () => {
           socket.terminate()
           uncount()
-          let message = body
-          try {
-            const parsed: unknown = JSON.parse(body)
-            if (typeof parsed === "object" && parsed !== null && "error" in parsed) {
-              message = String((parsed as { error: unknown }).error)
-            }
-          } catch {
-            // keep the raw body
-          }
-          resume(Effect.fail(fail(`websocket handshake refused with HTTP ${res.statusCode}: ${message.trim()}`)))
+          resume(Effect.fail(fail(refusal(res.statusCode, body))))
         })
       })
       socket.on("error", (err) => {
@@ -216,26 +253,7 @@ export const open = (options: OpenOptions): Effect.Effect<LxdWebSocket, Transpor
       }
     }
 
-    const messages: Stream.Stream<WebSocketMessage, TransportError> = Stream.repeatEffectChunkOption(
-      Effect.gen(function*() {
-        const items = yield* Queue.takeBetween(queue, 1, HIGH_WATER)
-        const out: Array<WebSocketMessage> = []
-        for (const item of items) {
-          if (item._tag === "End") {
-            onTaken(out.length)
-            if (out.length > 0) {
-              // deliver what we have; the end marker is seen again next pull
-              yield* Queue.offer(queue, item)
-              return Chunk.unsafeFromArray(out)
-            }
-            return yield* Effect.fail(item.error === undefined ? Option.none() : Option.some(item.error))
-          }
-          out.push(item.message)
-        }
-        onTaken(out.length)
-        return Chunk.unsafeFromArray(out)
-      })
-    )
+    const messages = drain(queue, onTaken)
 
     const send = (data: Uint8Array | string) =>
       Effect.async<void, TransportError>((resume) => {

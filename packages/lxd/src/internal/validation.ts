@@ -1,5 +1,13 @@
 /**
- * The rules for names and values that go into request paths and queries, in one place.
+ * The rules for what callers give us (names, paths, ids, modes), in one place: one rule
+ * per kind, each an `Either` a call can `yield*`, failing with `InvalidArgument`.
+ *
+ * Kinds: a name that goes into a path (`checkName`), a name the server will store
+ * (`checkNewName`: also no `/`), a fingerprint (`checkFingerprint`), a query value
+ * (`checkQueryValue`), an absolute path inside an instance (`checkAbsolutePath`), a user
+ * or group id (`checkId`), permission bits (`checkMode`), a command (`checkCommand`).
+ *
+ * Names that go into request paths and queries are checked again for every request:
  *
  * Every request passes `checkRequestTarget` at the protocol boundary (`LxdHttp`), whatever
  * service built it, so no name can reach an endpoint other than the one the call names:
@@ -31,6 +39,51 @@ export const checkName = (value: string, argument = "name"): Either.Either<strin
   if (CONTROL.test(value)) return refuse(argument, `"${printable(value)}" contains a control character`)
   return Either.right(value)
 }
+
+/**
+ * The rule for a name the server will store (a new instance, snapshot, or any object's
+ * new name): the path-segment rule, and no `/` (LXD would read `a/b` as a snapshot path).
+ */
+export const checkNewName = (value: string, argument = "name"): Either.Either<string, InvalidArgument> =>
+  Either.flatMap(
+    checkName(value, argument),
+    (name) => name.includes("/") ? refuse(argument, `"${printable(name)}" contains "/"`) : Either.right(name)
+  )
+
+/** A path inside an instance: absolute, no control characters. */
+export const checkAbsolutePath = (value: string, argument = "path"): Either.Either<string, InvalidArgument> =>
+  !value.startsWith("/")
+    ? refuse(argument, `"${printable(value)}" is not an absolute path`)
+    : checkQueryValue(value, argument)
+
+/** A user or group id: a non-negative integer (absent is fine). */
+export const checkId = (
+  value: number | undefined,
+  argument: string
+): Either.Either<number | undefined, InvalidArgument> =>
+  value === undefined || (Number.isInteger(value) && value >= 0)
+    ? Either.right(value)
+    : refuse(argument, "must be a non-negative integer")
+
+/** Permission bits: an integer from 0 to 0o7777 (absent is fine). */
+export const checkMode = (
+  value: number | undefined,
+  argument = "mode"
+): Either.Either<number | undefined, InvalidArgument> =>
+  value === undefined || (Number.isInteger(value) && value >= 0 && value <= 0o7777)
+    ? Either.right(value)
+    : refuse(argument, "must be permission bits (0 to 0o7777)")
+
+/** A command line: at least the program, no NUL (the kernel would cut the argument there). */
+export const checkCommand = (
+  command: ReadonlyArray<string>,
+  argument = "command"
+): Either.Either<ReadonlyArray<string>, InvalidArgument> =>
+  command.length === 0
+    ? refuse(argument, "the command is empty")
+    : command.some((word) => word.includes("\u0000"))
+    ? refuse(argument, "an argument contains a NUL character")
+    : Either.right(command)
 
 /** A query value (a file path, a filter, a project): no control characters. */
 export const checkQueryValue = (value: string, argument: string): Either.Either<string, InvalidArgument> =>

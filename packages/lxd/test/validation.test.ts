@@ -3,9 +3,19 @@ import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Layer from "effect/Layer"
 import { Images, Instances, LxdHttp, LxdTransport, Operations, Profiles, Snapshots } from "../src/index.js"
-import { checkFingerprint, checkName, checkRequestTarget } from "../src/internal/names.js"
+import { decodeListing, directoriesTo, resolveLink } from "../src/internal/filePaths.js"
 import { path } from "../src/internal/path.js"
 import { printable } from "../src/internal/printable.js"
+import {
+  checkAbsolutePath,
+  checkCommand,
+  checkFingerprint,
+  checkId,
+  checkMode,
+  checkName,
+  checkNewName,
+  checkRequestTarget
+} from "../src/internal/validation.js"
 import { json, sync } from "./fakeServer.js"
 import { memoryTransport } from "./memoryTransport.js"
 
@@ -88,7 +98,16 @@ describe("names", () => {
         images.get("%"),
         images.get("_"),
         images.delete("%"),
-        profiles.delete("default\u0000x")
+        profiles.delete("default\u0000x"),
+        // names the server would store
+        instances.create({ name: "a/b", source: { type: "none" } }),
+        instances.createOperation({ name: "..", source: { type: "none" } }),
+        instances.rename("c1", "a/b"),
+        instances.copy("c1", "x/y"),
+        snapshots.createOperation("c1", { name: "a/b" }),
+        snapshots.rename("c1", "s", "s/t"),
+        profiles.create({ name: "p/q" }),
+        profiles.rename("default", "")
       ]
       for (const attempt of attempts) {
         const failure = yield* Effect.flip(attempt)
@@ -96,4 +115,50 @@ describe("names", () => {
       }
       assert.strictEqual(requests.length, before, "no request was sent")
     }))
+
+  it("one rule per kind of argument", () => {
+    // a name the server stores: the segment rule and no "/"
+    for (const bad of ["", "..", "a/b", "x\u0000"]) assert.isTrue(Either.isLeft(checkNewName(bad)))
+    assert.deepStrictEqual(checkNewName("web-1"), Either.right("web-1"))
+    // paths inside an instance: absolute, no control characters
+    for (const bad of ["etc/hosts", "", "/tmp/a\u0000b"]) assert.isTrue(Either.isLeft(checkAbsolutePath(bad)))
+    assert.deepStrictEqual(checkAbsolutePath("/etc/hosts"), Either.right("/etc/hosts"))
+    // ids and modes
+    for (const bad of [-1, 1.5, Number.NaN]) assert.isTrue(Either.isLeft(checkId(bad, "uid")))
+    assert.deepStrictEqual(checkId(undefined, "uid"), Either.right(undefined))
+    assert.deepStrictEqual(checkId(0, "uid"), Either.right(0))
+    for (const bad of [-1, 0o10000, 2.5]) assert.isTrue(Either.isLeft(checkMode(bad)))
+    assert.deepStrictEqual(checkMode(0o7777), Either.right(0o7777))
+    // commands
+    assert.isTrue(Either.isLeft(checkCommand([])))
+    assert.isTrue(Either.isLeft(checkCommand(["echo", "a\u0000b"])))
+    assert.deepStrictEqual(checkCommand(["true"]), Either.right(["true"]))
+    const e = refused(checkNewName("a/b", "snapshot name"))
+    assert.strictEqual(e?.message.includes("snapshot name"), true)
+  })
+})
+
+describe("file paths", () => {
+  it("symlink targets resolve from the link's directory", () => {
+    assert.strictEqual(resolveLink("/etc/alt/x", "../y"), "/etc/y")
+    assert.strictEqual(resolveLink("/etc/x", "/abs/z"), "/abs/z")
+    assert.strictEqual(resolveLink("/a/b", "c/./d"), "/a/c/d")
+  })
+
+  it("mkdir with parents makes every directory on the way, in order", () => {
+    assert.deepStrictEqual(directoriesTo("/a/b/c"), ["/a", "/a/b", "/a/b/c"])
+    assert.deepStrictEqual(directoriesTo("//a//b/"), ["/a", "/a/b"])
+    assert.deepStrictEqual(directoriesTo("/"), [])
+  })
+
+  it("a directory listing is a sync envelope of names; anything else is a DecodeError", () => {
+    const envelope = (metadata: unknown) =>
+      JSON.stringify({ type: "sync", status: "Success", status_code: 200, metadata })
+    assert.deepStrictEqual(decodeListing(envelope(["a", "b"]), "/p"), Either.right(["a", "b"]))
+    assert.deepStrictEqual(decodeListing(envelope(null), "/p"), Either.right([]))
+    for (const bad of ["not json", envelope([1, 2]), JSON.stringify({ type: "async", metadata: {} })]) {
+      const e = refused(decodeListing(bad, "/p"))
+      assert.strictEqual(e?._tag, "DecodeError")
+    }
+  })
 })
