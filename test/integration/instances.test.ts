@@ -204,6 +204,24 @@ forEachServer("instances", (it, server) => {
       assert.strictEqual(put.description, "put")
     }))
 
+  it.scoped("patch changes only the given fields: config and device keys merge, the rest stays", () =>
+    Effect.gen(function*() {
+      const instances = yield* Instances.Instances
+      const c = yield* launch(instances, alias)
+      yield* instances.patch(c.name, { description: "kept", config: { "user.a": "1" } })
+      yield* instances.patch(c.name, { config: { "user.b": "2" } })
+      yield* instances.patch(c.name, { devices: { extra: { type: "none" } } })
+      const after = yield* instances.get(c.name)
+      assert.strictEqual(after.description, "kept")
+      assert.strictEqual(after.config["user.a"], "1")
+      assert.strictEqual(after.config["user.b"], "2")
+      assert.deepStrictEqual(after.devices["extra"], { type: "none" })
+      assert.deepStrictEqual(after.profiles, c.profiles)
+      // a name the server would store with a "/" never leaves the process
+      const refused = yield* Effect.flip(instances.rename(c.name, "a/b"))
+      assert.strictEqual(refused._tag, "InvalidArgument")
+    }))
+
   it.scoped("a concurrent change between read and write gives 412; update reads again and retries", () =>
     Effect.gen(function*() {
       const instances = yield* Instances.Instances

@@ -62,6 +62,9 @@ forEachServer("snapshots", (it, server) => {
       const later = new Date(Date.UTC(2100, 5, 6, 7, 8, 9))
       yield* snapshots.update(c.name, "exp", () => ({ expires_at: later.toISOString() }))
       assert.strictEqual(new Date((yield* snapshots.get(c.name, "exp")).expires_at!).getTime(), later.getTime())
+      const latest = new Date(Date.UTC(2101, 1, 2, 3, 4, 5))
+      yield* snapshots.patch(c.name, "exp", { expires_at: latest.toISOString() })
+      assert.strictEqual(new Date((yield* snapshots.get(c.name, "exp")).expires_at!).getTime(), latest.getTime())
     }))
 
   it.scoped("rename and delete", () =>
