@@ -5,7 +5,7 @@
  * The target pulls over LXD's migration protocol from the source's HTTPS address.
  */
 import { assert } from "@effect/vitest"
-import { Images, Instances, LxdHttp, Migration, Operations, Snapshots } from "effect-lxd"
+import { Images, Instances, LxdHttp, Migration, Operations, Snapshots, StorageVolumes } from "effect-lxd"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
@@ -43,7 +43,7 @@ const targetHttp = (transport: "unix" | "https") =>
 const onTarget = (target: LxdHttp.Service) =>
   Effect.gen(function*() {
     const context = yield* Layer.build(
-      Layer.mergeAll(Instances.layer, Snapshots.layer, Images.layer).pipe(
+      Layer.mergeAll(Instances.layer, Snapshots.layer, Images.layer, StorageVolumes.layer).pipe(
         Layer.provideMerge(Operations.layer),
         Layer.provide(Layer.succeed(LxdHttp.LxdHttp, target))
       )
@@ -51,7 +51,8 @@ const onTarget = (target: LxdHttp.Service) =>
     return {
       instances: Context.get(context, Instances.Instances),
       snapshots: Context.get(context, Snapshots.Snapshots),
-      images: Context.get(context, Images.Images)
+      images: Context.get(context, Images.Images),
+      volumes: Context.get(context, StorageVolumes.StorageVolumes)
     }
   })
 
@@ -147,6 +148,60 @@ forEachServer("migration", (it, server) => {
         assert.match(failure.message, /exist|UNIQUE/i)
         assert.isTrue(yield* instances.exists(c.name))
         assert.strictEqual((yield* instances.get(c.name)).status, "Stopped")
+      }))
+
+    it.scoped("copy one snapshot to another server as a new instance, then refresh it", () =>
+      Effect.gen(function*() {
+        const migration = yield* Migration.Migration
+        const snapshots = yield* Snapshots.Snapshots
+        const instances = yield* Instances.Instances
+        const target = yield* targetHttp(server.transport)
+        const there = yield* onTarget(target)
+        const c = yield* portable(alias, pool, { "user.when": "before" })
+        yield* snapshots.create(c.name, { name: "s0" })
+        yield* instances.patch(c.name, { config: { "user.when": "after" } })
+        const newName = uniqueName("fromsnap")
+        yield* Effect.addFinalizer(() => quietly(there.instances.delete(newName, { force: true })))
+        const copied = yield* migration.copySnapshot(c.name, "s0", target, { name: newName })
+        assert.strictEqual(copied.name, newName)
+        // the snapshot's configuration, not the instance's current one
+        assert.strictEqual(copied.config["user.when"], "before")
+        assert.deepStrictEqual(yield* there.snapshots.listNames(newName), [])
+        const missing = yield* Effect.flip(migration.copySnapshot(c.name, "nope", target, { name: uniqueName("x") }))
+        assert.strictEqual(missing._tag, "NotFound")
+        // an existing copy on the target is brought up to date with `refresh`
+        const again = yield* Effect.flip(migration.copyInstance(c.name, target, { name: newName, instanceOnly: true }))
+        assert.strictEqual(again._tag, "LXDAPIException")
+        yield* migration.copyInstance(c.name, target, { name: newName, instanceOnly: true, refresh: true })
+        assert.isTrue(yield* there.instances.exists(newName))
+      }))
+
+    it.scoped("copy and move a custom volume to another server", () =>
+      Effect.gen(function*() {
+        const migration = yield* Migration.Migration
+        const volumes = yield* StorageVolumes.StorageVolumes
+        const target = yield* targetHttp(server.transport)
+        const there = yield* onTarget(target)
+        const name = uniqueName("vol")
+        yield* Effect.acquireRelease(
+          volumes.create(pool, { name, config: { "user.origin": server.name } }),
+          () => quietly(volumes.delete({ pool, name }))
+        )
+        yield* volumes.snapshots.create({ pool, name }, { name: "s0" })
+        yield* Effect.addFinalizer(() => quietly(there.volumes.delete({ pool, name })))
+        const copied = yield* migration.copyVolume({ pool, name }, target)
+        assert.strictEqual(copied.name, name)
+        assert.strictEqual(copied.config["user.origin"], server.name)
+        assert.deepStrictEqual(yield* there.volumes.snapshots.listNames({ pool, name }), ["s0"])
+
+        const movedName = uniqueName("vol")
+        yield* Effect.addFinalizer(() => quietly(there.volumes.delete({ pool, name: movedName })))
+        const moved = yield* migration.moveVolume({ pool, name }, target, { name: movedName, volumeOnly: true })
+        assert.strictEqual(moved.name, movedName)
+        assert.deepStrictEqual(yield* there.volumes.snapshots.listNames({ pool, name: movedName }), [])
+        assert.isFalse((yield* volumes.listNames(pool)).some((v) => v.name === name))
+        const gone = yield* Effect.flip(migration.copyVolume({ pool, name }, target))
+        assert.strictEqual(gone._tag, "NotFound")
       }))
 
     it.scoped("copy an image to another server (a private one travels with a secret)", () =>

@@ -30,14 +30,14 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
-import * as Stream from "effect/Stream"
-import { backupBody, importHeaders } from "./internal/backups.js"
-import { createdInstanceName, createdName, instancePath } from "./internal/instances-body.js"
+import type * as Stream from "effect/Stream"
+import { backupBody, createBackup, exportBackup as exportBackup_, importHeaders } from "./internal/backups.js"
+import { createdInstanceName, instancePath } from "./internal/instances-body.js"
 import { Backup } from "./internal/models/backup.js"
 import { Instance } from "./internal/models/instance.js"
 import { path } from "./internal/path.js"
 import { traced } from "./internal/tracing.js"
-import { DecodeError, type RequestError } from "./LxdError.js"
+import type { RequestError } from "./LxdError.js"
 import { LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 
@@ -124,17 +124,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     http.sync({ method: "GET", path: backupPath(instance, backup) }, Backup)
 
   const create = (instance: string, options?: CreateOptions) =>
-    Effect.gen(function*() {
-      const request = { method: "POST", path: backupsPath(instance), body: backupBody(options) } as const
-      const outcome = yield* ops.run(request)
-      const name = options?.name ?? createdName(outcome, "backups")
-      if (name === undefined) {
-        return yield* Effect.fail(
-          new DecodeError({ method: "POST", path: request.path, reason: "the server did not name the new backup" })
-        )
-      }
-      return yield* get(instance, name)
-    })
+    createBackup(http, ops, backupsPath(instance), backupBody(options), Backup)
 
   const rename = (instance: string, backup: string, newName: string) =>
     Effect.asVoid(ops.run({ method: "POST", path: backupPath(instance, backup), body: { name: newName } }))
@@ -142,13 +132,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const del = (instance: string, backup: string) =>
     Effect.asVoid(ops.run({ method: "DELETE", path: backupPath(instance, backup) }))
 
-  const exportBackup = (instance: string, backup: string) =>
-    Stream.unwrapScoped(
-      Effect.map(
-        http.raw({ method: "GET", path: `${backupPath(instance, backup)}/export` }),
-        (response) => response.body
-      )
-    )
+  const exportBackup = (instance: string, backup: string) => exportBackup_(http, backupPath(instance, backup))
 
   const importBackup = <E = never>(data: Stream.Stream<Uint8Array, E> | Uint8Array, options?: ImportOptions) =>
     Effect.gen(function*() {

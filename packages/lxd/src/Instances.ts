@@ -56,6 +56,7 @@ import {
   validateCreate,
   wrongType
 } from "./internal/instances-body.js"
+import { makeExtraCalls, type RebuildSource, requireCopyExtensions } from "./internal/instances-extra.js"
 import type { Filter } from "./internal/instances-query.js"
 import { Backup } from "./internal/models/backup.js"
 import type { Image } from "./internal/models/image.js"
@@ -64,7 +65,7 @@ import { Snapshot } from "./internal/models/snapshot.js"
 import { nameFromUrl, path } from "./internal/path.js"
 import { readText } from "./internal/text.js"
 import { traced } from "./internal/tracing.js"
-import type { InvalidArgument, RequestError } from "./LxdError.js"
+import type { ExtensionNotAvailable, InvalidArgument, RequestError } from "./LxdError.js"
 import { LxdHttp, type LxdRequest } from "./LxdHttp.js"
 import { type Operation, Operations } from "./Operations.js"
 import type * as Resource from "./Resource.js"
@@ -83,7 +84,14 @@ export type {
    * @since 0.1.0
    * @category options
    */
-  PublishOptions
+  PublishOptions,
+  /**
+   * What `rebuild` rebuilds an instance from: an image source, or `{ type: "none" }`.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  RebuildSource
 }
 
 // -----------------------------------------------------------------------------
@@ -216,6 +224,10 @@ export type InstanceSource =
     /** Leave the snapshots behind. */
     readonly instanceOnly?: boolean | undefined
     readonly project?: string | undefined
+    /** Update an existing copy with what changed (extension `container_incremental_copy`). */
+    readonly refresh?: boolean | undefined
+    /** Carry on past files that change during the copy (extension `instance_allow_inconsistent_copy`). */
+    readonly allowInconsistent?: boolean | undefined
   }
   | {
     readonly type: "migration"
@@ -226,6 +238,10 @@ export type InstanceSource =
     readonly certificate?: string | undefined
     readonly instanceOnly?: boolean | undefined
     readonly live?: boolean | undefined
+    /** Update an existing instance on the target with what changed (extension `container_incremental_copy`). */
+    readonly refresh?: boolean | undefined
+    /** Carry on past files that change during the transfer (extension `instance_allow_inconsistent_copy`). */
+    readonly allowInconsistent?: boolean | undefined
   }
 
 /**
@@ -315,6 +331,13 @@ export interface CopyOptions {
   readonly devices?: Readonly<Record<string, Readonly<Record<string, string>>>> | undefined
   readonly ephemeral?: boolean | undefined
   readonly description?: string | undefined
+  /**
+   * Update an existing instance named `newName` with what changed since the last copy
+   * instead of failing because it exists (extension `container_incremental_copy`).
+   */
+  readonly refresh?: boolean | undefined
+  /** Carry on past files that change during the copy (extension `instance_allow_inconsistent_copy`). */
+  readonly allowInconsistent?: boolean | undefined
 }
 
 /**
@@ -397,7 +420,7 @@ export interface Service
     name: string,
     newName: string,
     options?: CopyOptions
-  ) => Effect.Effect<Instance, RequestError | InvalidArgument>
+  ) => Effect.Effect<Instance, RequestError | InvalidArgument | ExtensionNotAvailable>
   /** Names of the instance's log files (`lxc.log`, ...). */
   readonly logs: (name: string) => Effect.Effect<ReadonlyArray<string>, RequestError>
   /** One log file, as text. */
@@ -406,6 +429,25 @@ export interface Service
   readonly containers: TypedView
   /** The same calls, virtual machines only. */
   readonly virtualMachines: TypedView
+
+  // --- calls that need newer extensions (internal/instances-extra.ts) ---
+  /**
+   * Replace the (stopped) instance's root file system with a fresh one from an image, or
+   * an empty one (`{ type: "none" }`), keeping its name, configuration, devices and
+   * snapshots (extension `instances_rebuild`).
+   */
+  readonly rebuild: (
+    name: string,
+    source: RebuildSource
+  ) => Effect.Effect<void, RequestError | ExtensionNotAvailable | InvalidArgument>
+  /**
+   * Change the state of every instance of the current project at once (`PUT /1.0/instances`,
+   * extension `instance_bulk_state_change`); waits until the server has done them all.
+   */
+  readonly changeStateAll: (
+    action: StateAction,
+    options?: StateOptions
+  ) => Effect.Effect<void, RequestError | ExtensionNotAvailable>
 }
 
 /**
@@ -564,14 +606,17 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
             body: { restore: snapshot, stateful: options?.stateful ?? false }
           })
         ),
-      copy: (name, newName, options) => create(copyCreateOptions(name, newName, options)),
+      copy: (name, newName, options) =>
+        Effect.zipRight(requireCopyExtensions(http, options), create(copyCreateOptions(name, newName, options))),
       logs: (name) =>
         http.sync({ method: "GET", path: `${instancePath(name)}/logs` }, Schema.Array(Schema.String)).pipe(
           Effect.map((urls) => urls.map(nameFromUrl))
         ),
       log: (name, file) => readText(http, { method: "GET", path: path`/1.0/instances/${name}/logs/${file}` }),
       containers: typedView(calls, "container"),
-      virtualMachines: typedView(calls, "virtual-machine")
+      virtualMachines: typedView(calls, "virtual-machine"),
+      // --- calls that need newer extensions (internal/instances-extra.ts) ---
+      ...makeExtraCalls(http, ops)
     } satisfies Service,
     { nameAttribute: "lxd.instance" }
   ))

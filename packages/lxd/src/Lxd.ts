@@ -44,6 +44,7 @@ import * as Server from "./Server.js"
 import * as Snapshots from "./Snapshots.js"
 import * as StorageBuckets from "./StorageBuckets.js"
 import * as StoragePools from "./StoragePools.js"
+import * as StorageVolumeBackups from "./StorageVolumeBackups.js"
 import * as StorageVolumes from "./StorageVolumes.js"
 import * as Warnings from "./Warnings.js"
 
@@ -76,6 +77,7 @@ export type Services =
   | NetworkZones.NetworkZones
   | StoragePools.StoragePools
   | StorageVolumes.StorageVolumes
+  | StorageVolumeBackups.StorageVolumeBackups
   | StorageBuckets.StorageBuckets
   | Warnings.Warnings
   | Metrics.Metrics
@@ -116,6 +118,7 @@ export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, neve
     NetworkZones.layer,
     StoragePools.layer,
     StorageVolumes.layer,
+    StorageVolumeBackups.layer,
     StorageBuckets.layer,
     Warnings.layer,
     Metrics.layer

@@ -31,7 +31,8 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Schema from "effect/Schema"
 import { collection } from "./internal/collection.js"
-import { arrayOf, optionalConfig, optionalString, optionalStrings, OptionalTime } from "./internal/models/fields.js"
+import { arrayOf, optionalConfig, optionalString, OptionalTime } from "./internal/models/fields.js"
+import { StorageVolume } from "./internal/models/storage-volume.js"
 import { path } from "./internal/path.js"
 import { defined } from "./internal/resource.js"
 import { traced } from "./internal/tracing.js"
@@ -64,27 +65,15 @@ export interface VolumeRef {
   readonly type?: VolumeType | undefined
 }
 
-/**
- * A storage volume as LXD returns it.
- *
- * @since 0.1.0
- * @category models
- */
-export class StorageVolume extends Schema.Class<StorageVolume>("effect-lxd/StorageVolume")({
-  name: Schema.String,
-  type: Schema.String,
-  description: optionalString,
-  config: optionalConfig,
-  /** URLs of the instances and profiles that use the volume. */
-  used_by: optionalStrings,
-  /** `filesystem`, `block` or `iso`. */
-  content_type: optionalString,
-  location: Schema.optional(Schema.String),
-  project: Schema.optional(Schema.String),
-  pool: Schema.optional(Schema.String),
-  /** `null` when the server does not record it (LXD 5.0 sends a zero time). */
-  created_at: OptionalTime
-}) {}
+export {
+  /**
+   * A storage volume as LXD returns it.
+   *
+   * @since 0.1.0
+   * @category models
+   */
+  StorageVolume
+}
 
 /**
  * The writable fields of a volume.
@@ -272,6 +261,13 @@ export interface Service extends
   readonly state: (volume: VolumeRef) => Effect.Effect<StorageVolumeState, RequestError | ExtensionNotAvailable>
   /** Snapshots (extension `storage_api_volume_snapshots`). */
   readonly snapshots: Snapshots
+  /**
+   * The volumes of every pool at once (`GET /1.0/storage-volumes`, extension
+   * `storage_volumes_all`); each one names its `pool`.
+   */
+  readonly listAll: (
+    options?: ListOptions
+  ) => Effect.Effect<ReadonlyArray<StorageVolume>, RequestError | ExtensionNotAvailable>
 }
 
 /**
@@ -434,8 +430,26 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     restore: (v, s) => snapWrite({ method: "PUT", path: volPath(v), body: { restore: s } })
   }
 
+  const listAll = (options?: ListOptions) =>
+    Effect.zipRight(
+      http.requireExtension("storage_volumes_all"),
+      http.sync(
+        {
+          method: "GET",
+          path: options?.type === undefined ? "/1.0/storage-volumes" : path`/1.0/storage-volumes/${options.type}`,
+          query: {
+            recursion: 1,
+            ...(options?.allProjects ? { "all-projects": true } : {}),
+            ...(options?.filter === undefined ? {} : { filter: options.filter })
+          }
+        },
+        arrayOf(StorageVolume)
+      )
+    ).pipe(Effect.map((vols) => vols.filter((v) => !v.name.includes("/"))))
+
   return StorageVolumes.of(traced("StorageVolumes", {
     ...volumes,
+    listAll,
     list,
     listNames,
     create,

@@ -133,6 +133,14 @@ export * as StoragePools from "./StoragePools.js"
 export * as StorageVolumes from "./StorageVolumes.js"
 
 /**
+ * Backups of custom storage volumes: create, list, rename, delete, export as a stream,
+ * import from a backup tarball, an ISO image or a plain tarball.
+ *
+ * @since 0.1.0
+ */
+export * as StorageVolumeBackups from "./StorageVolumeBackups.js"
+
+/**
  * @since 0.1.0
  */
 export * as StorageBuckets from "./StorageBuckets.js"

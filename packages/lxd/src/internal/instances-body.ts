@@ -30,6 +30,26 @@ export const instancePath = (name: string): string => path`/1.0/instances/${name
 const instanceOnlyFields = (instanceOnly: boolean | undefined): Record<string, boolean> =>
   instanceOnly === undefined ? {} : { instance_only: instanceOnly, container_only: instanceOnly }
 
+/** `refresh` and `allow_inconsistent`, when given. */
+const copyFlagFields = (
+  source: { readonly refresh?: boolean | undefined; readonly allowInconsistent?: boolean | undefined }
+): Record<string, boolean> => ({
+  ...(source.refresh === undefined ? {} : { refresh: source.refresh }),
+  ...(source.allowInconsistent === undefined ? {} : { allow_inconsistent: source.allowInconsistent })
+})
+
+/**
+ * The API extensions a copy or migration needs for the options it was given: `refresh`
+ * needs `container_incremental_copy`, `allowInconsistent` needs
+ * `instance_allow_inconsistent_copy` (a server without them would ignore the field).
+ */
+export const copyExtensions = (
+  options: { readonly refresh?: boolean | undefined; readonly allowInconsistent?: boolean | undefined } | undefined
+): ReadonlyArray<string> => [
+  ...(options?.refresh ? ["container_incremental_copy"] : []),
+  ...(options?.allowInconsistent ? ["instance_allow_inconsistent_copy"] : [])
+]
+
 /** The `source` object of `POST /1.0/instances`. Secrets are unwrapped here. */
 export const sourceBody = (source: InstanceSource): Record<string, unknown> => {
   switch (source.type) {
@@ -53,7 +73,8 @@ export const sourceBody = (source: InstanceSource): Record<string, unknown> => {
         type: "copy",
         source: source.source,
         ...instanceOnlyFields(source.instanceOnly),
-        ...(source.project === undefined ? {} : { project: source.project })
+        ...(source.project === undefined ? {} : { project: source.project }),
+        ...copyFlagFields(source)
       }
     case "migration":
       return {
@@ -63,7 +84,8 @@ export const sourceBody = (source: InstanceSource): Record<string, unknown> => {
         secrets: Object.fromEntries(Object.entries(source.secrets).map(([k, v]) => [k, Redacted.value(v)])),
         ...(source.certificate === undefined ? {} : { certificate: source.certificate }),
         ...instanceOnlyFields(source.instanceOnly),
-        ...(source.live === undefined ? {} : { live: source.live })
+        ...(source.live === undefined ? {} : { live: source.live }),
+        ...copyFlagFields(source)
       }
   }
 }
@@ -113,7 +135,13 @@ export const needsSourceProfiles = (options: CreateOptions): boolean =>
 /** The creation `Instances.copy` asks for. */
 export const copyCreateOptions = (name: string, newName: string, options: CopyOptions | undefined): CreateOptions => ({
   name: newName,
-  source: { type: "copy", source: name, instanceOnly: options?.instanceOnly },
+  source: {
+    type: "copy",
+    source: name,
+    instanceOnly: options?.instanceOnly,
+    ...(options?.refresh === undefined ? {} : { refresh: options.refresh }),
+    ...(options?.allowInconsistent === undefined ? {} : { allowInconsistent: options.allowInconsistent })
+  },
   ...(options?.profiles === undefined ? {} : { profiles: options.profiles }),
   ...(options?.config === undefined ? {} : { config: options.config }),
   ...(options?.devices === undefined ? {} : { devices: options.devices }),

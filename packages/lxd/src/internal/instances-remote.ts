@@ -47,12 +47,57 @@ export const remoteEndpoint = (http: LxdHttpService): Effect.Effect<RemoteEndpoi
     return { url: `https://${address}`, certificate }
   })
 
+/**
+ * Every HTTPS base URL at which another server may reach this one, in the order to try
+ * them: the connection's own URL when it is HTTPS, then each address the server says it
+ * listens on (`environment.addresses`), without repeats.
+ */
+export const remoteUrls = (connectionAddress: string, addresses: ReadonlyArray<string>): ReadonlyArray<string> => {
+  const urls = [
+    ...(connectionAddress.startsWith("https://") ? [connectionAddress.replace(/\/+$/, "")] : []),
+    ...addresses.map((a) => `https://${a}`)
+  ]
+  return urls.filter((u, i) => urls.indexOf(u) === i)
+}
+
+/** How another server may reach this one: every URL to try, and the certificate to pin. */
+export interface RemoteEndpoints {
+  readonly urls: ReadonlyArray<string>
+  readonly certificate: string
+}
+
+/** Every HTTPS endpoint of a server (see `remoteUrls`); fails when there is none or no certificate. */
+export const remoteEndpoints = (http: LxdHttpService): Effect.Effect<RemoteEndpoints, InvalidArgument> =>
+  Effect.gen(function*() {
+    const first = yield* remoteEndpoint(http)
+    const info = yield* http.serverInfo
+    const urls = remoteUrls(http.address, info.environment?.addresses ?? [])
+    return { urls: urls.length === 0 ? [first.url] : urls, certificate: first.certificate }
+  })
+
+/**
+ * Try `attempt` with each URL in turn until one succeeds; fail with the last failure
+ * when none does (the way LXD's own client tries every address of a migration source).
+ */
+export const tryEachUrl = <A, E, R>(
+  urls: ReadonlyArray<string>,
+  attempt: (url: string) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E, R> => {
+  const [first, ...rest] = urls
+  if (first === undefined) return Effect.dieMessage("tryEachUrl: no URL to try")
+  return rest.reduce<Effect.Effect<A, E, R>>(
+    (previous, url) => Effect.catchAll(previous, () => attempt(url)),
+    attempt(first)
+  )
+}
+
 /** The body of `POST /1.0/instances/<name>` that makes the source offer a migration. */
 export const migrationSourceBody = (options: CopyInstanceOptions | undefined) => ({
   migration: true,
   live: options?.live ?? false,
   instance_only: options?.instanceOnly ?? false,
-  container_only: options?.instanceOnly ?? false
+  container_only: options?.instanceOnly ?? false,
+  ...(options?.allowInconsistent === undefined ? {} : { allow_inconsistent: options.allowInconsistent })
 })
 
 /** The websocket secrets of the source's migration operation (its string metadata). */
@@ -77,12 +122,22 @@ export interface MigrationPull {
   readonly secrets: Readonly<Record<string, Redacted.Redacted<string>>>
 }
 
+/** What a migration target copies from its source (an instance, or a snapshot with its instance's type). */
+export type MigrationSettings = Pick<
+  Instance,
+  "name" | "type" | "architecture" | "config" | "devices" | "profiles" | "ephemeral" | "description"
+>
+
+/** The absolute URL of the source's migration operation, at the endpoint chosen. */
+export const operationUrl = (pull: MigrationPull): string =>
+  `${pull.endpoint.url}/1.0/operations/${encodeURIComponent(pull.operationId)}`
+
 /**
  * The creation the target is asked for: the source's settings (volatile keys dropped
  * unless kept), overridden by `options`, pulled from the source's migration operation.
  */
 export const migrationTargetOptions = (
-  source: Instance,
+  source: MigrationSettings,
   options: CopyInstanceOptions | undefined,
   keepVolatile: boolean,
   pull: MigrationPull
@@ -99,11 +154,13 @@ export const migrationTargetOptions = (
     description: options?.description ?? source.description,
     source: {
       type: "migration",
-      operation: `${pull.endpoint.url}/1.0/operations/${encodeURIComponent(pull.operationId)}`,
+      operation: operationUrl(pull),
       secrets: pull.secrets,
       certificate: pull.endpoint.certificate,
       instanceOnly: options?.instanceOnly ?? false,
-      live: options?.live ?? false
+      live: options?.live ?? false,
+      ...(options?.refresh === undefined ? {} : { refresh: options.refresh }),
+      ...(options?.allowInconsistent === undefined ? {} : { allowInconsistent: options.allowInconsistent })
     }
   }
 }
