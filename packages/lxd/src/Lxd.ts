@@ -23,6 +23,7 @@ import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Certificates from "./Certificates.js"
 import * as Cluster from "./Cluster.js"
+import * as DetachedExec from "./DetachedExec.js"
 import * as Events from "./Events.js"
 import * as Exec from "./Exec.js"
 import * as Files from "./Files.js"
@@ -66,6 +67,7 @@ export type Services =
   | Certificates.Certificates
   | Cluster.Cluster
   | Exec.Exec
+  | DetachedExec.DetachedExec
   | Files.Files
   | Events.Events
   | InstanceConsole.InstanceConsole
@@ -99,6 +101,7 @@ export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, neve
     Server.layer,
     Certificates.layer,
     Exec.layer,
+    DetachedExec.layer,
     Files.layer,
     Events.layer,
     InstanceConsole.layer,

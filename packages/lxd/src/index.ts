@@ -48,6 +48,13 @@ export * as Certificates from "./Certificates.js"
 export * as Exec from "./Exec.js"
 
 /**
+ * Commands that outlive the program that started them, found again by their operation.
+ *
+ * @since 0.1.0
+ */
+export * as DetachedExec from "./DetachedExec.js"
+
+/**
  * @since 0.1.0
  */
 export * as Cluster from "./Cluster.js"
