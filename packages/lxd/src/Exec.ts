@@ -39,6 +39,7 @@
  *
  * @since 0.1.0
  */
+import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
@@ -52,6 +53,7 @@ import type * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import { concatBytes } from "./internal/bytes.js"
 import type { Operation } from "./internal/envelope.js"
+import * as CommandInternal from "./internal/instanceCommand.js"
 import { path, withoutQuery } from "./internal/path.js"
 import { connectFds, readBytes, resizeMessage, signalMessage, writeBytes } from "./internal/stream-socket.js"
 import { traced } from "./internal/tracing.js"
@@ -584,3 +586,102 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
  * @category layers
  */
 export const layer: Layer.Layer<Exec, never, LxdHttp | Operations> = Layer.effect(Exec, make)
+
+// -----------------------------------------------------------------------------
+// @effect/platform's CommandExecutor over Exec
+// -----------------------------------------------------------------------------
+
+/**
+ * Defaults for every command a `commandExecutor` runs; what a `Command` says wins.
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export interface CommandExecutorOptions {
+  /** Environment variables every command gets (a command's `Command.env` adds to them). */
+  readonly environment?: Readonly<Record<string, string>> | undefined
+  /** The working directory (absolute) of commands that name none. */
+  readonly cwd?: string | undefined
+  /** The numeric user id of commands that name none. */
+  readonly user?: number | undefined
+  /** The numeric group id of commands that name none. */
+  readonly group?: number | undefined
+}
+
+/**
+ * The `pid` of every platform `Process` a `commandExecutor` starts: LXD does not tell the
+ * command's own process id.
+ *
+ * @since 0.1.0
+ * @category constants
+ */
+export const unknownPid: CommandExecutor.ProcessId = CommandInternal.unknownPid
+
+/**
+ * A `CommandExecutor` that runs `@effect/platform` `Command`s in `instance` (in the
+ * project current when each command starts, see `Lxd.withProject`). See
+ * `commandExecutor` for what is honoured.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const makeCommandExecutor = (
+  instance: string,
+  options: CommandExecutorOptions = {}
+): Effect.Effect<CommandExecutor.CommandExecutor, never, Exec> =>
+  Effect.map(Exec, (exec) => CommandExecutor.makeExecutor(CommandInternal.startCommand(exec, instance, options)))
+
+/**
+ * Provide `@effect/platform`'s `CommandExecutor.CommandExecutor`, running every command in
+ * `instance`, so that the platform's own `Command.string`, `Command.lines`,
+ * `Command.exitCode`, `Command.streamLines` and `Command.start` work inside the instance.
+ *
+ * - `Command.env(...)` is the command's environment (LXD adds `PATH`, `HOME`, `LANG` and
+ *   `USER` when absent; `{ extendEnv: false }` runs the command under `env -i` so that it
+ *   sees only what you gave). The host's environment is never sent.
+ * - `Command.workingDirectory(dir)` is `cwd` (absolute), `Command.runInShell(true)` runs
+ *   `/bin/sh -c` in the instance.
+ * - `Command.stdin(stream)` and `Command.feed(text)` feed the command; `Command.pipeTo`
+ *   runs every command of a pipeline in the instance, the output of one the input of the next.
+ * - `Command.stdout(sink)` / `Command.stderr(sink)` transduce the output; `"inherit"`
+ *   copies it to this process's own stdout or stderr. An `"inherit"` stdin is `"pipe"`
+ *   (the process's `stdin` Sink): the instance cannot read this terminal.
+ *
+ * The `Process` is the platform's: `exitCode` (128+N when killed by signal N, as a shell
+ * reports it; 127 for a program that is not there), `isRunning`, `kill(signal)` (sent on
+ * LXD's control socket, then it waits for the end, like the Node executor), `stdin`,
+ * `stdout` and `stderr`; `pid` is `unknownPid`. Closing the scope of `Command.start`, or
+ * interrupting the fiber, kills the command. Failures are `PlatformError`s: a refused
+ * argument (a relative working directory, a signal Linux lacks) is a `BadArgument`,
+ * anything else a `SystemError` (`NotFound` for a missing instance) whose `cause` is the
+ * effect-lxd error.
+ *
+ * @example
+ * ```ts
+ * import { Command } from "@effect/platform"
+ * import { Effect, Stream } from "effect"
+ * import { Exec, Lxd } from "effect-lxd"
+ *
+ * const program = Effect.gen(function* () {
+ *   const listing = yield* Command.make("ls", "-l", "/etc").pipe(Command.string)
+ *   const code = yield* Command.make("sh", "-c", "exit 3").pipe(Command.exitCode) // 3
+ *   const upper = yield* Command.make("tr", "a-z", "A-Z").pipe(
+ *     Command.stdin(Stream.make(new TextEncoder().encode("a\nb\n"))),
+ *     Command.lines
+ *   ) // ["A", "B"]
+ *   const dir = yield* Command.make("pwd").pipe(Command.workingDirectory("/tmp"), Command.string)
+ *   return { listing, code, upper, dir }
+ * })
+ *
+ * export const main = () =>
+ *   Effect.runPromise(program.pipe(Effect.provide(Exec.commandExecutor("web1")), Effect.provide(Lxd.layerUnix())))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const commandExecutor = (
+  instance: string,
+  options?: CommandExecutorOptions
+): Layer.Layer<CommandExecutor.CommandExecutor, never, Exec> =>
+  Layer.effect(CommandExecutor.CommandExecutor, makeCommandExecutor(instance, options))

@@ -22,7 +22,9 @@ import type * as ConfigError from "effect/ConfigError"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Certificates from "./Certificates.js"
+import * as CliConfig from "./CliConfig.js"
 import * as Cluster from "./Cluster.js"
+import * as DetachedExec from "./DetachedExec.js"
 import * as Events from "./Events.js"
 import * as Exec from "./Exec.js"
 import * as Files from "./Files.js"
@@ -67,6 +69,7 @@ export type Services =
   | Certificates.Certificates
   | Cluster.Cluster
   | Exec.Exec
+  | DetachedExec.DetachedExec
   | Files.Files
   | Events.Events
   | InstanceConsole.InstanceConsole
@@ -101,6 +104,7 @@ export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, neve
     Server.layer,
     Certificates.layer,
     Exec.layer,
+    DetachedExec.layer,
     Files.layer,
     Events.layer,
     InstanceConsole.layer,
@@ -161,6 +165,27 @@ export const layerHttps = (options: LxdHttp.HttpsOptions): Layer.Layer<Services,
 export const layerConfig = (
   settings?: Effect.Effect<LxdHttp.ConnectionConfig, ConfigError.ConfigError>
 ): Layer.Layer<Services, ConnectError | ConfigError.ConfigError> => layer(LxdHttp.layerConfig(settings))
+
+/**
+ * Every service, connected the way the `lxc` client is (or, with `dialect: "incus"`,
+ * the `incus` client): the default remote of its `config.yml` (or `remote`), its
+ * certificates, and the remote's project. See `CliConfig`.
+ *
+ * @example
+ * ```ts
+ * import { Effect } from "effect"
+ * import { Instances, Lxd } from "effect-lxd"
+ *
+ * const names = Effect.flatMap(Instances.Instances, (instances) => instances.listNames())
+ * export const main = () => Effect.runPromise(names.pipe(Effect.provide(Lxd.layerFromCli())))
+ * ```
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerFromCli = (
+  options?: CliConfig.Options
+): Layer.Layer<Services, ConnectError | ConfigError.ConfigError> => layer(CliConfig.layer(options))
 
 /**
  * Scope every LXD call in an effect to a project.

@@ -48,6 +48,20 @@ export * as Certificates from "./Certificates.js"
 export * as Exec from "./Exec.js"
 
 /**
+ * Connect from the `lxc` (or `incus`) client's own configuration: its remotes and certificates.
+ *
+ * @since 0.1.0
+ */
+export * as CliConfig from "./CliConfig.js"
+
+/**
+ * Commands that outlive the program that started them, found again by their operation.
+ *
+ * @since 0.1.0
+ */
+export * as DetachedExec from "./DetachedExec.js"
+
+/**
  * @since 0.1.0
  */
 export * as Cluster from "./Cluster.js"
