@@ -43,6 +43,7 @@ import * as Stream from "effect/Stream"
 import { concatBytes } from "./internal/bytes.js"
 import { instanceOf, outputFiles } from "./internal/detachedExec.js"
 import type { Operation } from "./internal/envelope.js"
+import { checkExec, execBody } from "./internal/execRequest.js"
 import { path } from "./internal/path.js"
 import { traced } from "./internal/tracing.js"
 import { type ExtensionNotAvailable, InvalidArgument, NotFound, type RequestError } from "./LxdError.js"
@@ -165,41 +166,13 @@ const exitCodeOf = (op: Operation): Option.Option<number> =>
     Option.filter((n) => n >= 0)
   )
 
-const validate = (instance: string, command: ReadonlyArray<string>, options: StartOptions | undefined) => {
-  if (instance.length === 0) {
-    return Effect.fail(new InvalidArgument({ argument: "instance", reason: "the instance name is empty" }))
-  }
-  if (command.length === 0) {
-    return Effect.fail(new InvalidArgument({ argument: "command", reason: "the command is empty" }))
-  }
-  if (options?.cwd !== undefined && !options.cwd.startsWith("/")) {
-    return Effect.fail(new InvalidArgument({ argument: "cwd", reason: `"${options.cwd}" is not an absolute path` }))
-  }
-  for (const [name, value] of [["user", options?.user], ["group", options?.group]] as const) {
-    if (value !== undefined && (!Number.isInteger(value) || value < 0)) {
-      return Effect.fail(new InvalidArgument({ argument: name, reason: "must be a non-negative integer" }))
-    }
-  }
-  return Effect.void
-}
-
 /** The exec request of a detached command. */
-const requestBody = (
-  command: ReadonlyArray<string>,
-  options: StartOptions | undefined
-): Record<string, unknown> => {
-  const body: Record<string, unknown> = {
-    command,
-    environment: options?.environment ?? {},
-    interactive: false,
-    "wait-for-websocket": false,
-    "record-output": options?.recordOutput !== false
-  }
-  if (options?.cwd !== undefined) body.cwd = options.cwd
-  if (options?.user !== undefined) body.user = options.user
-  if (options?.group !== undefined) body.group = options.group
-  return body
-}
+const requestBody = (command: ReadonlyArray<string>, options: StartOptions | undefined): Record<string, unknown> => ({
+  ...execBody(command, options),
+  interactive: false,
+  "wait-for-websocket": false,
+  "record-output": options?.recordOutput !== false
+})
 
 const makeDecoder = (encoding: string): Effect.Effect<TextDecoder, InvalidArgument> =>
   Effect.try({
@@ -217,7 +190,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   const start = (instance: string, command: ReadonlyArray<string>, options?: StartOptions) =>
     Effect.gen(function*() {
-      yield* validate(instance, command, options)
+      yield* checkExec(instance, command, options)
       if (options?.cwd !== undefined || options?.user !== undefined || options?.group !== undefined) {
         yield* http.requireExtension("container_exec_user_group_cwd")
       }

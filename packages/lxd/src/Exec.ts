@@ -43,7 +43,6 @@ import * as CommandExecutor from "@effect/platform/CommandExecutor"
 import * as Context from "effect/Context"
 import * as Deferred from "effect/Deferred"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import type * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
@@ -53,11 +52,11 @@ import type * as Sink from "effect/Sink"
 import * as Stream from "effect/Stream"
 import { concatBytes } from "./internal/bytes.js"
 import type { Operation } from "./internal/envelope.js"
+import { checkExec, execBody } from "./internal/execRequest.js"
 import * as CommandInternal from "./internal/instanceCommand.js"
 import { path, withoutQuery } from "./internal/path.js"
 import { connectFds, readBytes, resizeMessage, signalMessage, writeBytes } from "./internal/stream-socket.js"
 import { traced } from "./internal/tracing.js"
-import { checkAbsolutePath, checkCommand, checkId, checkName } from "./internal/validation.js"
 import {
   DecodeError,
   type ExtensionNotAvailable,
@@ -224,29 +223,6 @@ const KILL_SEND_WAIT = "200 millis"
  */
 const KILL_WAIT = "1 second"
 
-const validate = (instance: string, command: ReadonlyArray<string>, options: ExecOptions | undefined) =>
-  Effect.all([
-    checkName(instance, "instance"),
-    checkCommand(command),
-    options?.cwd === undefined ? Either.void : checkAbsolutePath(options.cwd, "cwd"),
-    checkId(options?.user, "user"),
-    checkId(options?.group, "group")
-  ], { discard: true })
-
-const requestBody = (command: ReadonlyArray<string>, options: ExecOptions | undefined) => {
-  const body: Record<string, unknown> = {
-    command,
-    environment: options?.environment ?? {},
-    interactive: options?.interactive === true
-  }
-  if (options?.width !== undefined) body.width = options.width
-  if (options?.height !== undefined) body.height = options.height
-  if (options?.cwd !== undefined) body.cwd = options.cwd
-  if (options?.user !== undefined) body.user = options.user
-  if (options?.group !== undefined) body.group = options.group
-  return body
-}
-
 const makeDecoder = (encoding: string): Effect.Effect<TextDecoder, InvalidArgument> =>
   Effect.try({
     try: () => new TextDecoder(encoding),
@@ -316,7 +292,7 @@ const runRecorded = (
   options: ExecOptions
 ): Effect.Effect<ExecResult<Uint8Array>, RequestError | InvalidArgument | ExtensionNotAvailable> =>
   Effect.gen(function*() {
-    yield* validate(instance, command, options)
+    yield* checkExec(instance, command, options)
     const { finalState, http, ops } = context
     yield* context.needsUserGroupCwd(options)
     if (options.interactive === true) {
@@ -329,7 +305,7 @@ const runRecorded = (
     const started = yield* ops.start({
       method: "POST",
       path: execPath,
-      body: { ...requestBody(command, options), "wait-for-websocket": false, "record-output": true }
+      body: { ...execBody(command, options), "wait-for-websocket": false, "record-output": true }
     })
     const metadata = started._tag === "Async" ? (yield* finalState(started.operation)).metadata : started.metadata
     const decoded = yield* Schema.decodeUnknown(RecordedMetadata)(metadata).pipe(
@@ -483,7 +459,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   const start = (instance: string, command: ReadonlyArray<string>, options?: ExecOptions) =>
     Effect.gen(function*() {
-      yield* validate(instance, command, options)
+      yield* checkExec(instance, command, options)
       yield* needsUserGroupCwd(options)
       const interactive = options?.interactive === true
       const execPath = path`/1.0/instances/${instance}/exec`
@@ -502,7 +478,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
           const operation = yield* restore(ops.startOperation({
             method: "POST",
             path: execPath,
-            body: { ...requestBody(command, options), "wait-for-websocket": true, "record-output": false }
+            body: { ...execBody(command, options), "wait-for-websocket": true, "record-output": false }
           }))
           // the operation's end, watched from now on (exec operations cannot be cancelled:
           // ending one means ending the process); forked before the finalizer is added, so
