@@ -1,6 +1,11 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
-import { forEachBounded } from "../src/internal/concurrency.js"
+import * as Exit from "effect/Exit"
+import * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
+import { forEachBounded, raceDeadline } from "../src/internal/concurrency.js"
+import { json, sync } from "./fakeServer.js"
+import { memoryConnection } from "./memoryTransport.js"
 
 describe("forEachBounded", () => {
   it.live("returns only after every interrupted sibling has run its finalizers", () =>
@@ -38,5 +43,71 @@ describe("forEachBounded", () => {
       )
       assert.deepStrictEqual(results, [2, 4, 6, 8, 10, 12, 14])
       assert.strictEqual(peak, 2)
+    }))
+})
+
+describe("raceDeadline", () => {
+  it.live("in an uninterruptible region an interruption of the caller does not stop the work", () =>
+    Effect.gen(function*() {
+      let finished = false
+      const work = Effect.sleep("150 millis").pipe(Effect.tap(() => {
+        finished = true
+      }))
+      const fiber = yield* Effect.fork(
+        Effect.uninterruptible(raceDeadline(work, Effect.fail("late").pipe(Effect.delay("5 seconds"))))
+      )
+      yield* Effect.sleep("20 millis")
+      const exit = yield* Fiber.interrupt(fiber)
+      assert.isTrue(finished, "the work ran to its end")
+      assert.isTrue(Exit.isInterrupted(exit))
+    }))
+
+  it.live("the deadline still ends stuck work inside an uninterruptible region", () =>
+    Effect.gen(function*() {
+      let interrupted = false
+      const stuck = Effect.never.pipe(Effect.onInterrupt(() =>
+        Effect.sync(() => {
+          interrupted = true
+        })
+      ))
+      const failure = yield* Effect.flip(
+        Effect.uninterruptible(raceDeadline(stuck, Effect.fail("late").pipe(Effect.delay("30 millis"))))
+      )
+      assert.strictEqual(failure, "late")
+      assert.isTrue(interrupted, "the loser was interrupted and waited for")
+    }))
+
+  it.live("an interruptible caller's interruption stops the work", () =>
+    Effect.gen(function*() {
+      let interrupted = false
+      const stuck = Effect.never.pipe(Effect.onInterrupt(() =>
+        Effect.sync(() => {
+          interrupted = true
+        })
+      ))
+      const fiber = yield* Effect.fork(raceDeadline(stuck, Effect.fail("late").pipe(Effect.delay("1 hour"))))
+      yield* Effect.sleep("20 millis")
+      yield* Fiber.interrupt(fiber)
+      assert.isTrue(interrupted)
+    }))
+
+  it.scopedLive("a request that creates something, interrupted in an acquire, completes and gets its release", () =>
+    Effect.gen(function*() {
+      const { http, requests } = yield* memoryConnection((request, response) => {
+        if (request.method === "POST") setTimeout(() => json(response, 200, sync({ created: true })), 150)
+      })
+      let released = false
+      const acquire = Effect.acquireRelease(
+        http.sync({ method: "POST", path: "/1.0/instances", body: { name: "c1" } }, Schema.Unknown),
+        () =>
+          Effect.sync(() => {
+            released = true
+          })
+      )
+      const fiber = yield* Effect.fork(Effect.scoped(acquire))
+      yield* Effect.sleep("30 millis")
+      yield* Fiber.interrupt(fiber)
+      assert.strictEqual(requests.filter((r) => r.method === "POST").length, 1)
+      assert.isTrue(released, "the acquire finished, so its release ran")
     }))
 })

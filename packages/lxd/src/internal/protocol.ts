@@ -18,6 +18,7 @@ import { DecodeError, fromErrorAnswer, type RequestError, type RequestOrigin, Tr
 import type { LxdRequest, LxdResponse, RawResponse, Service } from "../LxdHttp.js"
 import type { Service as Transport } from "../LxdTransport.js"
 import { concatBytes } from "./bytes.js"
+import { raceDeadline } from "./concurrency.js"
 import { decodeEnvelope } from "./envelope.js"
 import { queryString, type QueryValue } from "./path.js"
 import { currentProject, currentTarget } from "./scoping.js"
@@ -214,11 +215,11 @@ export const makeRequests = (transport: Transport, bounds: Bounds):
       const deadline = Effect.sleep(timeout).pipe(
         Effect.zipRight(Effect.fail(timedOut(origin, "no answer", timeout)))
       )
-      // both sides interruptible, so that the race can end the loser even when the call
-      // runs inside a finalizer (an uninterruptible region)
-      return yield* Effect.raceFirst(
-        Effect.interruptible(answered),
-        Effect.interruptible(bodySent === undefined ? deadline : Effect.zipRight(Deferred.await(bodySent), deadline))
+      // the deadline ends the request even inside a finalizer, and an interruption of a
+      // caller in an uninterruptible region (an acquire) does not cut the request off
+      return yield* raceDeadline(
+        answered,
+        bodySent === undefined ? deadline : Effect.zipRight(Deferred.await(bodySent), deadline)
       )
     })
 
