@@ -13,7 +13,19 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Config, Console, Effect, Fiber, Option, Stream } from "effect"
-import { Events, Exec, Files, Instances, Lxd, LxdHttp, Operations, Server, Snapshots } from "effect-lxd"
+import {
+  Events,
+  Exec,
+  Files,
+  Instances,
+  Launch,
+  Lxd,
+  LxdHttp,
+  Operations,
+  Readiness,
+  Server,
+  Snapshots
+} from "effect-lxd"
 
 const section = (title: string) => Console.log(`\n== ${title}`)
 
@@ -34,6 +46,7 @@ const tour = Effect.gen(function*() {
   const files = yield* Files.Files
   const snapshots = yield* Snapshots.Snapshots
   const events = yield* Events.Events
+  const launch = yield* Launch.Launch
   const alias = yield* Config.withDefault(Config.string("LXD_TEST_IMAGE_ALIAS"), "busybox")
   const name = `demo-${Math.random().toString(36).slice(2, 8)}`
 
@@ -45,19 +58,16 @@ const tour = Effect.gen(function*() {
   yield* section(`events: listening for lifecycle events of ${name}`)
   const feed = yield* events.subscribe({ types: ["lifecycle"] })
   const seen = yield* feed.pipe(
-    Stream.filter((e): e is Events.LifecycleEvent =>
-      e._tag === "LifecycleEvent" && e.metadata.source.split("?")[0] === `/1.0/instances/${name}`
-    ),
+    Events.forInstance(name),
+    Stream.filter((e): e is Events.LifecycleEvent => e._tag === "LifecycleEvent"),
     Stream.tap((e) => Console.log(`  [event] ${e.metadata.action}`)),
     Stream.runCollect,
     Effect.fork
   )
 
   yield* section(`launch ${name} from image "${alias}"`)
-  const created = yield* Effect.acquireRelease(
-    instances.create({ name, source: { type: "image", alias }, start: true }),
-    (c) => Effect.ignore(instances.delete(c.name, { force: true }))
-  )
+  // deleted when the scope closes, whatever happens (Ctrl-C included)
+  const created = yield* launch.scoped({ name, source: { type: "image", alias }, readiness: Readiness.running })
   const state = yield* instances.state(name)
   yield* Console.log(`${created.name}: ${state.status}, pid ${state.pid}, ${state.processes} processes`)
 

@@ -22,12 +22,9 @@ const program = Effect.gen(function*() {
   const instances = yield* Instances.Instances
 
   // 1. subscribe first (LXD does not replay), then act
-  const feed = yield* events.subscribe({ types: ["lifecycle"] })
+  const feed = yield* events.subscribe({ types: ["lifecycle"], instance })
   const printer = yield* feed.pipe(
-    Stream.filter((e): e is Events.LifecycleEvent =>
-      e._tag === "LifecycleEvent" &&
-      e.metadata.source.split("?")[0] === `/1.0/instances/${encodeURIComponent(instance)}`
-    ),
+    Stream.filter((e): e is Events.LifecycleEvent => e._tag === "LifecycleEvent"),
     Stream.runForEach((e) => Console.log(`[event] ${e.timestamp} ${e.metadata.action} ${e.metadata.source}`)),
     Effect.fork
   )

@@ -10,25 +10,22 @@
  */
 import * as NodeRuntime from "@effect/platform-node/NodeRuntime"
 import { Config, Console, Effect } from "effect"
-import { Images, Instances, Lxd, Snapshots } from "effect-lxd"
+import { Images, Instances, Launch, Lxd, Snapshots } from "effect-lxd"
 
 const program = Effect.gen(function*() {
   const instances = yield* Instances.Instances
+  const launch = yield* Launch.Launch
   const snapshots = yield* Snapshots.Snapshots
   const images = yield* Images.Images
   const alias = yield* Config.withDefault(Config.string("IMAGE"), "busybox")
   const name = `example-${Math.random().toString(36).slice(2, 8)}`
 
-  // launch; the finalizer deletes the container whatever happens next
-  const container = yield* Effect.acquireRelease(
-    instances.create({
-      name,
-      source: { type: "image", alias },
-      config: { "user.stage": "launched" },
-      start: true
-    }),
-    (c) => Effect.ignore(instances.delete(c.name, { force: true }))
-  )
+  // launch; the container is deleted when the scope closes, whatever happens next
+  const container = yield* launch.scoped({
+    name,
+    source: { type: "image", alias },
+    config: { "user.stage": "launched" }
+  })
   yield* Console.log(`launched ${container.name} (${container.type}, ${container.status})`)
 
   const state = yield* instances.state(name)

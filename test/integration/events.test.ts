@@ -1,7 +1,8 @@
 import { assert } from "@effect/vitest"
-import { Events, Lxd, LxdHttp, Operations } from "effect-lxd"
+import { Events, Instances, Lxd, LxdHttp, Operations, Snapshots } from "effect-lxd"
 import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
 import { container, deleteInstance } from "../support/fixtures.js"
@@ -59,6 +60,86 @@ forEachServer("events", (it, server) => {
       const actions = yield* lifecycleOf(stream, name, (a) => a.includes("instance-started"))
       assert.includeMembers(actions, ["instance-created", "instance-started"])
       assert.isBelow(actions.indexOf("instance-created"), actions.indexOf("instance-started"))
+    }))
+
+  it.scoped("events of one instance: its lifecycle, its snapshot, its rename, its operations; typed actions", () =>
+    Effect.gen(function*() {
+      const events = yield* Events.Events
+      const instances = yield* Instances.Instances
+      const snapshots = yield* Snapshots.Snapshots
+      const name = uniqueName("evi")
+      const other = uniqueName("evo")
+      const renamedTo = `${name}-r`
+      for (const n of [name, other, renamedTo]) yield* Effect.addFinalizer(() => deleteInstance(n))
+      const source = { type: "image" as const, alias: server.env.imageAlias }
+      const feed = yield* events.subscribe({ types: ["lifecycle", "operation"], instance: name })
+      yield* instances.create({ name: other, source })
+      yield* instances.create({ name, source })
+      yield* snapshots.create(name, { name: "s0" })
+      yield* instances.rename(name, renamedTo)
+      const seen = Chunk.toArray(
+        yield* feed.pipe(
+          Stream.takeUntil((e) => e._tag === "LifecycleEvent" && e.metadata.action === "instance-renamed"),
+          Stream.runCollect,
+          Effect.timeout("60 seconds")
+        )
+      )
+      const lifecycle = seen.filter((e): e is Events.LifecycleEvent => e._tag === "LifecycleEvent")
+      assert.includeMembers(lifecycle.map((e) => e.metadata.action), [
+        "instance-created",
+        "instance-snapshot-created",
+        "instance-renamed"
+      ])
+      assert.isTrue(seen.some((e) => e._tag === "OperationEvent" && e.metadata.description === "Creating instance"))
+      // nothing about the other instance got through
+      assert.isFalse(seen.some(Events.isForInstance(other)))
+      const snapshot = lifecycle.find((e) => e.metadata.action === "instance-snapshot-created")!
+      assert.deepStrictEqual(
+        Events.instanceOf(snapshot),
+        Option.some({ instance: name, snapshot: "s0", project: "default" })
+      )
+      const typed = Events.lifecycle(lifecycle.find((e) => e.metadata.action === "instance-renamed")!)
+      assert.isTrue(Option.isSome(typed))
+      if (Option.isSome(typed) && typed.value.action === "instance-renamed") {
+        assert.strictEqual(typed.value.context.old_name, name)
+        assert.strictEqual(typed.value.source, `/1.0/instances/${renamedTo}`)
+      }
+    }))
+
+  it.scoped("events of one instance in a project: the same name in the default project does not match", () =>
+    Effect.gen(function*() {
+      const events = yield* Events.Events
+      const http = yield* LxdHttp.LxdHttp
+      const ops = yield* Operations.Operations
+      const project = yield* throwawayProject
+      const name = uniqueName("evq")
+      const everywhere = yield* events.subscribe({ types: ["lifecycle"], allProjects: true })
+      // a profile is enough for lifecycle events; none is an instance: nothing must match
+      yield* profileInAndOut(name, project)
+      // empty instances of the same name in both projects, the default project's first
+      const root = { root: { type: "disk", path: "/", pool: server.env.storagePool } }
+      for (const where of [{}, { project }]) {
+        yield* http.send({
+          method: "POST",
+          path: "/1.0/instances",
+          body: { name, type: "container", source: { type: "none" }, profiles: [], devices: root },
+          ...where
+        }).pipe(Effect.flatMap((r) => r._tag === "Async" ? ops.wait(r.operation) : Effect.void))
+        yield* Effect.addFinalizer(() =>
+          Effect.ignore(ops.run({ method: "DELETE", path: `/1.0/instances/${name}`, ...where }))
+        )
+      }
+      const matched = Chunk.toArray(
+        yield* everywhere.pipe(
+          Events.forInstance(name, { project }),
+          Stream.take(1),
+          Stream.runCollect,
+          Effect.timeout("30 seconds")
+        )
+      )
+      assert.strictEqual(matched.length, 1)
+      const ref = Events.instanceOf(matched[0] as Events.LifecycleEvent)
+      assert.deepStrictEqual(Option.map(ref, (r) => [r.instance, r.project]), Option.some([name, project]))
     }))
 
   it.scoped("operation events and watchOperation follow an operation to its end", () =>

@@ -1,9 +1,10 @@
 /**
- * Throwaway resources for integration tests, made with the raw escape hatch so that any
- * suite can use them without depending on the typed service under test. Each one is
- * deleted (forcefully) when the test's scope closes, even if the test fails.
+ * Throwaway resources for integration tests. Containers come from `Launch.scoped` (which
+ * launch.test.ts proves on every server, interruptions included); `deleteInstance` uses
+ * the raw escape hatch so that any suite can clean up without the typed services. Each
+ * one is deleted (forcefully) when the test's scope closes, even if the test fails.
  */
-import { LxdHttp, Operations } from "effect-lxd"
+import { Launch, Operations } from "effect-lxd"
 import * as Effect from "effect/Effect"
 import type * as Scope from "effect/Scope"
 import { uniqueName } from "./servers.js"
@@ -26,33 +27,18 @@ export interface ContainerOptions {
 export const container = (
   alias: string,
   options: ContainerOptions = {}
-): Effect.Effect<string, unknown, LxdHttp.LxdHttp | Operations.Operations | Scope.Scope> =>
+): Effect.Effect<string, unknown, Launch.Launch | Scope.Scope> =>
   Effect.gen(function*() {
-    const ops = yield* Operations.Operations
-    const name = uniqueName(options.prefix ?? "c")
-    yield* Effect.acquireRelease(
-      ops.run({
-        method: "POST",
-        path: "/1.0/instances",
-        body: {
-          name,
-          type: "container",
-          source: { type: "image", alias: options.alias ?? alias },
-          config: options.config ?? {},
-          profiles: options.profiles ?? ["default"],
-          devices: options.devices ?? {}
-        }
-      }),
-      () => deleteInstance(name)
-    )
-    if (options.start !== false) {
-      yield* ops.run({
-        method: "PUT",
-        path: `/1.0/instances/${enc(name)}/state`,
-        body: { action: "start", timeout: 30 }
-      })
-    }
-    return name
+    const launch = yield* Launch.Launch
+    const instance = yield* launch.scoped({
+      name: uniqueName(options.prefix ?? "c"),
+      source: { type: "image", alias: options.alias ?? alias },
+      config: options.config ?? {},
+      profiles: options.profiles ?? ["default"],
+      devices: options.devices ?? {},
+      start: options.start !== false
+    })
+    return instance.name
   })
 
 /** Force-delete an instance, ignoring every failure (for finalizers). */

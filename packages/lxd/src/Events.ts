@@ -44,6 +44,7 @@ import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as Take from "effect/Take"
 import { Operation } from "./internal/envelope.js"
+import { parseInstanceUrl, resourcesMention } from "./internal/instanceUrls.js"
 import { traced } from "./internal/tracing.js"
 import { type RequestError, TransportError } from "./LxdError.js"
 import { currentProject, LxdHttp } from "./LxdHttp.js"
@@ -171,6 +172,11 @@ export interface StreamOptions {
   /** Events of every project. */
   readonly allProjects?: boolean | undefined
   /**
+   * Only the events about this instance (see `isForInstance`): its lifecycle events,
+   * those of its snapshots and backups, and the operations that touch it.
+   */
+  readonly instance?: string | undefined
+  /**
    * Reconnect after the connection drops or cannot be opened, on this schedule (events
    * in between are lost; the schedule starts over once events arrive again). Without
    * it, or once the schedule gives up, the stream fails with `TransportError`.
@@ -258,6 +264,284 @@ export const decodeEvent = (text: string): Option.Option<Event> =>
     }
   })
 
+// -----------------------------------------------------------------------------
+// One instance's events
+// -----------------------------------------------------------------------------
+
+/**
+ * @since 0.1.0
+ * @category options
+ */
+export interface InstanceFilterOptions {
+  /**
+   * The instance's project. Without it, an instance of that name in any project the
+   * subscription sees matches (a subscription is of one project unless `allProjects`).
+   */
+  readonly project?: string | undefined
+}
+
+/**
+ * The instance (and snapshot) a lifecycle event is about, from its `source`.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface InstanceRef {
+  readonly instance: string
+  /** Set for `instance-snapshot-*` events. */
+  readonly snapshot: string | undefined
+  /** The event's project (`default` when the server does not say). */
+  readonly project: string
+}
+
+/**
+ * Which instance a lifecycle event is about (`None` for events about other resources).
+ *
+ * @since 0.1.0
+ * @category filters
+ */
+export const instanceOf = (event: LifecycleEvent): Option.Option<InstanceRef> => {
+  const url = parseInstanceUrl(event.metadata.source)
+  if (url === undefined) return Option.none()
+  return Option.some({
+    instance: url.instance,
+    snapshot: url.rest[0] === "snapshots" ? url.rest[1] : undefined,
+    project: event.project ?? event.metadata.project ?? url.project ?? "default"
+  })
+}
+
+/**
+ * Whether an event is about one instance: its lifecycle events (the instance's own, its
+ * snapshots', its backups'; a rename under its old name too, whose `context.old_name`
+ * names it) and the operations whose resources name it. Logging and other events never
+ * match.
+ *
+ * @since 0.1.0
+ * @category filters
+ */
+export const isForInstance = (name: string, options?: InstanceFilterOptions) => (event: Event): boolean => {
+  const wanted = options?.project
+  switch (event._tag) {
+    case "LifecycleEvent": {
+      const ref = instanceOf(event)
+      if (Option.isNone(ref) || (wanted !== undefined && ref.value.project !== wanted)) return false
+      return ref.value.instance === name ||
+        (event.metadata.action === "instance-renamed" && event.metadata.context?.old_name === name)
+    }
+    case "OperationEvent":
+      return (wanted === undefined || event.project === undefined || event.project === wanted) &&
+        resourcesMention(event.metadata.resources, name, event.project === undefined ? wanted : undefined)
+    default:
+      return false
+  }
+}
+
+/**
+ * Keep only the events about one instance (`isForInstance`), for any stream of events:
+ * `events.stream({ types: ["lifecycle"] }).pipe(Events.forInstance("web1"))`.
+ *
+ * @since 0.1.0
+ * @category filters
+ */
+export const forInstance =
+  (name: string, options?: InstanceFilterOptions) =>
+  <E, R>(self: Stream.Stream<Event, E, R>): Stream.Stream<Event, E, R> =>
+    Stream.filter(self, isForInstance(name, options))
+
+// -----------------------------------------------------------------------------
+// Typed lifecycle metadata
+// -----------------------------------------------------------------------------
+
+const Context_ = Schema.optional(Schema.NullOr(Schema.Record({ key: Schema.String, value: Schema.Unknown })))
+
+const action = <A extends string>(name: A) =>
+  Schema.Struct({ ...LifecycleMetadata.fields, action: Schema.Literal(name), context: Context_ })
+
+const renamed = <A extends string>(name: A) =>
+  Schema.Struct({
+    ...LifecycleMetadata.fields,
+    action: Schema.Literal(name),
+    context: Schema.Struct({ old_name: Schema.String })
+  })
+
+/**
+ * `instance-created` (context: `type`, `storage-pool`, on Incus `location`).
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceCreated = Schema.Struct({
+  ...LifecycleMetadata.fields,
+  action: Schema.Literal("instance-created"),
+  context: Schema.optional(
+    Schema.NullOr(
+      Schema.Struct({
+        type: Schema.optional(Schema.String),
+        "storage-pool": Schema.optional(Schema.String),
+        location: Schema.optional(Schema.String)
+      })
+    )
+  )
+})
+
+/**
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceStarted = action("instance-started")
+
+/**
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceStopped = action("instance-stopped")
+
+/**
+ * A clean shutdown (`stop` without `force`).
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceShutdown = action("instance-shutdown")
+
+/**
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceRestarted = action("instance-restarted")
+
+/**
+ * Frozen (`freeze`; also around a snapshot of a running container).
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstancePaused = action("instance-paused")
+
+/**
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceResumed = action("instance-resumed")
+
+/**
+ * Its configuration changed.
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceUpdated = action("instance-updated")
+
+/**
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceDeleted = action("instance-deleted")
+
+/**
+ * Renamed: `source` is the new URL, `context.old_name` the old name.
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceRenamed = renamed("instance-renamed")
+
+/**
+ * A snapshot was restored into it.
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceRestored = action("instance-restored")
+
+/**
+ * A command was started in it.
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceExec = action("instance-exec")
+
+/**
+ * `source` is the snapshot's URL (`/1.0/instances/web1/snapshots/s0`).
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceSnapshotCreated = action("instance-snapshot-created")
+
+/**
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceSnapshotDeleted = action("instance-snapshot-deleted")
+
+/**
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceSnapshotUpdated = action("instance-snapshot-updated")
+
+/**
+ * `context.old_name` is `instance/old-snapshot`.
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const InstanceSnapshotRenamed = renamed("instance-snapshot-renamed")
+
+/**
+ * An operation was cancelled (`source` is the operation's URL).
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const OperationCancelled = action("operation-cancelled")
+
+/**
+ * The lifecycle actions this library types: the instance's life, its snapshots', and
+ * cancelled operations. Operation events carry a full `Operation` already.
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const Lifecycle = Schema.Union(
+  InstanceCreated,
+  InstanceStarted,
+  InstanceStopped,
+  InstanceShutdown,
+  InstanceRestarted,
+  InstancePaused,
+  InstanceResumed,
+  InstanceUpdated,
+  InstanceDeleted,
+  InstanceRenamed,
+  InstanceRestored,
+  InstanceExec,
+  InstanceSnapshotCreated,
+  InstanceSnapshotDeleted,
+  InstanceSnapshotUpdated,
+  InstanceSnapshotRenamed,
+  OperationCancelled
+)
+
+/**
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export type Lifecycle = typeof Lifecycle.Type
+
+const decodeLifecycleAction = Schema.decodeUnknownOption(Lifecycle)
+
+/**
+ * The typed metadata of a lifecycle event, narrowed by `action` (`None` for actions this
+ * library does not type, or metadata that does not fit them).
+ *
+ * @since 0.1.0
+ * @category lifecycle
+ */
+export const lifecycle = (event: LifecycleEvent): Option.Option<Lifecycle> => decodeLifecycleAction(event.metadata)
+
 type Hub = PubSub.PubSub<Take.Take<Event, TransportError>>
 
 interface Key {
@@ -332,7 +616,10 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations | Scope.Sc
       }
       const hub = yield* RcMap.get(connections, keyString(key))
       const queue = yield* PubSub.subscribe(hub)
-      return Stream.fromQueue(queue).pipe(Stream.flattenTake)
+      const events = Stream.fromQueue(queue).pipe(Stream.flattenTake)
+      return options?.instance === undefined
+        ? events
+        : Stream.filter(events, isForInstance(options.instance, project === undefined ? {} : { project }))
     })
 
   const stream = (options?: StreamOptions): Stream.Stream<Event, TransportError> => {

@@ -33,6 +33,7 @@ import * as InstanceBackups from "./InstanceBackups.js"
 import * as InstanceConsole from "./InstanceConsole.js"
 import * as InstanceMetadata from "./InstanceMetadata.js"
 import * as Instances from "./Instances.js"
+import * as Launch from "./Launch.js"
 import * as LxdHttp from "./LxdHttp.js"
 import * as Metrics from "./Metrics.js"
 import * as Migration from "./Migration.js"
@@ -84,6 +85,7 @@ export type Services =
   | StorageBuckets.StorageBuckets
   | Warnings.Warnings
   | Metrics.Metrics
+  | Launch.Launch
 
 /**
  * The errors building a connection can fail with.
@@ -125,7 +127,8 @@ export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, neve
     StorageVolumeBackups.layer,
     StorageBuckets.layer,
     Warnings.layer,
-    Metrics.layer
+    Metrics.layer,
+    Launch.layer
   )
   .pipe(Layer.provideMerge(Operations.layer))
 

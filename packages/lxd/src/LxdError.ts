@@ -357,6 +357,39 @@ export class InvalidArgument extends Schema.TaggedError<InvalidArgument>("effect
 }
 
 /**
+ * An instance did not reach a readiness condition (`Launch.untilReady`,
+ * `Launch.waitReady`) before the timeout, or before the retry schedule gave up. It says
+ * which condition did not hold and what was seen last.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class NotReady extends Schema.TaggedError<NotReady>("effect-lxd/NotReady")("NotReady", {
+  /** The instance. */
+  instance: Schema.String,
+  /** The condition that did not hold (`running`, `inet address on eth0`, `command true`...). */
+  condition: Schema.String,
+  /** What the last check saw (`status Stopped`, `eth0: fe80::1/64 (link)`, `exit 1: ...`). */
+  observed: Schema.String,
+  /** Why the wait ended: `timeout` (after how long) or `schedule` (the schedule gave up). */
+  reason: Schema.String
+}) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return `Instance ${printable(this.instance)} not ready (${printable(this.reason)}): ${
+      printable(this.condition)
+    } did not hold; last seen: ${printable(this.observed)}`
+  }
+}
+
+/**
  * The typed error for an error answer (an error envelope, or a failure status without
  * one): `NotFound` for 404, `LXDAPIException` otherwise. The resource is named from the
  * path.
@@ -387,6 +420,7 @@ export type LxdError =
   | TransportError
   | DecodeError
   | InvalidArgument
+  | NotReady
 
 /**
  * The errors of a request to the server (what `LxdHttp` calls can fail with).

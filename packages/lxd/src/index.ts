@@ -183,3 +183,17 @@ export * as Events from "./Events.js"
  * @since 0.1.0
  */
 export * as InstanceConsole from "./InstanceConsole.js"
+
+/**
+ * Instances that live in a Scope, and launches that wait until the instance is ready.
+ *
+ * @since 0.1.0
+ */
+export * as Launch from "./Launch.js"
+
+/**
+ * Readiness conditions for `Launch`: running, an address, a command, your own Effect.
+ *
+ * @since 0.1.0
+ */
+export * as Readiness from "./Readiness.js"

@@ -8,10 +8,12 @@ import {
   Cluster,
   Images,
   Instances,
+  Launch,
   Lxd,
   LxdHttp,
   LxdTransport,
   Operations,
+  Readiness,
   Server
 } from "../src/index.js"
 import { json, operation, sync } from "./fakeServer.js"
@@ -86,5 +88,25 @@ describe("spans", () => {
       for (const secret of SECRETS) {
         assert.isFalse(everything.some((text) => text.includes(secret)), `${secret} leaked into a span`)
       }
+    }))
+  it.live("Launch calls run in spans named after them; a check that keeps failing ends in NotReady", () =>
+    Effect.gen(function*() {
+      const { spans, tracer } = recordingTracer()
+      const launch = yield* Effect.provide(Launch.Launch, services)
+      // this fake answers the state with an operation: the check cannot decode it
+      const error = yield* Effect.flip(
+        launch.waitReady("web1", Readiness.running, { timeout: "300 millis" }).pipe(
+          Effect.provide(services),
+          Effect.withTracer(tracer)
+        )
+      )
+      assert.strictEqual(error._tag, "NotReady")
+      if (error._tag !== "NotReady") return
+      assert.strictEqual(error.condition, "running")
+      assert.match(error.observed, /^DecodeError: /)
+      assert.match(error.reason, /^timeout after/)
+      const span = spans.find((s) => s.name === "Launch.waitReady")
+      assert.isDefined(span)
+      assert.strictEqual(span!.attributes.get("lxd.instance"), "web1")
     }))
 })
