@@ -3,14 +3,14 @@
  * on the server's.
  */
 import { assert } from "@effect/vitest"
-import { Events, Exec, Files, InstanceConsole, LxdHttp, Operations } from "effect-lxd"
+import { Events, Exec, Files, InstanceConsole, Instances, LxdHttp, Operations } from "effect-lxd"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import { container } from "../support/fixtures.js"
-import { forEachServer } from "../support/servers.js"
+import { forEachServer, uniqueName } from "../support/servers.js"
 
 class Box extends Context.Tag("test/resource-safety/Box")<Box, string>() {}
 
@@ -163,3 +163,28 @@ forEachServer("resource safety", (it, server) => {
       }), { timeout: 180_000 })
   })
 }, { timeout: "3 minutes" })
+
+forEachServer("acquire interrupted", (it, server) => {
+  it.effect(
+    "an acquireRelease around create, interrupted at any moment, leaves no instance behind",
+    () =>
+      Effect.gen(function*() {
+        const instances = yield* Instances.Instances
+        const prefix = uniqueName("acq")
+        const delays = [0, 5, 15, 30, 50, 80, 120, 200, 400]
+        yield* Effect.forEach(delays, (delay, i) =>
+          Effect.gen(function*() {
+            const acquired = Effect.acquireRelease(
+              instances.create({ name: `${prefix}-${i}`, source: { type: "image", alias: server.env.imageAlias } }),
+              (made) => Effect.orDie(instances.delete(made.name, { force: true }))
+            )
+            const fiber = yield* Effect.fork(Effect.scoped(Effect.zipRight(acquired, Effect.never)))
+            yield* Effect.sleep(delay)
+            yield* Fiber.interrupt(fiber)
+          }), { discard: true })
+        const left = (yield* instances.listNames()).filter((n) => n.startsWith(prefix))
+        assert.deepStrictEqual(left, [], "every instance an acquire created was released")
+      }),
+    { timeout: 240_000 }
+  )
+})
