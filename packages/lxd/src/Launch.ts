@@ -54,6 +54,7 @@ import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import type * as Instances from "./Instances.js"
+import { execBody } from "./internal/execRequest.js"
 import {
   copiedInstance,
   createBody,
@@ -67,8 +68,8 @@ import { Instance, InstanceState } from "./internal/models/instance.js"
 import * as Readiness from "./internal/readiness.js"
 import { traced } from "./internal/tracing.js"
 import { DecodeError, type ExtensionNotAvailable, InvalidArgument, NotReady, type RequestError } from "./LxdError.js"
-import { LxdHttp } from "./LxdHttp.js"
-import { type Operation, Operations } from "./Operations.js"
+import { LxdHttp, type Service as LxdHttpService } from "./LxdHttp.js"
+import { type Operation, Operations, type Service as OperationsService } from "./Operations.js"
 
 /**
  * What to create: `Instances.create`'s options, with `start` on by default.
@@ -192,15 +193,10 @@ const generatedName = Effect.map(
 )
 
 /**
- * @since 0.1.0
- * @category constructors
+ * The few instance calls a launch needs, on the protocol directly (the same requests
+ * `Instances` and `Exec` send: a service module takes no values from another).
  */
-export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
-  const http = yield* LxdHttp
-  const ops = yield* Operations
-
-  // the few instance calls a launch needs, on the protocol directly (the same requests
-  // `Instances` sends)
+const instanceCalls = (http: LxdHttpService, ops: OperationsService) => {
   const get = (name: string) => http.sync({ method: "GET", path: instancePath(name) }, Instance)
   const exists = (name: string) =>
     get(name).pipe(Effect.as(true), Effect.catchTag("NotFound", () => Effect.succeed(false)))
@@ -234,13 +230,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       ops.run({
         method: "POST",
         path: `${instancePath(name)}/exec`,
-        body: {
-          command,
-          environment: environment ?? {},
-          interactive: false,
-          "wait-for-websocket": false,
-          "record-output": false
-        }
+        body: { ...execBody(command, { environment }), "wait-for-websocket": false, "record-output": false }
       }).pipe(
         Effect.flatMap((outcome) =>
           outcome._tag === "Async"
@@ -260,6 +250,19 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       Effect.map((all) => all.filter((op) => !op.isFinal && resourcesMention(op.resources, name, undefined))),
       Effect.orElseSucceed(() => [])
     )
+
+  return { changeState, contextOf, createOperation, exists, forceDelete, get, pendingOn }
+}
+
+/**
+ * @since 0.1.0
+ * @category constructors
+ */
+export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
+  const http = yield* LxdHttp
+  const ops = yield* Operations
+
+  const { changeState, contextOf, createOperation, exists, forceDelete, get, pendingOn } = instanceCalls(http, ops)
 
   const cleanup = (
     name: string,

@@ -33,12 +33,12 @@ import * as Schema from "effect/Schema"
 import { collection } from "./internal/collection.js"
 import { arrayOf, optionalConfig, optionalString, OptionalTime } from "./internal/models/fields.js"
 import { StorageVolume } from "./internal/models/storage-volume.js"
-import { path } from "./internal/path.js"
+import { nameFromUrl, path } from "./internal/path.js"
 import { defined } from "./internal/resource.js"
 import { traced } from "./internal/tracing.js"
 import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
 import { LxdHttp, withProject } from "./LxdHttp.js"
-import { Operations } from "./Operations.js"
+import { Operations, type Outcome } from "./Operations.js"
 import type * as Resource from "./Resource.js"
 
 // -----------------------------------------------------------------------------
@@ -289,6 +289,12 @@ export const volumeFromUrl = (url: string): { readonly type: string; readonly na
   return { type: decodeURIComponent(segments[i + 1]!), name: decodeURIComponent(segments[i + 2]!) }
 }
 
+/** The snapshot an answer's operation names in its resources, if it does. */
+const snapshotNamed = (outcome: Outcome): string | undefined => {
+  const url = outcome._tag === "Async" ? outcome.operation.resources?.["storage_volume_snapshots"]?.[0] : undefined
+  return url === undefined ? undefined : nameFromUrl(url)
+}
+
 /**
  * @since 0.1.0
  * @category constructors
@@ -308,13 +314,12 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     toPut: (v: StorageVolume): StorageVolumePut => ({ description: v.description, config: v.config })
   })
 
-  const list = (pool: string, options?: ListOptions) =>
+  /** The volumes (not their snapshots, which some servers list too) under `base`. */
+  const listUnder = (base: string, options: ListOptions | undefined) =>
     http.sync(
       {
         method: "GET",
-        path: options?.type === undefined
-          ? path`/1.0/storage-pools/${pool}/volumes`
-          : path`/1.0/storage-pools/${pool}/volumes/${options.type}`,
+        path: options?.type === undefined ? base : `${base}${path`/${options.type}`}`,
         query: {
           recursion: 1,
           ...(options?.allProjects ? { "all-projects": true } : {}),
@@ -323,6 +328,8 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       },
       arrayOf(StorageVolume)
     ).pipe(Effect.map((vols) => vols.filter((v) => !v.name.includes("/"))))
+
+  const list = (pool: string, options?: ListOptions) => listUnder(path`/1.0/storage-pools/${pool}/volumes`, options)
 
   const listNames = (pool: string, options?: { readonly type?: VolumeType | undefined }) =>
     http.sync(
@@ -411,12 +418,8 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         path: snapsPath(v),
         body: defined({ name: options?.name, expires_at: expiresAt })
       })
-      let name = options?.name
-      if (name === undefined && outcome._tag === "Async") {
-        // newer servers name the snapshot in the operation's resources
-        const url = outcome.operation.resources?.["storage_volume_snapshots"]?.[0]
-        if (url !== undefined) name = decodeURIComponent(url.split("?")[0]!.split("/").pop() ?? "")
-      }
+      // newer servers name the snapshot in the operation's resources
+      let name = options?.name ?? snapshotNamed(outcome)
       if (name === undefined) {
         const after = yield* snapNames(v)
         name = after.find((n) => !before.includes(n)) ?? after[after.length - 1] ?? ""
@@ -431,21 +434,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   }
 
   const listAll = (options?: ListOptions) =>
-    Effect.zipRight(
-      http.requireExtension("storage_volumes_all"),
-      http.sync(
-        {
-          method: "GET",
-          path: options?.type === undefined ? "/1.0/storage-volumes" : path`/1.0/storage-volumes/${options.type}`,
-          query: {
-            recursion: 1,
-            ...(options?.allProjects ? { "all-projects": true } : {}),
-            ...(options?.filter === undefined ? {} : { filter: options.filter })
-          }
-        },
-        arrayOf(StorageVolume)
-      )
-    ).pipe(Effect.map((vols) => vols.filter((v) => !v.name.includes("/"))))
+    Effect.zipRight(http.requireExtension("storage_volumes_all"), listUnder("/1.0/storage-volumes", options))
 
   return StorageVolumes.of(traced("StorageVolumes", {
     ...volumes,
