@@ -30,6 +30,11 @@ import { checkAbsolutePath, checkId, checkMode } from "./validation.js"
 
 /** Bytes asked for (or sent) per READ and WRITE. */
 export const CHUNK = 32 * 1024
+/**
+ * Bytes sent per WRITE. Larger pieces (up to the servers' 256 KiB packets) measured no
+ * faster here.
+ */
+export const WRITE_CHUNK = 32 * 1024
 /** Requests in flight during a bulk read or write. */
 export const WINDOW = 64
 
@@ -447,13 +452,13 @@ export const session = (client: Client, where: Where): SftpSession => {
           inflight.push(yield* client.start((id) => request.write(id, handle, at, piece)))
           if (inflight.length >= WINDOW) yield* settle(inflight.shift()!)
         })
-      // gather small chunks into CHUNK-sized writes; cut large ones
-      let buffer = new Uint8Array(CHUNK)
+      // gather small chunks into WRITE_CHUNK-sized writes; cut large ones
+      let buffer = new Uint8Array(WRITE_CHUNK)
       let filled = 0
       const flush = Effect.suspend(() => {
         if (filled === 0) return Effect.void
         const piece = buffer.subarray(0, filled)
-        buffer = new Uint8Array(CHUNK)
+        buffer = new Uint8Array(WRITE_CHUNK)
         filled = 0
         return send(piece)
       })
@@ -461,11 +466,11 @@ export const session = (client: Client, where: Where): SftpSession => {
         Effect.gen(function*() {
           let at = 0
           while (at < chunk.length) {
-            const n = Math.min(CHUNK - filled, chunk.length - at)
+            const n = Math.min(WRITE_CHUNK - filled, chunk.length - at)
             buffer.set(chunk.subarray(at, at + n), filled)
             filled += n
             at += n
-            if (filled === CHUNK) yield* flush
+            if (filled === WRITE_CHUNK) yield* flush
           }
         })
       const source = typeof data === "string"
