@@ -25,10 +25,13 @@
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import { decodeListing, directoriesTo, resolveLink } from "./internal/filePaths.js"
-import { pullTree, pushTree } from "./internal/fileTrees.js"
+import { joinRemote, pullTree, pushTree, safeName } from "./internal/fileTrees.js"
 import { path as apiPath } from "./internal/path.js"
+import { removeTree, type TreeOps } from "./internal/removeTree.js"
+import * as Sftp from "./internal/sftp.js"
 import { traced } from "./internal/tracing.js"
 import { checkAbsolutePath, checkId, checkMode, checkName } from "./internal/validation.js"
 import { DecodeError, type ExtensionNotAvailable, InvalidArgument, type RequestError } from "./LxdError.js"
@@ -108,6 +111,141 @@ export type FilesError = RequestError | InvalidArgument | ExtensionNotAvailable
 
 /**
  * @since 0.1.0
+ * @category options
+ */
+export interface DeleteOptions {
+  /**
+   * Delete a directory with everything in it, children first. Symlinks inside are
+   * deleted as links, never followed (nothing outside the tree is touched); a symlink
+   * named as `path` is deleted itself. Over SFTP where the server has it (one
+   * connection for the whole walk), over the files API otherwise.
+   */
+  readonly recursive?: boolean | undefined
+}
+
+/**
+ * A new owner: a uid, a gid, or both (what is left out stays as it is).
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export interface Owner {
+  readonly uid?: number | undefined
+  readonly gid?: number | undefined
+}
+
+/**
+ * Attributes of a path as SFTP reports them (each field only if the server sent it).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SftpAttributes {
+  readonly type: "file" | "directory" | "symlink" | "other" | undefined
+  /** Permission bits, e.g. `0o644`. */
+  readonly mode: number | undefined
+  /** The whole `st_mode` (type and permission bits). */
+  readonly permissions: number | undefined
+  readonly size: number | undefined
+  readonly uid: number | undefined
+  readonly gid: number | undefined
+  readonly atime: Date | undefined
+  readonly mtime: Date | undefined
+}
+
+/**
+ * One entry of an SFTP directory listing (`.` and `..` left out).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SftpEntry {
+  readonly name: string
+  /** The server's `ls -l` style line. */
+  readonly longname: string
+  /** Attributes of the entry itself (a symlink is not followed). */
+  readonly attributes: SftpAttributes
+}
+
+/**
+ * How a file is opened, as in `node:fs`: `r` read, `r+` read and write, `w` write
+ * (create or truncate), `wx` write a new file (fails if it exists), `a` write, creating
+ * it if missing (offsets are the caller's: SFTP servers ignore append mode).
+ *
+ * @since 0.1.0
+ * @category options
+ */
+export type SftpOpenFlags = "r" | "r+" | "w" | "wx" | "a"
+
+/**
+ * An open file of an SFTP session, closed with its scope.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SftpFile {
+  readonly path: string
+  /** Up to `length` bytes at `offset`; `undefined` at the end of the file. */
+  readonly read: (offset: number, length: number) => Effect.Effect<Uint8Array | undefined, FilesError>
+  /** Write `data` at `offset`. */
+  readonly write: (offset: number, data: Uint8Array) => Effect.Effect<void, FilesError>
+  readonly stat: Effect.Effect<SftpAttributes, FilesError>
+  /** Close now (the scope closes it otherwise). */
+  readonly close: Effect.Effect<void, FilesError>
+}
+
+/**
+ * A scoped SFTP session on an instance's file system (`GET /1.0/instances/<name>/sftp`
+ * switched to SFTP): one connection for many calls. Paths are absolute. Closing the
+ * scope, or interrupting a call, closes the connection.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface SftpSession {
+  /** The SFTP extensions the server announced (e.g. `posix-rename@openssh.com`). */
+  readonly extensions: ReadonlyArray<string>
+  /** Attributes, following symlinks. */
+  readonly stat: (path: string) => Effect.Effect<SftpAttributes, FilesError>
+  /** Attributes of the path itself (a symlink is not followed). */
+  readonly lstat: (path: string) => Effect.Effect<SftpAttributes, FilesError>
+  /** The entries of a directory. */
+  readonly readdir: (path: string) => Effect.Effect<ReadonlyArray<SftpEntry>, FilesError>
+  /** The canonical absolute path. */
+  readonly realpath: (path: string) => Effect.Effect<string, FilesError>
+  /** Where a symlink points. */
+  readonly readlink: (path: string) => Effect.Effect<string, FilesError>
+  /** Open a file; it is closed with the scope. `mode` applies to a file it creates. */
+  readonly open: (
+    path: string,
+    flags: SftpOpenFlags,
+    options?: { readonly mode?: number | undefined }
+  ) => Effect.Effect<SftpFile, FilesError, Scope.Scope>
+  /** A whole file as a stream, with many reads in flight. */
+  readonly readFile: (path: string) => Stream.Stream<Uint8Array, FilesError>
+  /** Write a whole file, with many writes in flight; `mode` is set afterwards when given. */
+  readonly writeFile: <E = never>(
+    path: string,
+    data: Uint8Array | string | Stream.Stream<Uint8Array, E>,
+    options?: { readonly mode?: number | undefined; readonly write?: "overwrite" | "append" | undefined }
+  ) => Effect.Effect<void, FilesError | E>
+  /** Set permission bits (follows symlinks, as chmod does). */
+  readonly chmod: (path: string, mode: number) => Effect.Effect<void, FilesError>
+  /** Set the owner, the group, or both (follows symlinks). */
+  readonly chown: (path: string, owner: Owner) => Effect.Effect<void, FilesError>
+  /** Rename (fails if `to` exists). */
+  readonly rename: (from: string, to: string) => Effect.Effect<void, FilesError>
+  /** Delete a file or a symlink. */
+  readonly unlink: (path: string) => Effect.Effect<void, FilesError>
+  readonly mkdir: (path: string, options?: { readonly mode?: number | undefined }) => Effect.Effect<void, FilesError>
+  /** Delete an empty directory. */
+  readonly rmdir: (path: string) => Effect.Effect<void, FilesError>
+  /** Create a symlink at `path` pointing to `target` (the argument order of `Files.symlink`). */
+  readonly symlink: (path: string, target: string) => Effect.Effect<void, FilesError>
+}
+
+/**
+ * @since 0.1.0
  * @category models
  */
 export interface Service {
@@ -126,8 +264,11 @@ export interface Service {
   readonly list: (instance: string, path: string) => Effect.Effect<ReadonlyArray<string>, FilesError>
   /** Create a directory (an existing one is left alone). */
   readonly mkdir: (instance: string, path: string, options?: MkdirOptions) => Effect.Effect<void, FilesError>
-  /** Delete a file, a symlink or an empty directory (extension `file_delete`). */
-  readonly delete: (instance: string, path: string) => Effect.Effect<void, FilesError>
+  /**
+   * Delete a file, a symlink or an empty directory (extension `file_delete`); with
+   * `recursive`, a directory tree (symlinks in it are deleted, never followed).
+   */
+  readonly delete: (instance: string, path: string, options?: DeleteOptions) => Effect.Effect<void, FilesError>
   /** Create a symlink at `path` pointing to `target` (extension `file_symlinks`). */
   readonly symlink: (
     instance: string,
@@ -152,6 +293,20 @@ export interface Service {
     localPath: string,
     options?: TransferOptions
   ) => Effect.Effect<void, FilesError>
+  /**
+   * Change the permission bits of an existing file or directory without rewriting it
+   * (over SFTP; follows symlinks, as chmod does).
+   */
+  readonly chmod: (instance: string, path: string, mode: number) => Effect.Effect<void, FilesError>
+  /** Change the owner and/or group of an existing path without rewriting it (over SFTP). */
+  readonly chown: (instance: string, path: string, owner: Owner) => Effect.Effect<void, FilesError>
+  /**
+   * An SFTP session on the instance's file system, open until the scope closes. The
+   * endpoint has no API extension of its own: it came with LXD 4.24 (and every Incus),
+   * so the check is that release's `metrics_authentication` (`ExtensionNotAvailable`
+   * otherwise, before anything is sent).
+   */
+  readonly sftp: (instance: string) => Effect.Effect<SftpSession, FilesError, Scope.Scope>
 }
 
 /**
@@ -352,11 +507,100 @@ const singlePathCalls = (http: LxdHttpService) => {
 }
 
 /**
+ * The API extension that stands for the SFTP endpoint, which has none of its own: the
+ * endpoint came with LXD 4.24, as did this extension (every Incus has both).
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const sftpExtension = "metrics_authentication"
+
+/** The calls over SFTP, and the recursive delete (SFTP where the server has it). */
+const sftpCalls = (http: LxdHttpService, single: ReturnType<typeof singlePathCalls>) => {
+  const sftp = (instance: string): Effect.Effect<SftpSession, FilesError, Scope.Scope> =>
+    Effect.gen(function*() {
+      yield* checkInstance(instance)
+      yield* http.requireExtension(sftpExtension)
+      const where = { address: http.address, instance, apiPath: apiPath`/1.0/instances/${instance}/sftp` }
+      const socket = yield* http.upgrade(where.apiPath, "sftp")
+      const client = yield* Sftp.connect(socket, where)
+      return traced("Files.sftp", Sftp.session(client, where), { nameAttribute: "lxd.path" })
+    })
+
+  const chmod = (instance: string, p: string, mode: number): Effect.Effect<void, FilesError> =>
+    Effect.scoped(Effect.gen(function*() {
+      yield* checkTarget(instance, "path", p, { mode })
+      const session = yield* sftp(instance)
+      yield* session.chmod(p, mode)
+    }))
+
+  const chown = (instance: string, p: string, owner: Owner): Effect.Effect<void, FilesError> =>
+    Effect.scoped(Effect.gen(function*() {
+      yield* checkTarget(instance, "path", p, owner)
+      if (owner.uid === undefined && owner.gid === undefined) {
+        return yield* Effect.fail(new InvalidArgument({ argument: "owner", reason: "give a uid, a gid or both" }))
+      }
+      const session = yield* sftp(instance)
+      yield* session.chown(p, owner)
+    }))
+
+  /** The tree walk over one SFTP session: listings carry each entry's own type. */
+  const sftpTree = (session: SftpSession): TreeOps<FilesError> => ({
+    isDirectory: (p) => Effect.map(session.lstat(p), (a) => a.type === "directory"),
+    entries: (p) =>
+      Effect.map(
+        session.readdir(p),
+        (entries) => entries.map((e) => ({ name: e.name, directory: e.attributes.type === "directory" }))
+      ),
+    removeFile: session.unlink,
+    removeDirectory: session.rmdir
+  })
+
+  /** The tree walk over the files API: its stat reports a symlink as one (not followed). */
+  const filesTree = (instance: string): TreeOps<FilesError> => ({
+    isDirectory: (p) => Effect.map(single.stat(instance, p), (info) => info.type === "directory"),
+    entries: (p) =>
+      Effect.flatMap(single.list(instance, p), (names) =>
+        Effect.forEach(
+          names.filter(safeName),
+          (name) =>
+            Effect.map(single.stat(instance, joinRemote(p, name)), (info) => ({
+              name,
+              directory: info.type === "directory"
+            })),
+          { concurrency: 4 }
+        )),
+    removeFile: (p) => single.delete(instance, p),
+    removeDirectory: (p) => single.delete(instance, p)
+  })
+
+  const remove = (instance: string, p: string, options?: DeleteOptions): Effect.Effect<void, FilesError> => {
+    if (options?.recursive !== true) return single.delete(instance, p)
+    return Effect.scoped(Effect.gen(function*() {
+      yield* checkTarget(instance, "path", p)
+      if (p.split("/").every((segment) => segment === "" || segment === ".")) {
+        return yield* Effect.fail(new InvalidArgument({ argument: "path", reason: "refusing to delete / recursively" }))
+      }
+      if (yield* http.hasExtension(sftpExtension)) {
+        yield* removeTree(sftpTree(yield* sftp(instance)), p)
+      } else {
+        yield* http.requireExtension("file_delete")
+        yield* removeTree(filesTree(instance), p)
+      }
+    }))
+  }
+
+  return { chmod, chown, remove, sftp }
+}
+
+/**
  * @since 0.1.0
  * @category constructors
  */
 export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*() {
-  const single = singlePathCalls(yield* LxdHttp)
+  const http = yield* LxdHttp
+  const single = singlePathCalls(http)
+  const { chmod, chown, remove, sftp } = sftpCalls(http, single)
 
   const push = (
     instance: string,
@@ -381,7 +625,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
     })
 
   return Files.of(
-    traced("Files", { ...single, push, pull }, {
+    traced("Files", { ...single, delete: remove, push, pull, chmod, chown, sftp }, {
       nameAttribute: "lxd.instance"
     })
   )

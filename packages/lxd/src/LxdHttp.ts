@@ -52,6 +52,7 @@ import type { QueryValue } from "./internal/path.js"
 import { type Bounds, makeRequests } from "./internal/protocol.js"
 import * as Scoping from "./internal/scoping.js"
 import { detectDialect, ServerEnvironment, ServerInfo, StorageDriver } from "./internal/serverInfo.js"
+import * as UpgradeInternal from "./internal/upgrade.js"
 import { userAgent as defaultUserAgent } from "./internal/version.js"
 import * as WebSocketInternal from "./internal/websocket.js"
 import {
@@ -64,7 +65,7 @@ import {
   TransportError
 } from "./LxdError.js"
 import * as LxdTransport from "./LxdTransport.js"
-import type { Dialect, LxdWebSocket } from "./LxdTransport.js"
+import type { Dialect, LxdWebSocket, UpgradedSocket } from "./LxdTransport.js"
 
 export {
   /**
@@ -90,6 +91,11 @@ export {
    * @category options
    */
   type UnixOptions as UnixTransportOptions,
+  /**
+   * @since 0.1.0
+   * @category models
+   */
+  type UpgradedSocket,
   /**
    * @since 0.1.0
    * @category models
@@ -155,6 +161,15 @@ export {
  * @category utils
  */
 export const openWebSocketCount: () => number = WebSocketInternal.openWebSocketCount
+
+/**
+ * How many upgraded connections (SFTP sessions) this process has open right now (all
+ * connections). Useful to prove in tests that nothing leaks.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const openUpgradedSocketCount: () => number = UpgradeInternal.openUpgradedSocketCount
 
 // -----------------------------------------------------------------------------
 // Requests and responses
@@ -356,6 +371,17 @@ export interface Service {
     path: string,
     query?: Readonly<Record<string, QueryValue>>
   ) => Effect.Effect<LxdWebSocket, TransportError, Scope.Scope>
+  /**
+   * Switch a fresh connection to another protocol (`Upgrade: <protocol>`, e.g. `sftp`
+   * on `/1.0/instances/<name>/sftp`); project and target apply as for requests. The
+   * connection lives until the scope closes. A refusal fails as any error answer does
+   * (404 as `NotFound`).
+   */
+  readonly upgrade: (
+    path: string,
+    protocol: string,
+    query?: Readonly<Record<string, QueryValue>>
+  ) => Effect.Effect<UpgradedSocket, RequestError, Scope.Scope>
 }
 
 /**
@@ -452,7 +478,7 @@ export const make = (
       maxBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
     }
 
-    const { raw, send, sync, syncWithEtag, timedOut, websocket } = makeRequests(transport, bounds)
+    const { raw, send, sync, syncWithEtag, timedOut, upgrade, websocket } = makeRequests(transport, bounds)
 
     const fetchInfo = sync({ method: "GET", path: "/1.0", project: null, target: null }, ServerInfo)
 
@@ -490,7 +516,8 @@ export const make = (
       sync,
       syncWithEtag,
       raw,
-      websocket
+      websocket,
+      upgrade
     })
   })
 

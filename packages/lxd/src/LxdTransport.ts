@@ -29,6 +29,7 @@ import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as NodeTransport from "./internal/nodeTransport.js"
+import type * as UpgradeInternal from "./internal/upgrade.js"
 import { userAgent as defaultUserAgent } from "./internal/version.js"
 import type * as WebSocketInternal from "./internal/websocket.js"
 import type { TransportError } from "./LxdError.js"
@@ -71,6 +72,37 @@ export interface WebSocketRequest {
 }
 
 /**
+ * A connection taken over from HTTP after `101 Switching Protocols` (SFTP), scoped.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UpgradedSocket = UpgradeInternal.UpgradedSocket
+
+/**
+ * The server's answer to an upgrade request: the connection, or the refusal with its
+ * status, headers and body (LXD's error envelope).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type UpgradeAnswer = UpgradeInternal.UpgradeAnswer
+
+/**
+ * What the protocol asks for when it switches a connection to another protocol: a path
+ * with its query (already encoded, starting with `/1.0`), the protocol named in
+ * `Upgrade`, and headers.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface UpgradeRequest {
+  readonly path: string
+  readonly protocol: string
+  readonly headers: Readonly<Record<string, string>>
+}
+
+/**
  * @since 0.1.0
  * @category models
  */
@@ -81,6 +113,14 @@ export interface Service {
   readonly client: HttpClient.HttpClient
   /** Open a websocket on an API path; the socket lives until the scope closes. */
   readonly websocket: (request: WebSocketRequest) => Effect.Effect<LxdWebSocket, TransportError, Scope.Scope>
+  /**
+   * Open a fresh connection, send `GET <path>` with `Upgrade: <protocol>` and hand back
+   * the connection after a 101 (it lives until the scope closes) or the refusal.
+   * Optional: transports without it (in-memory clients) cannot reach SFTP.
+   */
+  readonly upgrade?:
+    | ((request: UpgradeRequest) => Effect.Effect<UpgradeAnswer, TransportError, Scope.Scope>)
+    | undefined
 }
 
 /**
@@ -169,6 +209,7 @@ export const fromHttpClient = (options: {
   readonly address?: string | undefined
   readonly userAgent?: string | undefined
   readonly websocket: Service["websocket"]
+  readonly upgrade?: Service["upgrade"]
 }): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) =>
     make({
@@ -179,7 +220,8 @@ export const fromHttpClient = (options: {
           "user-agent",
           options.userAgent ?? defaultUserAgent
         )),
-      websocket: options.websocket
+      websocket: options.websocket,
+      upgrade: options.upgrade
     }))
 
 /**

@@ -14,10 +14,12 @@ import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
-import type * as Tls from "node:tls"
+import * as Net from "node:net"
+import * as Tls from "node:tls"
 import { TransportError } from "../LxdError.js"
 import type { Dialect, HttpsOptions, Service, UnixOptions } from "../LxdTransport.js"
 import { withoutQuery } from "./path.js"
+import * as Upgrade from "./upgrade.js"
 import { userAgent } from "./version.js"
 import * as WebSocketInternal from "./websocket.js"
 
@@ -137,6 +139,18 @@ export const unix = (options: UnixOptions): Effect.Effect<Service, TransportErro
           address,
           path: withoutQuery(request.path),
           openTimeoutMs: WEBSOCKET_OPEN_TIMEOUT_MS
+        }),
+      upgrade: (request) =>
+        Upgrade.open({
+          dial: () => Net.connect({ path }),
+          readyEvent: "connect",
+          host: "lxd",
+          path: request.path,
+          protocol: request.protocol,
+          headers: { ...request.headers, "User-Agent": agentName },
+          address,
+          errorPath: withoutQuery(request.path),
+          openTimeoutMs: WEBSOCKET_OPEN_TIMEOUT_MS
         })
     }
   })
@@ -241,6 +255,9 @@ const explainPinFailures = (client: HttpClient.HttpClient): HttpClient.HttpClien
     })
   )
 
+/** `[::1]` → `::1`: a URL's host name as `net` and `tls` take it. */
+const bareHost = (hostname: string): string => hostname.replace(/^\[(.*)\]$/, "$1")
+
 /** The transport over HTTPS with a client certificate. */
 export const https = (options: HttpsOptions): Effect.Effect<Service, TransportError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -269,6 +286,26 @@ export const https = (options: HttpsOptions): Effect.Effect<Service, TransportEr
           options: { ...websocketTls, headers: { ...request.headers, "user-agent": agentName } },
           address: base,
           path: withoutQuery(request.path),
+          openTimeoutMs: WEBSOCKET_OPEN_TIMEOUT_MS
+        }).pipe(Effect.mapError((error) => explainPinFailure(error, pinned))),
+      upgrade: (request) =>
+        Upgrade.open({
+          // the same TLS settings as HTTP and websockets (pin included); SNI only for names
+          dial: () =>
+            Tls.connect({
+              ...tls,
+              host: bareHost(url.hostname),
+              port: url.port === "" ? 443 : Number(url.port),
+              ...(Net.isIP(bareHost(url.hostname)) === 0 ? { servername: url.hostname } : {}),
+              ALPNProtocols: ["http/1.1"]
+            }),
+          readyEvent: "secureConnect",
+          host: url.host,
+          path: request.path,
+          protocol: request.protocol,
+          headers: { ...request.headers, "User-Agent": agentName },
+          address: base,
+          errorPath: withoutQuery(request.path),
           openTimeoutMs: WEBSOCKET_OPEN_TIMEOUT_MS
         }).pipe(Effect.mapError((error) => explainPinFailure(error, pinned)))
     }

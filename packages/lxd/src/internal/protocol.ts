@@ -147,7 +147,7 @@ const readJsonText = (
 export const makeRequests = (transport: Transport, bounds: Bounds):
   & Pick<
     Service,
-    "send" | "sync" | "syncWithEtag" | "raw" | "websocket"
+    "send" | "sync" | "syncWithEtag" | "raw" | "websocket" | "upgrade"
   >
   & { readonly timedOut: (origin: RequestOrigin, what: string, after: Duration.Duration) => TransportError } =>
 {
@@ -295,5 +295,24 @@ export const makeRequests = (transport: Transport, bounds: Bounds):
       return yield* transport.websocket({ path: path + queryString(q), headers: {} })
     })
 
-  return { raw, send, sync, syncWithEtag, timedOut, websocket }
+  const upgrade = (path: string, protocol: string, query?: Readonly<Record<string, QueryValue>>) =>
+    Effect.gen(function*() {
+      const origin: RequestOrigin = { method: "GET", path: path.split("?")[0]! }
+      yield* check({ method: "GET", path, query })
+      if (transport.upgrade === undefined) {
+        return yield* Effect.fail(
+          new TransportError({ ...origin, address, reason: `this transport cannot switch protocols (${protocol})` })
+        )
+      }
+      const q = yield* scopedQuery({ query })
+      const answer = yield* transport.upgrade({ path: path + queryString(q), protocol, headers: {} })
+      if (answer._tag === "Upgraded") return answer.socket
+      // a refusal carries LXD's error envelope; anything else is not the switch asked for
+      yield* interpret(origin, answer.status, answer.body, answer.headers)
+      return yield* Effect.fail(
+        DecodeError.because(origin, `the server answered HTTP ${answer.status} instead of switching to ${protocol}`)
+      )
+    })
+
+  return { raw, send, sync, syncWithEtag, timedOut, websocket, upgrade }
 }
