@@ -11,6 +11,8 @@
 // name used only as a type (`import { Images } from ...` for `Images` in a type) counts
 // as a value import here, although tsc would drop it: write `import type` for those.
 const erased = ["type-only", "type-import", "pre-compilation-only"]
+// modules built on several services, which they take from the context
+const COMPOSITES = "^packages/lxd/src/Progress\\.ts$"
 
 /** @type {import('dependency-cruiser').IConfiguration} */
 module.exports = {
@@ -79,17 +81,31 @@ module.exports = {
         "and each owner re-exports it, so a service's module can change without breaking its " +
         "siblings and no service is half-loaded through another. The core obeys the same rule, " +
         "so it never reaches up into a service. Lxd.ts and index.ts assemble the services and " +
-        "may import them all. Type-only imports between services are allowed.",
+        "may import them all, and so may the composite tier (Progress), which is built on " +
+        "services (next rule). Type-only imports between services are allowed.",
       severity: "error",
       from: {
         path: "^packages/lxd/src/[^/]+\\.ts$",
-        pathNot: ["^packages/lxd/src/Lxd\\.ts$", "^packages/lxd/src/index\\.ts$"]
+        pathNot: ["^packages/lxd/src/Lxd\\.ts$", "^packages/lxd/src/index\\.ts$", COMPOSITES]
       },
       to: {
         path: "^packages/lxd/src/[^/]+\\.ts$",
         pathNot: "^packages/lxd/src/(LxdError|LxdTransport|LxdHttp|Operations)\\.ts$",
         dependencyTypesNot: erased
       }
+    },
+    {
+      name: "services-never-import-composites",
+      comment:
+        "The composite tier (functions built on several services, taking them from the " +
+        "context: Progress) sits above the services; no service or core module imports it, " +
+        "so it can be dropped or replaced without touching them.",
+      severity: "error",
+      from: {
+        path: "^packages/lxd/src/[^/]+\\.ts$",
+        pathNot: ["^packages/lxd/src/Lxd\\.ts$", "^packages/lxd/src/index\\.ts$", COMPOSITES]
+      },
+      to: { path: COMPOSITES, dependencyTypesNot: erased }
     },
     {
       name: "resolvable",

@@ -197,3 +197,11 @@ export * as Launch from "./Launch.js"
  * @since 0.1.0
  */
 export * as Readiness from "./Readiness.js"
+
+/**
+ * Progress of long work as typed values: from operations (through events) and counted
+ * for file transfers, with a display format like `lxc`'s.
+ *
+ * @since 0.1.0
+ */
+export * as Progress from "./Progress.js"
