@@ -54,15 +54,7 @@ import * as Scoping from "./internal/scoping.js"
 import { detectDialect, ServerEnvironment, ServerInfo, StorageDriver } from "./internal/serverInfo.js"
 import { userAgent as defaultUserAgent } from "./internal/version.js"
 import * as WebSocketInternal from "./internal/websocket.js"
-import {
-  DecodeError,
-  ExtensionNotAvailable,
-  type InvalidArgument,
-  type LXDAPIException,
-  type NotFound,
-  type RequestError,
-  TransportError
-} from "./LxdError.js"
+import { ExtensionNotAvailable, type RequestError, TransportError } from "./LxdError.js"
 import * as LxdTransport from "./LxdTransport.js"
 import type { Dialect, LxdWebSocket } from "./LxdTransport.js"
 
@@ -422,7 +414,7 @@ export type ConnectionConfig = ConnectionSettings.ConnectionConfig
  * @since 0.1.0
  * @category errors
  */
-export type ConnectError = TransportError | DecodeError | NotFound | LXDAPIException | InvalidArgument
+export type ConnectError = RequestError
 
 const DEFAULT_CONNECT_TIMEOUT = Duration.seconds(10)
 const DEFAULT_REQUEST_TIMEOUT = Duration.minutes(2)
