@@ -563,7 +563,9 @@ export type LxdError =
  * `InvalidArgument` is among them because every request is checked before it is sent: a
  * name that is empty, `.`, `..` or holds a control character never leaves the process.
  * `OperationOutcomeUnknown` is among them because a request that starts background work
- * waits for it.
+ * waits for it, and `ExtensionNotAvailable` because a query the server would silently
+ * ignore (`all-projects` without the listing's extension, `target` without clustering)
+ * is refused before it is sent.
  *
  * @since 0.1.0
  * @category errors
@@ -571,6 +573,7 @@ export type LxdError =
 export type RequestError =
   | Refusal
   | OperationOutcomeUnknown
+  | ExtensionNotAvailable
   | TransportError
   | DecodeError
   | InvalidArgument

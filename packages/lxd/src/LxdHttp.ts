@@ -444,9 +444,31 @@ export const make = (
       maxBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
     }
 
-    const { raw, send, sync, syncWithEtag, timedOut, websocket } = makeRequests(transport, bounds)
+    // the gates of `makeRequests` read the server info once it is known (GET /1.0 has none)
+    const known: { info: ServerInfo | undefined } = { info: undefined }
+    const requireExtension = (extension: string) =>
+      Effect.suspend(() => {
+        const info = known.info
+        return info === undefined || info.api_extensions.includes(extension)
+          ? Effect.void
+          : Effect.fail(
+            new ExtensionNotAvailable({
+              extension,
+              server: info.environment?.server ?? detectDialect(info),
+              ...(info.environment === undefined ? {} : { serverVersion: info.environment.server_version })
+            })
+          )
+      })
 
-    const fetchInfo = sync({ method: "GET", path: "/1.0", project: null, target: null }, ServerInfo)
+    const { raw, send, sync, syncWithEtag, timedOut, websocket } = makeRequests(transport, bounds, requireExtension)
+
+    const fetchInfo = Effect.tap(
+      sync({ method: "GET", path: "/1.0", project: null, target: null }, ServerInfo),
+      (info) =>
+        Effect.sync(() => {
+          known.info = info
+        })
+    )
 
     const connectTimeout = Duration.decode(options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT)
     const initial = yield* fetchInfo.pipe(
@@ -457,18 +479,6 @@ export const make = (
     )
     const infoRef = yield* Ref.make(initial)
     const dialect = detectDialect(initial)
-
-    const requireExtension = (extension: string) =>
-      Effect.flatMap(Ref.get(infoRef), (info) =>
-        info.api_extensions.includes(extension)
-          ? Effect.void
-          : Effect.fail(
-            new ExtensionNotAvailable({
-              extension,
-              server: info.environment?.server ?? dialect,
-              ...(info.environment === undefined ? {} : { serverVersion: info.environment.server_version })
-            })
-          ))
 
     return LxdHttp.of({
       address,

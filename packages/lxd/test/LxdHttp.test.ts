@@ -131,7 +131,11 @@ describe("LxdHttp against a scripted server", () => {
 
   it.scoped("applies withTarget to requests", () =>
     Effect.gen(function*() {
-      const { requests, http } = yield* memoryConnection((_req, res) => json(res, 200, sync([])))
+      const { requests, http } = yield* memoryConnection(
+        (_req, res) => json(res, 200, sync([])),
+        {},
+        serverInfo(["instances", "clustering"])
+      )
       yield* LxdHttp.withTarget("node2")(http.send({ method: "GET", path: "/1.0/instances" }))
       assert.strictEqual(requests[requests.length - 1]!.url, "/1.0/instances?target=node2")
     }))

@@ -3,7 +3,7 @@ import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
 import * as Schema from "effect/Schema"
 import { LxdHttp, Operations } from "../src/index.js"
-import { error, json, operation, sync } from "./fakeServer.js"
+import { error, json, operation, serverInfo, sync } from "./fakeServer.js"
 import { memoryConnection, type MemoryHandler } from "./memoryTransport.js"
 
 const withOps = <A, E>(
@@ -11,7 +11,11 @@ const withOps = <A, E>(
   body: (ops: Operations.Service, requests: ReadonlyArray<{ method: string; url: string }>) => Effect.Effect<A, E>
 ) =>
   Effect.gen(function*() {
-    const { http, requests } = yield* memoryConnection(route)
+    const { http, requests } = yield* memoryConnection(
+      route,
+      {},
+      serverInfo(["instances", "operations_get_query_all_projects"])
+    )
     const ops = yield* Operations.make.pipe(Effect.provideService(LxdHttp.LxdHttp, http))
     return yield* body(ops, requests)
   })
