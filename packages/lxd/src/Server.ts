@@ -158,7 +158,7 @@ export interface Service {
     f: (current: ServerPut) => ServerPut,
     options?: UpdateOptions
   ) => Effect.Effect<void, RequestError>
-  /** `GET /1.0/resources`. */
+  /** `GET /1.0/resources` (extension `resources`). */
   readonly resources: Effect.Effect<Resources, RequestError>
   /**
    * `GET /1.0/metadata/configuration`: every configuration key the server knows, with its
@@ -210,7 +210,10 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       options
     )
 
-  const resources = http.sync({ method: "GET", path: "/1.0/resources", project: null }, Resources)
+  const resources = Effect.zipRight(
+    http.requireExtension("resources"),
+    http.sync({ method: "GET", path: "/1.0/resources", project: null }, Resources)
+  )
 
   const configurationMetadata = Effect.zipRight(
     http.requireExtension("metadata_configuration"),
