@@ -357,7 +357,7 @@ forEachServer("images", (it, server) => {
       const image = yield* uploaded(Images.unified((yield* buildImage).unified))
       // an uploaded image has nothing to refresh from: the server either does nothing or refuses
       const result = yield* Effect.either(images.refresh(image.fingerprint))
-      if (result._tag === "Left") assert.strictEqual(result.left._tag, "LXDAPIException")
+      if (result._tag === "Left") assert.strictEqual(result.left._tag, "LXDAPIException", result.left.message)
       assert.strictEqual((yield* images.get(image.fingerprint)).fingerprint, image.fingerprint)
       assert.strictEqual(failureOf(yield* Effect.exit(images.refresh("0".repeat(64))))._tag, "NotFound")
     }))

@@ -1,5 +1,5 @@
 import { assert } from "@effect/vitest"
-import { LxdHttp, Profiles } from "effect-lxd"
+import { LxdError, LxdHttp, Profiles } from "effect-lxd"
 import * as Effect from "effect/Effect"
 import * as Schema from "effect/Schema"
 import { container } from "../support/fixtures.js"
@@ -93,8 +93,8 @@ forEachServer("profiles", (it, server) => {
       yield* profiles.patch(name, { config: { "user.a": "changed" } })
       const p = yield* profiles.get(name)
       const stale = yield* Effect.flip(profiles.put(name, { ...Profiles.toPut(p), description: "stale" }, { etag }))
-      assert.strictEqual(stale._tag, "LXDAPIException")
-      if (stale._tag === "LXDAPIException") assert.isTrue(stale.isPreconditionFailed)
+      assert.strictEqual(stale._tag, "PreconditionFailed")
+      assert.isTrue(LxdError.isStale(stale))
       assert.strictEqual((yield* profiles.get(name)).description, "")
     }))
 
@@ -129,8 +129,7 @@ forEachServer("profiles", (it, server) => {
       // with no retries allowed, the same race surfaces as the 412
       reads = 0
       const failure = yield* Effect.flip(racing.update(name, (cur) => cur, { retries: 0 }))
-      assert.strictEqual(failure._tag, "LXDAPIException")
-      if (failure._tag === "LXDAPIException") assert.isTrue(failure.isPreconditionFailed)
+      assert.strictEqual(failure._tag, "PreconditionFailed")
       assert.strictEqual((yield* profiles.get(name)).config["user.other"], "x2")
     }))
 

@@ -71,8 +71,8 @@ forEachServer("server", (it, server) => {
       assert.isString(etag)
       yield* s.patch({ [KEY]: "12" })
       const stale = yield* Effect.flip(s.put({ config: { ...value.config, [KEY]: "13" } }, { etag }))
-      assert.strictEqual(stale._tag, "LXDAPIException")
-      if (stale._tag === "LXDAPIException") assert.strictEqual(stale.status, 412)
+      assert.strictEqual(stale._tag, "PreconditionFailed")
+      if (stale._tag === "PreconditionFailed") assert.strictEqual(stale.status, 412)
       assert.strictEqual((yield* s.info).config[KEY], "12")
     }))
 

@@ -40,9 +40,10 @@ import type * as Resource from "./Resource.js"
 export class Certificate extends Schema.Class<Certificate>("effect-lxd/Certificate")({
   name: Schema.String,
   type: Schema.String,
-  restricted: Schema.Boolean,
+  /** Extension `certificate_project` (absent before it: not restricted). */
+  restricted: Schema.optionalWith(Schema.Boolean, { default: () => false }),
   projects: Schema.optionalWith(Schema.NullOr(Schema.Array(Schema.String)), { default: () => null }),
-  certificate: Schema.String,
+  certificate: Schema.optionalWith(Schema.String, { default: () => "" }),
   fingerprint: Schema.String,
   description: Schema.optional(Schema.String)
 }) {}

@@ -13,7 +13,13 @@
  *
  * LXD never ends the feed itself: when the connection drops (daemon restart, network
  * cut), the stream fails with `TransportError`, unless `stream` was given a `reconnect`
- * schedule.
+ * schedule; then, once connected again, the stream carries an `EventsMissed` marker
+ * (`reason: "reconnected"`): events in between are lost.
+ *
+ * Memory is bounded: each subscriber buffers at most `bufferSize` events (default 1024).
+ * A subscriber that falls further behind loses the newest events, never blocks the
+ * connection it shares, and is told so in order: an `EventsMissed` marker
+ * (`reason: "overflow"`, `dropped`: how many) stands where the events were lost.
  *
  * @example
  * ```ts
@@ -31,18 +37,19 @@
  *
  * @since 0.1.0
  */
+import * as Cause from "effect/Cause"
+import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as FiberRef from "effect/FiberRef"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
-import * as PubSub from "effect/PubSub"
+import * as Queue from "effect/Queue"
 import * as RcMap from "effect/RcMap"
-import type * as Schedule from "effect/Schedule"
+import * as Schedule from "effect/Schedule"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import * as Take from "effect/Take"
 import { Operation } from "./internal/envelope.js"
 import { parseInstanceUrl, resourcesMention } from "./internal/instanceUrls.js"
 import { traced } from "./internal/tracing.js"
@@ -155,10 +162,38 @@ export class OtherEvent extends Schema.TaggedClass<OtherEvent>("effect-lxd/Other
 }) {}
 
 /**
+ * Not an event of the server: a marker in the stream where events may have been lost.
+ * `reconnected`: the connection dropped and was opened again (`stream` with `reconnect`);
+ * how many were lost is not known. `overflow`: this subscriber fell more than
+ * `bufferSize` events behind, and `dropped` events (the newest at the time) were left
+ * out here. Filters over `Event` should let it through (see `isMissed`).
+ *
  * @since 0.1.0
  * @category models
  */
-export type Event = LifecycleEvent | OperationEvent | LoggingEvent | OtherEvent
+export class EventsMissed extends Schema.TaggedClass<EventsMissed>("effect-lxd/EventsMissed")("EventsMissed", {
+  reason: Schema.Literal("reconnected", "overflow"),
+  /** How many events were left out (`overflow` only). */
+  dropped: Schema.optional(Schema.Number)
+}) {}
+
+/**
+ * What an event stream carries: the server's events, and `EventsMissed` markers where
+ * some may have been lost (a reconnect, a subscriber too slow for its buffer).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export type Event = LifecycleEvent | OperationEvent | LoggingEvent | OtherEvent | EventsMissed
+
+/**
+ * `true` for the marker of lost events. A filter that keeps it composes with any other:
+ * `Stream.filter((e) => Events.isMissed(e) || mine(e))`.
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isMissed = (e: Event): e is EventsMissed => e._tag === "EventsMissed"
 
 /**
  * @since 0.1.0
@@ -177,9 +212,15 @@ export interface StreamOptions {
    */
   readonly instance?: string | undefined
   /**
+   * How many events this subscriber may have waiting before newer ones are dropped (and
+   * counted in an `EventsMissed` marker). Default 1024.
+   */
+  readonly bufferSize?: number | undefined
+  /**
    * Reconnect after the connection drops or cannot be opened, on this schedule (events
-   * in between are lost; the schedule starts over once events arrive again). Without
-   * it, or once the schedule gives up, the stream fails with `TransportError`.
+   * in between are lost, and an `EventsMissed` marker says so once connected again; the
+   * schedule starts over once events arrive again). Without it, or once the schedule
+   * gives up, the stream fails with `TransportError`.
    */
   readonly reconnect?: Schedule.Schedule<unknown, TransportError> | undefined
 }
@@ -204,7 +245,8 @@ export interface Service {
   ) => Effect.Effect<Stream.Stream<Event, TransportError>, TransportError, Scope.Scope>
   /**
    * The states of one operation, from now until it ends (the first element is its
-   * current state), from `operation` events: progress without polling.
+   * current state), from `operation` events: progress without polling. Where events
+   * were lost, the operation is read again, so its end is never missed.
    */
   readonly watchOperation: (id: string) => Stream.Stream<Operation, TransportError | RequestError>
 }
@@ -346,7 +388,7 @@ export const isForInstance = (name: string, options?: InstanceFilterOptions) => 
 export const forInstance =
   (name: string, options?: InstanceFilterOptions) =>
   <E, R>(self: Stream.Stream<Event, E, R>): Stream.Stream<Event, E, R> =>
-    Stream.filter(self, isForInstance(name, options))
+    Stream.filter(self, (e) => isMissed(e) || isForInstance(name, options)(e))
 
 // -----------------------------------------------------------------------------
 // Typed lifecycle metadata
@@ -542,7 +584,72 @@ const decodeLifecycleAction = Schema.decodeUnknownOption(Lifecycle)
  */
 export const lifecycle = (event: LifecycleEvent): Option.Option<Lifecycle> => decodeLifecycleAction(event.metadata)
 
-type Hub = PubSub.PubSub<Take.Take<Event, TransportError>>
+/** Where `overflow` events were left out; closed once the subscriber has read it. */
+interface Gap {
+  readonly _tag: "Gap"
+  dropped: number
+  closed: boolean
+}
+
+type Entry = Event | Gap | { readonly _tag: "End"; readonly cause: Cause.Cause<TransportError> }
+
+/** One subscriber's bounded buffer. */
+interface Mailbox {
+  readonly queue: Queue.Queue<Entry>
+  readonly capacity: number
+  /** Events (and markers) waiting. */
+  size: number
+  /** The gap at the tail of the queue, still counting, if the last entry is one. */
+  tail: Gap | undefined
+}
+
+/** One connection, shared by its subscribers. */
+interface Hub {
+  readonly boxes: Set<Mailbox>
+  ended: Cause.Cause<TransportError> | undefined
+}
+
+const DEFAULT_BUFFER = 1024
+
+/**
+ * Hand an event to a subscriber without ever waiting: when its buffer is full the event
+ * is dropped and counted in the gap at the tail (one entry beyond the capacity at most).
+ */
+const deliver = (box: Mailbox, event: Event): void => {
+  if (box.size >= box.capacity) {
+    if (box.tail !== undefined && !box.tail.closed) {
+      box.tail.dropped++
+    } else {
+      const gap: Gap = { _tag: "Gap", dropped: 1, closed: false }
+      box.tail = gap
+      box.size++
+      box.queue.unsafeOffer(gap)
+    }
+    return
+  }
+  box.tail = undefined
+  box.size++
+  box.queue.unsafeOffer(event)
+}
+
+/** A subscriber's buffer as a stream: gaps become markers, the end a failure. */
+const drain = (box: Mailbox): Stream.Stream<Event, TransportError> =>
+  Stream.fromQueue(box.queue).pipe(
+    Stream.mapEffect((entry): Effect.Effect<Event, TransportError> => {
+      switch (entry._tag) {
+        case "End":
+          return Effect.failCause(entry.cause)
+        case "Gap": {
+          box.size--
+          entry.closed = true
+          return Effect.succeed(new EventsMissed({ reason: "overflow", dropped: entry.dropped }))
+        }
+        default:
+          box.size--
+          return Effect.succeed(entry)
+      }
+    })
+  )
 
 interface Key {
   readonly types: string
@@ -575,10 +682,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations | Scope.Sc
         if (key.allProjects) query["all-projects"] = true
         else if (key.project !== undefined) query.project = key.project
         const ws = yield* Effect.locally(http.websocket("/1.0/events", query), currentProject, Option.none())
-        const hub = yield* Effect.acquireRelease(
-          PubSub.unbounded<Take.Take<Event, TransportError>>(),
-          PubSub.shutdown
-        )
+        const hub: Hub = { boxes: new Set(), ended: undefined }
         // the server never ends the feed: the socket closing under us (we close it only
         // after the last subscriber left, interrupting this fiber first) is a failure
         const dropped = new TransportError({
@@ -589,14 +693,21 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations | Scope.Sc
         })
         yield* ws.messages.pipe(
           Stream.filterMap((m) => (m._tag === "Text" ? decodeEvent(m.data) : Option.none())),
-          Stream.runForEachChunk((chunk) => PubSub.publish(hub, Take.chunk(chunk))),
+          Stream.runForEachChunk((chunk) =>
+            Effect.sync(() => {
+              for (const box of hub.boxes) for (const event of chunk) deliver(box, event)
+            })
+          ),
           Effect.zipRight(Effect.fail(dropped)),
           Effect.catchAllCause((cause) =>
             // a dead connection must not be handed to the next subscriber (a reconnect
             // included): forget it before telling the current ones
             Effect.zipRight(
               RcMap.invalidate(connectionsRef.current!, serialized),
-              PubSub.publish(hub, Take.failCause(cause))
+              Effect.sync(() => {
+                hub.ended = cause
+                for (const box of hub.boxes) box.queue.unsafeOffer({ _tag: "End", cause })
+              })
             )
           ),
           Effect.forkScoped
@@ -615,16 +726,36 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations | Scope.Sc
         allProjects: options?.allProjects === true
       }
       const hub = yield* RcMap.get(connections, keyString(key))
-      const queue = yield* PubSub.subscribe(hub)
-      const events = Stream.fromQueue(queue).pipe(Stream.flattenTake)
+      const capacity = Math.max(1, Math.floor(options?.bufferSize ?? DEFAULT_BUFFER))
+      const box: Mailbox = { queue: yield* Queue.unbounded<Entry>(), capacity, size: 0, tail: undefined }
+      if (hub.ended !== undefined) box.queue.unsafeOffer({ _tag: "End", cause: hub.ended })
+      else hub.boxes.add(box)
+      yield* Effect.addFinalizer(() =>
+        Effect.sync(() => {
+          hub.boxes.delete(box)
+        }).pipe(Effect.zipRight(Queue.shutdown(box.queue)))
+      )
+      const events = drain(box)
+      // markers pass the filter: a gap may have held events about the instance
       return options?.instance === undefined
         ? events
-        : Stream.filter(events, isForInstance(options.instance, project === undefined ? {} : { project }))
+        : Stream.filter(
+          events,
+          (e) => isMissed(e) || isForInstance(options.instance!, project === undefined ? {} : { project })(e)
+        )
     })
 
   const stream = (options?: StreamOptions): Stream.Stream<Event, TransportError> => {
-    const once = Stream.unwrapScoped(subscribe(options))
-    return options?.reconnect === undefined ? once : Stream.retry(once, options.reconnect)
+    const connect = (afterGap: boolean) =>
+      Stream.unwrapScoped(
+        Effect.map(
+          subscribe(options),
+          (events) =>
+            afterGap ? Stream.concat(Stream.make(new EventsMissed({ reason: "reconnected" })), events) : events
+        )
+      )
+    const schedule = options?.reconnect
+    return schedule === undefined ? connect(false) : reconnecting(connect, schedule)
   }
 
   const watchOperation = (id: string): Stream.Stream<Operation, TransportError | RequestError> =>
@@ -634,15 +765,47 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations | Scope.Sc
       const current = yield* ops.get(id)
       if (current.isFinal) return Stream.make(current)
       const updates = events.pipe(
-        Stream.filterMap((
-          e
-        ) => (e._tag === "OperationEvent" && e.metadata.id === id ? Option.some(e.metadata) : Option.none()))
+        Stream.filterMapEffect((e): Option.Option<Effect.Effect<Operation, RequestError>> =>
+          e._tag === "OperationEvent" && e.metadata.id === id
+            ? Option.some(Effect.succeed(e.metadata))
+            : isMissed(e)
+            ? Option.some(ops.get(id))
+            : Option.none()
+        )
       )
       return Stream.concat(Stream.make(current), updates).pipe(Stream.takeUntil((op) => op.isFinal))
     }))
 
   return Events.of(traced("Events", { stream, subscribe, watchOperation }))
 })
+
+/**
+ * Connect again on `schedule` when the stream fails; every connection after a failure
+ * starts, once it listens, with an `EventsMissed` marker. The schedule starts over on each
+ * chunk holding a real event (not on markers: a connection that drops at once must still
+ * use it up).
+ */
+const reconnecting = (
+  connect: (afterGap: boolean) => Stream.Stream<Event, TransportError>,
+  schedule: Schedule.Schedule<unknown, TransportError>
+): Stream.Stream<Event, TransportError> =>
+  Stream.unwrap(Effect.map(Schedule.driver(schedule), (driver) => {
+    const attempt = (first: boolean): Stream.Stream<Event, TransportError> =>
+      connect(!first).pipe(
+        Stream.mapChunksEffect((chunk) =>
+          Chunk.some(chunk, (e) => !isMissed(e)) ? Effect.as(driver.reset, chunk) : Effect.succeed(chunk)
+        ),
+        Stream.catchAll((error) =>
+          Stream.unwrap(
+            driver.next(error).pipe(
+              Effect.as(attempt(false)),
+              Effect.catchAll(() => Effect.fail(error))
+            )
+          )
+        )
+      )
+    return attempt(true)
+  }))
 
 /**
  * @since 0.1.0

@@ -155,15 +155,160 @@ export class LXDAPIException extends Schema.TaggedError<LXDAPIException>("effect
       operationId: operation.id
     })
   }
+}
 
+/** The fields every refusal of a request carries (the same as `LXDAPIException`'s). */
+const refusalFields = {
+  /** HTTP method of the request. */
+  method: Schema.String,
+  /** Request path, without query string. */
+  path: Schema.String,
+  /** Human label of the resource, when it can be derived from the path. */
+  resource: Schema.optional(Schema.String),
+  /** HTTP status of the answer. */
+  status: Schema.Number,
+  /** LXD's `error_code`. */
+  errorCode: Schema.Number,
+  /** The server's message. */
+  serverMessage: Schema.String
+}
+
+const refusal = (what: string, e: {
+  readonly resource?: string | undefined
+  readonly method: string
+  readonly path: string
+  readonly serverMessage: string
+}) => `${what} ${describe(e.resource, e.method, e.path)}: ${printable(e.serverMessage)}`
+
+/**
+ * The server answered 403: the client may not do this (an untrusted client certificate,
+ * a restricted project or certificate, an operation of another project, a refused
+ * websocket secret).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Forbidden extends Schema.TaggedError<Forbidden>("effect-lxd/Forbidden")("Forbidden", refusalFields) {
   /**
-   * `true` when the server refused an `If-Match` ETag (HTTP 412): the object changed
-   * since it was read. `update` retries on it.
-   *
    * @since 0.1.0
    */
-  get isPreconditionFailed(): boolean {
-    return this.status === 412 || this.errorCode === 412
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return refusal("Forbidden", this)
+  }
+}
+
+/**
+ * The server answered 409: the object already exists (or conflicting work is under way).
+ * Not every kind says so with 409: LXD 5.0 and Incus 6.0 refuse an existing profile with
+ * 500, LXD 5.0 an existing network with 400, Incus 6.0 an existing project with 500; those
+ * stay `LXDAPIException` (the status is what the server says, not a guess from its words).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class Conflict extends Schema.TaggedError<Conflict>("effect-lxd/Conflict")("Conflict", refusalFields) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return refusal("Conflict", this)
+  }
+}
+
+/**
+ * The server answered 412: the `If-Match` ETag is stale, the object changed since it was
+ * read. `update` and `patch` read again and retry on it (see `isStale`).
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class PreconditionFailed extends Schema.TaggedError<PreconditionFailed>("effect-lxd/PreconditionFailed")(
+  "PreconditionFailed",
+  refusalFields
+) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    return refusal("Stale ETag, the object changed since it was read", this)
+  }
+}
+
+/**
+ * `true` for the refusal of a stale `If-Match` ETag (412): the one test for "read again
+ * and retry", used by every optimistic update.
+ *
+ * @since 0.1.0
+ * @category refinements
+ */
+export const isStale = (u: unknown): u is PreconditionFailed => u instanceof PreconditionFailed
+
+/**
+ * A background operation finished and was reaped by the server (LXD keeps finished
+ * operations for a few seconds) before its end was seen: whether it succeeded is not
+ * known. Look at the resource it worked on to find out. Carries the request that started
+ * it, the operation id and the last state seen, if any.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export class OperationOutcomeUnknown extends Schema.TaggedError<OperationOutcomeUnknown>(
+  "effect-lxd/OperationOutcomeUnknown"
+)("OperationOutcomeUnknown", {
+  /** HTTP method of the request that started the operation (`GET` when waited on by id). */
+  method: Schema.String,
+  /** Path of that request, without query string. */
+  path: Schema.String,
+  /** Human label of the resource, when it can be derived from the path. */
+  resource: Schema.optional(Schema.String),
+  /** The operation id. */
+  operationId: Schema.String,
+  /** The last status seen (`Running`, ...), when the operation was seen at all. */
+  lastStatus: Schema.optional(Schema.String)
+}) {
+  /**
+   * @since 0.1.0
+   */
+  readonly [TypeId]: TypeId = TypeId
+
+  /**
+   * @since 0.1.0
+   */
+  override get message(): string {
+    const seen = this.lastStatus === undefined ? "never seen" : `last seen ${printable(this.lastStatus)}`
+    return `Operation ${printable(this.operationId)} ${
+      describe(this.resource, this.method, this.path)
+    } ended and was removed by the server before its outcome was seen (${seen}): it may or may not have succeeded`
+  }
+
+  /**
+   * For the request that started the operation.
+   *
+   * @since 0.1.0
+   * @category constructors
+   */
+  static of(origin: RequestOrigin, operationId: string, lastStatus?: string): OperationOutcomeUnknown {
+    return new OperationOutcomeUnknown({
+      method: origin.method,
+      ...labelled(origin.path),
+      operationId,
+      ...(lastStatus === undefined ? {} : { lastStatus })
+    })
   }
 }
 
@@ -390,8 +535,19 @@ export class NotReady extends Schema.TaggedError<NotReady>("effect-lxd/NotReady"
 }
 
 /**
+ * What an error answer of the server becomes: a tagged error per status that has a
+ * meaning of its own, `LXDAPIException` for the others.
+ *
+ * @since 0.1.0
+ * @category errors
+ */
+export type Refusal = NotFound | Forbidden | Conflict | PreconditionFailed | LXDAPIException
+
+/**
  * The typed error for an error answer (an error envelope, or a failure status without
- * one): `NotFound` for 404, `LXDAPIException` otherwise. The resource is named from the
+ * one): `NotFound` for 404, `Forbidden` for 403, `Conflict` for 409, `PreconditionFailed`
+ * for 412, `LXDAPIException` otherwise. The HTTP status decides, else LXD's `error_code`
+ * (an error envelope behind HTTP 200, as `/wait` answers). The resource is named from the
  * path.
  *
  * @since 0.1.0
@@ -400,11 +556,21 @@ export class NotReady extends Schema.TaggedError<NotReady>("effect-lxd/NotReady"
 export const fromErrorAnswer = (
   origin: RequestOrigin,
   answer: { readonly status: number; readonly errorCode: number; readonly serverMessage: string }
-): NotFound | LXDAPIException => {
+): Refusal => {
   const where = { method: origin.method, ...labelled(origin.path) }
-  return answer.status === 404 || answer.errorCode === 404
-    ? new NotFound({ ...where, serverMessage: answer.serverMessage })
-    : new LXDAPIException({ ...where, ...answer })
+  const code = answer.status >= 400 ? answer.status : answer.errorCode
+  switch (code) {
+    case 404:
+      return new NotFound({ ...where, serverMessage: answer.serverMessage })
+    case 403:
+      return new Forbidden({ ...where, ...answer })
+    case 409:
+      return new Conflict({ ...where, ...answer })
+    case 412:
+      return new PreconditionFailed({ ...where, ...answer })
+    default:
+      return new LXDAPIException({ ...where, ...answer })
+  }
 }
 
 /**
@@ -415,7 +581,11 @@ export const fromErrorAnswer = (
  */
 export type LxdError =
   | NotFound
+  | Forbidden
+  | Conflict
+  | PreconditionFailed
   | LXDAPIException
+  | OperationOutcomeUnknown
   | ExtensionNotAvailable
   | TransportError
   | DecodeError
@@ -426,11 +596,21 @@ export type LxdError =
  * The errors of a request to the server (what `LxdHttp` calls can fail with).
  * `InvalidArgument` is among them because every request is checked before it is sent: a
  * name that is empty, `.`, `..` or holds a control character never leaves the process.
+ * `OperationOutcomeUnknown` is among them because a request that starts background work
+ * waits for it, and `ExtensionNotAvailable` because a query the server would silently
+ * ignore (`all-projects` without the listing's extension, `target` without clustering)
+ * is refused before it is sent.
  *
  * @since 0.1.0
  * @category errors
  */
-export type RequestError = NotFound | LXDAPIException | TransportError | DecodeError | InvalidArgument
+export type RequestError =
+  | Refusal
+  | OperationOutcomeUnknown
+  | ExtensionNotAvailable
+  | TransportError
+  | DecodeError
+  | InvalidArgument
 
 /**
  * Schema of the union, for serialising errors (e.g. across workers or RPC).
@@ -440,12 +620,27 @@ export type RequestError = NotFound | LXDAPIException | TransportError | DecodeE
  */
 export const LxdError: Schema.Union<[
   typeof NotFound,
+  typeof Forbidden,
+  typeof Conflict,
+  typeof PreconditionFailed,
   typeof LXDAPIException,
+  typeof OperationOutcomeUnknown,
   typeof ExtensionNotAvailable,
   typeof TransportError,
   typeof DecodeError,
   typeof InvalidArgument
-]> = Schema.Union(NotFound, LXDAPIException, ExtensionNotAvailable, TransportError, DecodeError, InvalidArgument)
+]> = Schema.Union(
+  NotFound,
+  Forbidden,
+  Conflict,
+  PreconditionFailed,
+  LXDAPIException,
+  OperationOutcomeUnknown,
+  ExtensionNotAvailable,
+  TransportError,
+  DecodeError,
+  InvalidArgument
+)
 
 /**
  * @since 0.1.0

@@ -55,15 +55,7 @@ import { detectDialect, ServerEnvironment, ServerInfo, StorageDriver } from "./i
 import * as UpgradeInternal from "./internal/upgrade.js"
 import { userAgent as defaultUserAgent } from "./internal/version.js"
 import * as WebSocketInternal from "./internal/websocket.js"
-import {
-  DecodeError,
-  ExtensionNotAvailable,
-  type InvalidArgument,
-  type LXDAPIException,
-  type NotFound,
-  type RequestError,
-  TransportError
-} from "./LxdError.js"
+import { ExtensionNotAvailable, type RequestError, TransportError } from "./LxdError.js"
 import * as LxdTransport from "./LxdTransport.js"
 import type { Dialect, LxdWebSocket, UpgradedSocket } from "./LxdTransport.js"
 
@@ -448,7 +440,7 @@ export type ConnectionConfig = ConnectionSettings.ConnectionConfig
  * @since 0.1.0
  * @category errors
  */
-export type ConnectError = TransportError | DecodeError | NotFound | LXDAPIException | InvalidArgument
+export type ConnectError = RequestError
 
 const DEFAULT_CONNECT_TIMEOUT = Duration.seconds(10)
 const DEFAULT_REQUEST_TIMEOUT = Duration.minutes(2)
@@ -478,9 +470,35 @@ export const make = (
       maxBytes: options.maxResponseBytes ?? DEFAULT_MAX_RESPONSE_BYTES
     }
 
-    const { raw, send, sync, syncWithEtag, timedOut, upgrade, websocket } = makeRequests(transport, bounds)
+    // the gates of `makeRequests` read the server info once it is known (GET /1.0 has none)
+    const known: { info: ServerInfo | undefined } = { info: undefined }
+    const requireExtension = (extension: string) =>
+      Effect.suspend(() => {
+        const info = known.info
+        return info === undefined || info.api_extensions.includes(extension)
+          ? Effect.void
+          : Effect.fail(
+            new ExtensionNotAvailable({
+              extension,
+              server: info.environment?.server ?? detectDialect(info),
+              ...(info.environment === undefined ? {} : { serverVersion: info.environment.server_version })
+            })
+          )
+      })
 
-    const fetchInfo = sync({ method: "GET", path: "/1.0", project: null, target: null }, ServerInfo)
+    const { raw, send, sync, syncWithEtag, timedOut, upgrade, websocket } = makeRequests(
+      transport,
+      bounds,
+      requireExtension
+    )
+
+    const fetchInfo = Effect.tap(
+      sync({ method: "GET", path: "/1.0", project: null, target: null }, ServerInfo),
+      (info) =>
+        Effect.sync(() => {
+          known.info = info
+        })
+    )
 
     const connectTimeout = Duration.decode(options.connectTimeout ?? DEFAULT_CONNECT_TIMEOUT)
     const initial = yield* fetchInfo.pipe(
@@ -491,18 +509,6 @@ export const make = (
     )
     const infoRef = yield* Ref.make(initial)
     const dialect = detectDialect(initial)
-
-    const requireExtension = (extension: string) =>
-      Effect.flatMap(Ref.get(infoRef), (info) =>
-        info.api_extensions.includes(extension)
-          ? Effect.void
-          : Effect.fail(
-            new ExtensionNotAvailable({
-              extension,
-              server: info.environment?.server ?? dialect,
-              ...(info.environment === undefined ? {} : { serverVersion: info.environment.server_version })
-            })
-          ))
 
     return LxdHttp.of({
       address,

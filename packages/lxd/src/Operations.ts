@@ -30,7 +30,7 @@ import * as Stream from "effect/Stream"
 import { Operation } from "./internal/envelope.js"
 import { path, resourceLabel } from "./internal/path.js"
 import { traced } from "./internal/tracing.js"
-import { DecodeError, LXDAPIException, type RequestError } from "./LxdError.js"
+import { DecodeError, LXDAPIException, OperationOutcomeUnknown, type Refusal, type RequestError } from "./LxdError.js"
 import { LxdHttp, type LxdRequest, type LxdResponse } from "./LxdHttp.js"
 
 export {
@@ -86,7 +86,9 @@ export interface Service {
   /**
    * Wait until the operation finishes. Succeeds with the final operation; fails with
    * `LXDAPIException` (with the operation's `err`) if it failed or was cancelled. An
-   * operation the server has already reaped counts as finished.
+   * operation the server reaped before its end was seen fails with
+   * `OperationOutcomeUnknown` (it may or may not have succeeded), unless the last state
+   * seen was already final.
    */
   readonly wait: (operation: Operation | string, options?: WaitOptions) => Effect.Effect<Operation, RequestError>
   /** `DELETE /1.0/operations/<id>`: ask the server to cancel. */
@@ -161,11 +163,22 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
 
     // LXD 5.x reports both "the operation failed" and "the long poll timed out" as an
     // error envelope (behind HTTP 200): ask for the operation itself to tell them apart
-    const afterWaitError = (waitError: LXDAPIException): Effect.Effect<Operation | undefined, RequestError> =>
+    // reaped before we saw it end: the last final state we saw, or the honest "unknown"
+    const reaped = (): Effect.Effect<Operation, OperationOutcomeUnknown | LXDAPIException> => {
+      const known = last
+      if (known === undefined || !known.isFinal) {
+        return Effect.fail(OperationOutcomeUnknown.of(from, id, known?.status))
+      }
+      return known.isSuccess ? Effect.succeed(known) : Effect.fail(LXDAPIException.fromOperation(known, from))
+    }
+
+    const afterWaitError = (
+      waitError: Exclude<Refusal, { readonly _tag: "NotFound" }>
+    ): Effect.Effect<Operation | undefined, RequestError> =>
       get(id).pipe(
         Effect.catchTag("NotFound", () =>
           /deadline|timeout/i.test(waitError.serverMessage)
-            ? Effect.succeed(last ?? placeholder(id))
+            ? reaped()
             : Effect.fail(
               new LXDAPIException({
                 method: from.method,
@@ -192,12 +205,18 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
       },
       Operation
     ).pipe(
-      Effect.map((op): Operation | { readonly reaped: true } => op),
-      // reaped: the operation finished a while ago; its outcome is no longer known
-      Effect.catchTag("NotFound", () => Effect.succeed({ reaped: true } as const)),
       Effect.matchEffect({
-        onFailure: (e) => e._tag === "LXDAPIException" ? afterWaitError(e) : Effect.fail(e),
-        onSuccess: (op) => "reaped" in op ? Effect.succeed(last ?? placeholder(id)) : settle(op)
+        // any error envelope from /wait: LXD 5.x and Incus map the operation's own error to
+        // a status (Incus answers 404 for a refresh whose image source is gone), so a 404
+        // is only "reaped" once the operation itself is not found either
+        onFailure: (e) =>
+          e._tag === "NotFound"
+            ? get(id).pipe(Effect.catchTag("NotFound", reaped), Effect.flatMap(settle))
+            : e._tag === "LXDAPIException" || e._tag === "Conflict" || e._tag === "Forbidden" ||
+                e._tag === "PreconditionFailed"
+            ? afterWaitError(e)
+            : Effect.fail(e),
+        onSuccess: settle
       })
     )
 
@@ -269,22 +288,6 @@ const labelOf = (p: string): { readonly resource?: string } => {
   const resource = resourceLabel(p)
   return resource === undefined ? {} : { resource }
 }
-
-/** An operation we only know by id (it was reaped before we saw it finish). */
-const placeholder = (id: string): Operation =>
-  new Operation({
-    id,
-    class: "task",
-    description: "",
-    created_at: "",
-    updated_at: "",
-    status: "Success",
-    status_code: 200,
-    resources: null,
-    metadata: null,
-    may_cancel: false,
-    err: ""
-  })
 
 /**
  * @since 0.1.0

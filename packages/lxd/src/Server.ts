@@ -19,9 +19,10 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import * as Models from "./internal/models/resources.js"
 import { traced } from "./internal/tracing.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
-import { InvalidArgument, type RequestError } from "./LxdError.js"
+import { type ExtensionNotAvailable, InvalidArgument, type RequestError } from "./LxdError.js"
 import { LxdHttp, ServerInfo } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 
@@ -45,33 +46,89 @@ export interface ServerPut {
   readonly config: Readonly<Record<string, unknown>>
 }
 
-const Count = Schema.optional(Schema.Number)
-
 /**
- * `GET /1.0/resources`: the host's hardware. The main totals are typed; the detailed
- * inventories (PCI, USB, GPUs, NICs, disks) are kept as LXD sends them.
+ * `GET /1.0/resources`: the host's hardware, typed in full (`cpu.sockets[].cores[].threads`,
+ * `memory.nodes`, `gpu.cards`, `network.cards[].ports`, `storage.disks[].partitions`,
+ * `usb.devices`, `pci.devices`, `system.firmware`, and Incus's `load`). Every field below the
+ * top level is optional, and nested objects and lists may be `null`: servers leave out what
+ * they cannot detect or what their extensions predate.
  *
  * @since 0.1.0
  * @category models
  */
 export class Resources extends Schema.Class<Resources>("effect-lxd/Resources")({
-  cpu: Schema.Struct({
-    architecture: Schema.optional(Schema.String),
-    total: Count,
-    sockets: Schema.optional(Schema.Array(Schema.Unknown))
-  }),
-  memory: Schema.Struct({
-    used: Count,
-    total: Count,
-    hugepages_total: Count,
-    hugepages_used: Count
-  }),
-  gpu: Schema.optional(Schema.Unknown),
-  network: Schema.optional(Schema.Unknown),
-  storage: Schema.optional(Schema.Unknown),
-  usb: Schema.optional(Schema.Unknown),
-  pci: Schema.optional(Schema.Unknown),
-  system: Schema.optional(Schema.Unknown)
+  cpu: Models.ResourcesCPU,
+  memory: Models.ResourcesMemory,
+  gpu: Schema.optional(Schema.NullOr(Models.ResourcesGPU)),
+  network: Schema.optional(Schema.NullOr(Models.ResourcesNetwork)),
+  storage: Schema.optional(Schema.NullOr(Models.ResourcesStorage)),
+  usb: Schema.optional(Schema.NullOr(Models.ResourcesUSB)),
+  pci: Schema.optional(Schema.NullOr(Models.ResourcesPCI)),
+  system: Schema.optional(Schema.NullOr(Models.ResourcesSystem)),
+  /** Incus only (extension `resources_load`). */
+  load: Schema.optional(Schema.NullOr(Models.ResourcesLoad))
+}) {}
+
+/**
+ * One configuration key as `GET /1.0/metadata/configuration` describes it (`shortdesc`,
+ * `longdesc`, `type`, `default`, `scope`, `liveupdate`, `condition`, `required`, ...).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export const ConfigKeyMetadata = Schema.Struct({
+  shortdesc: Schema.optional(Schema.String),
+  longdesc: Schema.optional(Schema.String),
+  type: Schema.optional(Schema.String),
+  default: Schema.optional(Schema.String),
+  defaultdesc: Schema.optional(Schema.String),
+  initialvaluedesc: Schema.optional(Schema.String),
+  scope: Schema.optional(Schema.String),
+  liveupdate: Schema.optional(Schema.String),
+  condition: Schema.optional(Schema.String),
+  required: Schema.optional(Schema.String),
+  managed: Schema.optional(Schema.String),
+  resource: Schema.optional(Schema.String)
+})
+
+/**
+ * `GET /1.0/metadata/configuration` (extension `metadata_configuration`): every
+ * configuration key the server knows, by entity (`instance`, `server`, `project`, ...) and
+ * group, as LXD generates it for its documentation; and (LXD, extension
+ * `metadata_configuration_entity_types`) the entity types with their entitlements.
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export class ConfigurationMetadata extends Schema.Class<ConfigurationMetadata>("effect-lxd/ConfigurationMetadata")({
+  configs: Schema.optionalWith(
+    Schema.Record({
+      key: Schema.String,
+      value: Schema.Record({
+        key: Schema.String,
+        value: Schema.Struct({
+          keys: Schema.optionalWith(
+            Schema.NullOr(Schema.Array(Schema.Record({ key: Schema.String, value: ConfigKeyMetadata }))),
+            { default: () => [] }
+          )
+        })
+      })
+    }),
+    { default: () => ({}) }
+  ),
+  entities: Schema.optional(
+    Schema.Record({
+      key: Schema.String,
+      value: Schema.Struct({
+        project_specific: Schema.optional(Schema.Boolean),
+        entitlements: Schema.optional(
+          Schema.NullOr(
+            Schema.Array(Schema.Struct({ name: Schema.String, description: Schema.optional(Schema.String) }))
+          )
+        )
+      })
+    })
+  )
 }) {}
 
 /**
@@ -101,8 +158,14 @@ export interface Service {
     f: (current: ServerPut) => ServerPut,
     options?: UpdateOptions
   ) => Effect.Effect<void, RequestError>
-  /** `GET /1.0/resources`. */
+  /** `GET /1.0/resources` (extension `resources`). */
   readonly resources: Effect.Effect<Resources, RequestError>
+  /**
+   * `GET /1.0/metadata/configuration`: every configuration key the server knows, with its
+   * description, type, default and scope (extension `metadata_configuration`; LXD 5.0
+   * does not have it).
+   */
+  readonly configurationMetadata: Effect.Effect<ConfigurationMetadata, RequestError | ExtensionNotAvailable>
   /**
    * Become trusted over HTTPS, by trust password or token, then refresh the cached
    * server info. Succeeds at once if the client is trusted already. Secrets never appear
@@ -147,7 +210,18 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       options
     )
 
-  const resources = http.sync({ method: "GET", path: "/1.0/resources", project: null }, Resources)
+  const resources = Effect.zipRight(
+    http.requireExtension("resources"),
+    http.sync({ method: "GET", path: "/1.0/resources", project: null }, Resources)
+  )
+
+  const configurationMetadata = Effect.zipRight(
+    http.requireExtension("metadata_configuration"),
+    http.sync(
+      { method: "GET", path: "/1.0/metadata/configuration", project: null, target: null },
+      ConfigurationMetadata
+    )
+  )
 
   const authenticate = (credentials: Credentials, options?: { readonly name?: string | undefined }) =>
     Effect.gen(function*() {
@@ -176,7 +250,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       return yield* http.refreshServerInfo
     })
 
-  return Server.of(traced("Server", { info, put, patch, update, resources, authenticate }))
+  return Server.of(traced("Server", { info, put, patch, update, resources, configurationMetadata, authenticate }))
 })
 
 /**

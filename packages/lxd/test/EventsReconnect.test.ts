@@ -11,7 +11,7 @@ import * as Stream from "effect/Stream"
 import type WebSocket from "ws"
 import { WebSocketServer } from "ws"
 import { Events, LxdHttp, Operations } from "../src/index.js"
-import { error, fakeServer, json } from "./fakeServer.js"
+import { error, fakeServer, type Handler, json, operation, sync } from "./fakeServer.js"
 
 /** One `/1.0/events` websocket as the fake server sees it. */
 interface Connection {
@@ -36,13 +36,13 @@ const sourceOf = (e: Events.Event) => (e._tag === "LifecycleEvent" ? e.metadata.
  * A scripted LXD that accepts `/1.0/events` websockets and hands each one to the test
  * (through `connections`), counting upgrades. Everything is closed with the scope.
  */
-const eventsServer = (greeting?: string) =>
+const eventsServer = (greeting?: string, route?: Handler) =>
   Effect.gen(function*() {
     const connections = yield* Queue.unbounded<Connection>()
     const upgrades = { count: 0 }
     const wss = new WebSocketServer({ noServer: true })
     const { socketPath } = yield* fakeServer(
-      (_req, res) => json(res, 404, error(404, "not found")),
+      route ?? ((_req, res) => json(res, 404, error(404, "not found"))),
       undefined,
       (req, socket, head) => {
         if (!(req.url ?? "").startsWith("/1.0/events")) {
@@ -103,6 +103,13 @@ describe("Events over a dropped connection (scripted server)", () => {
       // sent right after the server accepted: the new subscription must already listen
       yield* send(second, lifecycle("b"))
       yield* send(second, lifecycle("c"))
+      // the gap is marked before the first event of the new connection
+      const marker = yield* Queue.take(seen)
+      assert.strictEqual(marker._tag, "EventsMissed")
+      if (marker._tag === "EventsMissed") {
+        assert.strictEqual(marker.reason, "reconnected")
+        assert.isUndefined(marker.dropped)
+      }
       assert.strictEqual(sourceOf(yield* Queue.take(seen)), "/1.0/instances/b")
       assert.strictEqual(sourceOf(yield* Queue.take(seen)), "/1.0/instances/c")
       assert.isNull(consumer.unsafePoll(), "the stream is still running")
@@ -173,6 +180,7 @@ describe("Events over a dropped connection (scripted server)", () => {
       for (const name of ["a", "b", "c"]) {
         const connection = yield* Queue.take(connections).pipe(Effect.timeout("3 seconds"))
         yield* send(connection, lifecycle(name))
+        if (name !== "a") assert.strictEqual(sourceOf(yield* Queue.take(seen)), "<EventsMissed>")
         assert.strictEqual(sourceOf(yield* Queue.take(seen)), `/1.0/instances/${name}`)
         connection.socket.terminate()
       }
@@ -243,5 +251,90 @@ describe("Events connection sharing (scripted server)", () => {
         .sort()
       assert.isTrue(urls.some((u) => u.includes("project=other")))
       assert.isTrue(urls.some((u) => u.includes("all-projects=true")))
+    }))
+})
+
+describe("Events buffers are bounded (scripted server)", () => {
+  it.scopedLive("a subscriber that does not read loses the newest events, counted in a marker where they were", () =>
+    Effect.gen(function*() {
+      const { connections, events } = yield* eventsServer()
+      const slow = yield* events.subscribe({ types: ["lifecycle"], bufferSize: 3 })
+      const fast = yield* events.subscribe({ types: ["lifecycle"] })
+      const connection = yield* Queue.take(connections)
+      for (let i = 0; i < 10; i++) yield* send(connection, lifecycle(`e${i}`))
+      // the subscriber with the default buffer reads all ten: the slow one never held it up
+      const all = yield* Stream.take(fast, 10).pipe(Stream.runCollect, Effect.timeout("3 seconds"))
+      assert.deepStrictEqual(Array.from(all, sourceOf), Array.from({ length: 10 }, (_, i) => `/1.0/instances/e${i}`))
+      // the slow one kept three, then one marker for the seven it could not hold
+      const kept = yield* Stream.take(slow, 4).pipe(Stream.runCollect, Effect.timeout("3 seconds"))
+      assert.deepStrictEqual(Array.from(kept, sourceOf), [
+        "/1.0/instances/e0",
+        "/1.0/instances/e1",
+        "/1.0/instances/e2",
+        "<EventsMissed>"
+      ])
+      const marker = Array.from(kept)[3]!
+      assert.isTrue(Events.isMissed(marker))
+      if (marker._tag === "EventsMissed") {
+        assert.strictEqual(marker.reason, "overflow")
+        assert.strictEqual(marker.dropped, 7)
+      }
+    }))
+
+  it.scopedLive("after a gap the buffer fills again and a new gap gets its own marker and count", () =>
+    Effect.gen(function*() {
+      const { connections, events } = yield* eventsServer()
+      const slow = yield* Stream.toPull(yield* events.subscribe({ types: ["lifecycle"], bufferSize: 2 }))
+      // a subscriber with room for everything tells us when the frames have been read
+      const probe = yield* Stream.toPull(yield* events.subscribe({ types: ["lifecycle"] }))
+      const connection = yield* Queue.take(connections)
+      const take = (pull: typeof slow, n: number) =>
+        Effect.gen(function*() {
+          const out: Array<string> = []
+          while (out.length < n) {
+            for (const e of yield* pull.pipe(Effect.timeout("3 seconds"))) {
+              out.push(e._tag === "EventsMissed" ? `missed:${e.reason}:${e.dropped}` : sourceOf(e))
+            }
+          }
+          return out
+        })
+      const sendAll = (names: ReadonlyArray<string>) =>
+        Effect.gen(function*() {
+          for (const n of names) yield* send(connection, lifecycle(n))
+          yield* take(probe, names.length)
+        })
+      yield* sendAll(["a", "b", "c", "d"])
+      assert.deepStrictEqual(yield* take(slow, 3), ["/1.0/instances/a", "/1.0/instances/b", "missed:overflow:2"])
+      yield* sendAll(["e", "f", "g"])
+      assert.deepStrictEqual(yield* take(slow, 3), ["/1.0/instances/e", "/1.0/instances/f", "missed:overflow:1"])
+    }))
+
+  it.scopedLive("watchOperation reads the operation again where events were lost, so its end is not missed", () =>
+    Effect.gen(function*() {
+      const state = { status: "Running", status_code: 103 }
+      const { connections, events } = yield* eventsServer(undefined, (req, res) => {
+        if (req.url === "/1.0/operations/op1") return json(res, 200, sync(operation("op1", state)))
+        json(res, 404, error(404, "not found"))
+      })
+      const opFrame = (id: string, fields: Record<string, unknown>) =>
+        JSON.stringify({ type: "operation", timestamp: "2026-01-01T00:00:00Z", metadata: operation(id, fields) })
+      const watch = yield* Stream.toPull(events.watchOperation("op1"))
+      const first = yield* watch.pipe(Effect.timeout("3 seconds"))
+      assert.strictEqual(Array.from(first)[0]!.status, "Running")
+      // a subscriber with room for everything tells us when the frames have been read
+      const probe = yield* Stream.toPull(yield* events.subscribe({ types: ["operation"], bufferSize: 2000 }))
+      const connection = yield* Queue.take(connections)
+      // more than the watcher's buffer of other operations, then op1's end: dropped
+      for (let i = 0; i < 1100; i++) yield* send(connection, opFrame(`other${i}`, {}))
+      state.status = "Success"
+      state.status_code = 200
+      yield* send(connection, opFrame("op1", state))
+      let read = 0
+      while (read < 1101) read += (yield* probe.pipe(Effect.timeout("3 seconds"))).length
+      const rest = yield* Stream.fromPull(Effect.succeed(watch)).pipe(
+        Stream.runCollect,
+        Effect.timeout("3 seconds")
+      )
+      assert.deepStrictEqual(Array.from(rest, (op) => op.status), ["Success"])
     }))
 })

@@ -62,18 +62,52 @@ describe("LxdHttp against a scripted server", () => {
       assert.strictEqual(failure.message, `Instance "web1" not found (GET /1.0/instances/web1): Instance not found`)
     }))
 
-  it.scoped("maps other error envelopes to LXDAPIException with status and code", () =>
+  it.scoped("maps a 412 envelope to PreconditionFailed with status and code", () =>
     Effect.gen(function*() {
       const { http } = yield* memoryConnection((_req, res) => json(res, 412, error(412, "ETag doesn't match")))
       const failure = yield* Effect.flip(http.send({ method: "PUT", path: "/1.0/profiles/p", body: {}, etag: "x" }))
-      assert.strictEqual(failure._tag, "LXDAPIException")
-      if (failure._tag === "LXDAPIException") {
+      assert.strictEqual(failure._tag, "PreconditionFailed")
+      assert.isTrue(LxdError.isStale(failure))
+      if (failure._tag === "PreconditionFailed") {
         assert.strictEqual(failure.status, 412)
         assert.strictEqual(failure.errorCode, 412)
-        assert.isTrue(failure.isPreconditionFailed)
         assert.include(failure.message, `Profile "p"`)
         assert.include(failure.message, "ETag doesn't match")
       }
+    }))
+
+  it.scoped("403 is Forbidden, 409 Conflict, other statuses LXDAPIException; an envelope behind 200 by its code", () =>
+    Effect.gen(function*() {
+      const answers: Record<string, readonly [number, number, string]> = {
+        "/1.0/instances": [403, 403, "not authorized"],
+        "/1.0/storage-pools": [409, 409, "The storage pool already exists"],
+        "/1.0/networks": [400, 400, "The network already exists"],
+        "/1.0/operations/x/wait": [200, 409, "already exists"]
+      }
+      const { http } = yield* memoryConnection((req, res) => {
+        const [status, code, message] = answers[req.url.split("?")[0]!]!
+        json(res, status, error(code, message))
+      })
+      const tagOf = (method: "GET" | "POST", path: string) =>
+        Effect.map(Effect.flip(http.send({ method, path })), (e) => [e._tag, e.message] as const)
+      const [forbidden, forbiddenMessage] = yield* tagOf("GET", "/1.0/instances")
+      assert.strictEqual(forbidden, "Forbidden")
+      assert.include(forbiddenMessage, "not authorized")
+      const [conflict, conflictMessage] = yield* tagOf("POST", "/1.0/storage-pools")
+      assert.strictEqual(conflict, "Conflict")
+      assert.include(conflictMessage, "already exists")
+      assert.strictEqual((yield* tagOf("POST", "/1.0/networks"))[0], "LXDAPIException")
+      assert.strictEqual((yield* tagOf("GET", "/1.0/operations/x/wait"))[0], "Conflict")
+      const stale = LxdError.fromErrorAnswer({ method: "PUT", path: "/1.0" }, {
+        status: 412,
+        errorCode: 412,
+        serverMessage: "ETag doesn't match"
+      })
+      assert.isTrue(LxdError.isStale(stale))
+      assert.isFalse(LxdError.isStale(new Error("412")))
+      // the new errors serialise with the union like the others
+      const encoded = Schema.encodeSync(LxdError.LxdError)(stale)
+      assert.strictEqual(Schema.decodeUnknownSync(LxdError.LxdError)(encoded)._tag, "PreconditionFailed")
     }))
 
   it.scoped("sends If-Match, JSON bodies, the project and a distinct User-Agent", () =>
@@ -97,7 +131,11 @@ describe("LxdHttp against a scripted server", () => {
 
   it.scoped("applies withTarget to requests", () =>
     Effect.gen(function*() {
-      const { requests, http } = yield* memoryConnection((_req, res) => json(res, 200, sync([])))
+      const { requests, http } = yield* memoryConnection(
+        (_req, res) => json(res, 200, sync([])),
+        {},
+        serverInfo(["instances", "clustering"])
+      )
       yield* LxdHttp.withTarget("node2")(http.send({ method: "GET", path: "/1.0/instances" }))
       assert.strictEqual(requests[requests.length - 1]!.url, "/1.0/instances?target=node2")
     }))

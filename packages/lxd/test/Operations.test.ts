@@ -1,8 +1,9 @@
 import { assert, describe, it } from "@effect/vitest"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Schema from "effect/Schema"
 import { LxdHttp, Operations } from "../src/index.js"
-import { error, json, operation, sync } from "./fakeServer.js"
+import { error, json, operation, serverInfo, sync } from "./fakeServer.js"
 import { memoryConnection, type MemoryHandler } from "./memoryTransport.js"
 
 const withOps = <A, E>(
@@ -10,7 +11,11 @@ const withOps = <A, E>(
   body: (ops: Operations.Service, requests: ReadonlyArray<{ method: string; url: string }>) => Effect.Effect<A, E>
 ) =>
   Effect.gen(function*() {
-    const { http, requests } = yield* memoryConnection(route)
+    const { http, requests } = yield* memoryConnection(
+      route,
+      {},
+      serverInfo(["instances", "operations_get_query_all_projects"])
+    )
     const ops = yield* Operations.make.pipe(Effect.provideService(LxdHttp.LxdHttp, http))
     return yield* body(ops, requests)
   })
@@ -95,15 +100,84 @@ describe("Operations against a scripted server", () => {
       })).pipe(Effect.scoped)
   })
 
-  it.scoped("an operation already reaped by the server is not reported as a failure", () =>
+  it.scoped("an operation reaped before its end was seen is OperationOutcomeUnknown, not a success", () =>
     withOps((req, res) => {
       if (req.method === "POST") return json(res, 202, accepted("op5"))
       json(res, 404, error(404, "Operation not found"))
     }, (ops) =>
       Effect.gen(function*() {
-        const outcome = yield* ops.run({ method: "POST", path: "/1.0/instances", body: {} })
-        assert.strictEqual(outcome._tag, "Async")
-        if (outcome._tag === "Async") assert.strictEqual(outcome.operation.id, "op5")
+        const failure = yield* Effect.flip(ops.run({ method: "POST", path: "/1.0/instances", body: {} }))
+        assert.strictEqual(failure._tag, "OperationOutcomeUnknown")
+        if (failure._tag === "OperationOutcomeUnknown") {
+          assert.strictEqual(failure.operationId, "op5")
+          assert.strictEqual(failure.lastStatus, "Running")
+          assert.strictEqual(failure.method, "POST")
+          assert.strictEqual(failure.path, "/1.0/instances")
+          assert.include(failure.message, "may or may not have succeeded")
+        }
+        // waited on by id, never seen at all
+        const byId = yield* Effect.flip(ops.wait("op5"))
+        assert.strictEqual(byId._tag, "OperationOutcomeUnknown")
+        if (byId._tag === "OperationOutcomeUnknown") assert.isUndefined(byId.lastStatus)
+      })))
+
+  it.scoped("a 404 from /wait that is the operation's own error (Incus) is that failure, not a reaped operation", () =>
+    withOps((req, res) => {
+      if (req.url.startsWith("/1.0/operations/op11/wait")) {
+        return json(res, 200, error(404, "Failed to update image: Image source not found"))
+      }
+      json(
+        res,
+        200,
+        sync(
+          operation("op11", {
+            status: "Failure",
+            status_code: 400,
+            err: "Failed to update image: Image source not found"
+          })
+        )
+      )
+    }, (ops) =>
+      Effect.gen(function*() {
+        const failure = yield* Effect.flip(ops.wait("op11"))
+        assert.strictEqual(failure._tag, "LXDAPIException")
+        if (failure._tag === "LXDAPIException") {
+          assert.strictEqual(failure.operationId, "op11")
+          assert.match(failure.serverMessage, /Image source not found/)
+        }
+      })))
+
+  it.scoped("an operation reaped after a wait timeout is OperationOutcomeUnknown too", () =>
+    withOps((req, res) => {
+      if (req.url.startsWith("/1.0/operations/op8/wait")) return json(res, 200, error(500, "context deadline exceeded"))
+      json(res, 404, error(404, "Operation not found"))
+    }, (ops) =>
+      Effect.gen(function*() {
+        const failure = yield* Effect.flip(ops.wait("op8"))
+        assert.strictEqual(failure._tag, "OperationOutcomeUnknown")
+      })))
+
+  it.scoped("a reaped operation whose last seen state was final keeps that outcome", () =>
+    withOps((_req, res) => json(res, 404, error(404, "Operation not found")), (ops) =>
+      Effect.gen(function*() {
+        const done = Schema.decodeUnknownSync(Operations.Operation)(
+          operation("op9", { status: "Success", status_code: 200 })
+        )
+        assert.strictEqual((yield* ops.wait(done)).id, "op9")
+      })))
+
+  it.scoped("an operation error mapped to a status by /wait (409 behind HTTP 200) is the operation's failure", () =>
+    withOps((req, res) => {
+      if (req.url.startsWith("/1.0/operations/op10/wait")) return json(res, 200, error(409, "already exists"))
+      json(res, 200, sync(operation("op10", { status: "Failure", status_code: 400, err: "already exists" })))
+    }, (ops) =>
+      Effect.gen(function*() {
+        const failure = yield* Effect.flip(ops.wait("op10"))
+        assert.strictEqual(failure._tag, "LXDAPIException")
+        if (failure._tag === "LXDAPIException") {
+          assert.strictEqual(failure.operationId, "op10")
+          assert.strictEqual(failure.serverMessage, "already exists")
+        }
       })))
 
   it.live("interrupting a wait cancels a cancellable operation on the server", () => {

@@ -111,10 +111,16 @@ const reasonOf = (error: RequestError): PlatformError.SystemErrorReason => {
       return "NotFound"
     case "DecodeError":
       return "InvalidData"
-    case "LXDAPIException":
-      return error.status === 403 ? "PermissionDenied" : error.status === 409 ? "Busy" : "Unknown"
+    case "Forbidden":
+      return "PermissionDenied"
+    case "Conflict":
+    case "PreconditionFailed":
+      return "Busy"
     case "TransportError":
       return /within/.test(error.reason) ? "TimedOut" : "Unknown"
+    case "LXDAPIException":
+    case "OperationOutcomeUnknown":
+    case "ExtensionNotAvailable":
     case "InvalidArgument":
       return "Unknown"
   }

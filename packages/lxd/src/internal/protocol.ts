@@ -14,12 +14,20 @@ import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
-import { DecodeError, fromErrorAnswer, type RequestError, type RequestOrigin, TransportError } from "../LxdError.js"
+import {
+  DecodeError,
+  type ExtensionNotAvailable,
+  fromErrorAnswer,
+  type RequestError,
+  type RequestOrigin,
+  TransportError
+} from "../LxdError.js"
 import type { LxdRequest, LxdResponse, RawResponse, Service } from "../LxdHttp.js"
 import type { Service as Transport } from "../LxdTransport.js"
 import { concatBytes } from "./bytes.js"
 import { raceDeadline } from "./concurrency.js"
 import { decodeEnvelope } from "./envelope.js"
+import { requiredExtensions } from "./gates.js"
 import { queryString, type QueryValue } from "./path.js"
 import { currentProject, currentTarget } from "./scoping.js"
 import { checkRequestTarget } from "./validation.js"
@@ -143,8 +151,15 @@ const readJsonText = (
   })
 }
 
-/** The request half of `LxdHttp`: everything but the server's identity. */
-export const makeRequests = (transport: Transport, bounds: Bounds):
+/**
+ * The request half of `LxdHttp`: everything but the server's identity. `requireExtension`
+ * checks the extensions a request's query needs (`gates.ts`) before it is sent.
+ */
+export const makeRequests = (
+  transport: Transport,
+  bounds: Bounds,
+  requireExtension: (extension: string) => Effect.Effect<void, ExtensionNotAvailable>
+):
   & Pick<
     Service,
     "send" | "sync" | "syncWithEtag" | "raw" | "websocket" | "upgrade"
@@ -171,6 +186,7 @@ export const makeRequests = (transport: Transport, bounds: Bounds):
     Effect.gen(function*() {
       yield* check(request)
       const query = yield* scopedQuery(request)
+      for (const extension of requiredExtensions(request.path, query)) yield* requireExtension(extension)
       const origin: RequestOrigin = { method: request.method, path: request.path }
       const headers: Record<string, string> = { ...request.headers }
       if (request.etag !== undefined) headers["if-match"] = request.etag

@@ -4,7 +4,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as Schedule from "effect/Schedule"
-import { LXDAPIException, type RequestError } from "../LxdError.js"
+import { isStale, type RequestError } from "../LxdError.js"
 import type { Service as Ops } from "../Operations.js"
 
 export interface UpdateOptions {
@@ -14,7 +14,7 @@ export interface UpdateOptions {
 
 /**
  * `read` must return the value and its ETag; `write` receives the new body and the ETag.
- * Retries the whole read-modify-write on 412.
+ * Retries the whole read-modify-write on 412 (`PreconditionFailed`, see `LxdError.isStale`).
  */
 export const optimisticUpdate = <A, B, E, E2>(
   read: Effect.Effect<{ readonly value: A; readonly etag: string | undefined }, E>,
@@ -26,7 +26,7 @@ export const optimisticUpdate = <A, B, E, E2>(
     Effect.retry({
       times: options?.retries ?? 5,
       schedule: Schedule.exponential("20 millis"),
-      while: (e: unknown) => e instanceof LXDAPIException && e.isPreconditionFailed
+      while: isStale
     })
   )
 
