@@ -2,7 +2,7 @@ import * as Command from "@effect/platform/Command"
 import { assert, describe, it } from "@effect/vitest"
 import * as Option from "effect/Option"
 import { execRequest, signalNumber, toPlatformError } from "../src/internal/instanceCommand.js"
-import { InvalidArgument, LXDAPIException, NotFound, TransportError } from "../src/LxdError.js"
+import { Forbidden, InvalidArgument, NotFound, TransportError } from "../src/LxdError.js"
 
 const standard = (command: Command.Command): Command.StandardCommand => {
   if (command._tag !== "StandardCommand") throw new Error("expected a standard command")
@@ -82,7 +82,7 @@ describe("Exec.commandExecutor: errors as PlatformError", () => {
   })
 
   it("other server answers and transport failures keep their meaning", () => {
-    const forbidden = new LXDAPIException({
+    const forbidden = new Forbidden({
       method: "POST",
       path: "/1.0/instances/web1/exec",
       status: 403,
