@@ -17,6 +17,8 @@ const ping = (socketPath: string) =>
   })
 
 export default async function setup(): Promise<void> {
+  // only the in-process fakes (EFFECT_LXD_SERVERS=fake, see servers.ts): no daemon to reach
+  if (process.env.EFFECT_LXD_SERVERS === "fake") return
   for (const d of daemons()) {
     try {
       await ping(d.socket)

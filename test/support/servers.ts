@@ -9,6 +9,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import { type DaemonEnv, daemons, readText } from "./env.js"
+import { fakeServers } from "./fakeServers.js"
 
 export interface TestServer {
   /** e.g. `lxd 5.0.2 unix` */
@@ -34,7 +35,8 @@ export const httpsOptions = (env: DaemonEnv, cert = env.clientCert, key = env.cl
   serverCert: readText(env.serverCert)
 })
 
-export const servers = (): ReadonlyArray<TestServer> =>
+/** The real daemons' servers (unix and HTTPS each). */
+const daemonServers = (): ReadonlyArray<TestServer> =>
   daemons().flatMap((env) => {
     const make = (transport: "unix" | "https"): TestServer => {
       const connection = transport === "unix"
@@ -57,6 +59,27 @@ export const servers = (): ReadonlyArray<TestServer> =>
     }
     return [make("unix"), make("https")]
   })
+
+/**
+ * Which servers the matrix holds, from `EFFECT_LXD_SERVERS`: `daemons` (the default: the
+ * real test daemons), `fake` (only the in-process fakes of `effect-lxd/testing`, one per
+ * dialect, no daemon needed), or `all` (both).
+ */
+export const serverSelection = (): "daemons" | "fake" | "all" => {
+  const v = process.env.EFFECT_LXD_SERVERS ?? "daemons"
+  if (v !== "daemons" && v !== "fake" && v !== "all") {
+    throw new Error(`EFFECT_LXD_SERVERS must be daemons, fake or all (got "${v}")`)
+  }
+  return v
+}
+
+export const servers = (): ReadonlyArray<TestServer> => {
+  const selection = serverSelection()
+  return [
+    ...(selection === "fake" ? [] : daemonServers()),
+    ...(selection === "daemons" ? [] : fakeServers())
+  ]
+}
 
 /** The test methods inside a server suite: live clock, every service of the connection. */
 export type It = Vitest.MethodsNonLive<Lxd.Services, true>

@@ -291,9 +291,11 @@ export class OperationOutcomeUnknown extends Schema.TaggedError<OperationOutcome
    */
   override get message(): string {
     const seen = this.lastStatus === undefined ? "never seen" : `last seen ${printable(this.lastStatus)}`
-    return `Operation ${printable(this.operationId)} ${
-      describe(this.resource, this.method, this.path)
-    } ended and was removed by the server before its outcome was seen (${seen}): it may or may not have succeeded`
+    // waited on by id, the origin is the operation itself: say so once
+    const which = this.path.startsWith("/1.0/operations/")
+      ? `Operation ${printable(this.operationId)}`
+      : `The operation ${printable(this.operationId)} of ${describe(this.resource, this.method, this.path)}`
+    return `${which} ended and was removed by the server before its outcome was seen (${seen}): it may or may not have succeeded`
   }
 
   /**

@@ -40,6 +40,21 @@ export interface LxdWebSocket {
 let openSockets = 0
 export const openWebSocketCount = (): number => openSockets
 
+/**
+ * Count a socket that does not go through `open` (the test kit's in-memory ones), so that
+ * leak checks see it; the returned function uncounts it (once).
+ */
+export const countOpenSocket = (): () => void => {
+  openSockets++
+  let counted = true
+  return () => {
+    if (counted) {
+      counted = false
+      openSockets--
+    }
+  }
+}
+
 const HIGH_WATER = 64
 
 /**
