@@ -86,8 +86,11 @@ fi
 mkdir -p "$WORK/unpacked" && tar xzf "$TARBALL" -C "$WORK/unpacked"
 # the public declarations may import only the peers, node's modules and themselves:
 # any other package's types would have to be installed by every consumer
-foreign=$(grep -rhoE '(from|import\() ?"[^".][^"]*"' "$WORK/unpacked/package/build/dts" --include='*.d.ts' \
-  | sed -E 's/^(from|import\() ?"//; s/"$//' \
+# (declarations only: not the examples in doc comments, where `backups.import("x")` is a call)
+foreign=$(grep -rhE '(from|import\() ?"[^".][^"]*"' "$WORK/unpacked/package/build/dts" --include='*.d.ts' \
+  | grep -vE '^[[:space:]]*(\*|/\*|//)' \
+  | grep -oE '(^|[^.[:alnum:]_])(from|import\() ?"[^".][^"]*"' \
+  | sed -E 's/^[^fi]*(from|import\() ?"//; s/"$//' \
   | grep -vE '^(effect|@effect/platform|@effect/platform-node|effect-lxd)(/|$)|^node:' | sort -u || true)
 if [ -n "$foreign" ]; then
   grep -rnE "(from|import\() ?\"($(paste -sd'|' <<<"$foreign"))\"" "$WORK/unpacked/package/build/dts" --include='*.d.ts' >&2 || true
