@@ -224,6 +224,8 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     Effect.annotateCurrentSpan("lxd.operation.id", operationId).pipe(
       Effect.zipRight(ops.wait(operationId, { cancelOnInterrupt: false })),
       Effect.map(exitCodeOf),
+      // forgotten before its end was seen: the exit status is lost (documented as none)
+      Effect.catchTag("OperationOutcomeUnknown", () => Effect.succeed(Option.none<number>())),
       Effect.catchTag("LXDAPIException", (failure) =>
         failure.operationId === operationId
           ? ops.get(operationId).pipe(

@@ -49,7 +49,7 @@ export interface SeedImage {
   readonly properties?: Readonly<Record<string, string>> | undefined
 }
 
-/** @internal */
+/** What the fake server is made from (the options of `Testing.make`, resolved). */
 export interface ServerOptions {
   readonly dialect: FakeDialect
   readonly images?: ReadonlyArray<SeedImage> | undefined
