@@ -257,14 +257,15 @@ const singlePathCalls = (http: LxdHttpService) => {
     instance: string,
     p: string,
     headers: Record<string, string>,
-    data: Uint8Array | Stream.Stream<Uint8Array, E>
+    data: Uint8Array | Stream.Stream<Uint8Array, E>,
+    contentLength?: number
   ) =>
     http.send({
       method: "POST",
       path: filesPath(instance),
       query: { path: p },
       headers,
-      raw: { contentType: "application/octet-stream", data }
+      raw: { contentType: "application/octet-stream", data, ...(contentLength === undefined ? {} : { contentLength }) }
     })
 
   const ownershipHeaders = (o: Ownership | undefined) => ownershipHeadersOf(prefix, o)
@@ -285,6 +286,20 @@ const singlePathCalls = (http: LxdHttpService) => {
       }
       const body = typeof data === "string" ? new TextEncoder().encode(data) : data
       yield* post(instance, p, headers, body)
+    })
+
+  /** `write` of a stream whose length is known (a local file): sent with a content-length, not chunked. */
+  const writeSized = <E>(
+    instance: string,
+    p: string,
+    data: Stream.Stream<Uint8Array, E>,
+    size: number,
+    options: Ownership
+  ): Effect.Effect<void, FilesError | E> =>
+    Effect.gen(function*() {
+      yield* checkTarget(instance, "path", p, options)
+      const headers = { ...ownershipHeaders(options), [header("Type")]: "file", [header("Write")]: "overwrite" }
+      yield* post(instance, p, headers, data, size)
     })
 
   const stat = (instance: string, p: string): Effect.Effect<FileInfo, FilesError> =>
@@ -348,7 +363,7 @@ const singlePathCalls = (http: LxdHttpService) => {
       )
     })
 
-  return { read, write, stat, list, mkdir, delete: remove, symlink }
+  return { read, write, writeSized, stat, list, mkdir, delete: remove, symlink }
 }
 
 /**
@@ -356,7 +371,8 @@ const singlePathCalls = (http: LxdHttpService) => {
  * @category constructors
  */
 export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*() {
-  const single = singlePathCalls(yield* LxdHttp)
+  const { writeSized, ...single } = singlePathCalls(yield* LxdHttp)
+  const transfers = { ...single, writeSized }
 
   const push = (
     instance: string,
@@ -366,7 +382,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
   ): Effect.Effect<void, FilesError> =>
     Effect.gen(function*() {
       yield* checkTarget(instance, "remotePath", remotePath, options)
-      yield* pushTree(single, instance, localPath, remotePath, options)
+      yield* pushTree(transfers, instance, localPath, remotePath, options)
     })
 
   const pull = (
@@ -377,7 +393,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
   ): Effect.Effect<void, FilesError> =>
     Effect.gen(function*() {
       yield* checkTarget(instance, "remotePath", remotePath)
-      yield* pullTree(single, instance, remotePath, localPath, options)
+      yield* pullTree(transfers, instance, remotePath, localPath, options)
     })
 
   return Files.of(
