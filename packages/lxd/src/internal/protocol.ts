@@ -259,8 +259,9 @@ export const makeRequests = (transport: Transport, bounds: Bounds):
         ),
         Effect.flatMap(read)
       )
+      // the error is built only when the deadline passes (an error captures a stack trace)
       const deadline = Effect.sleep(timeout).pipe(
-        Effect.zipRight(Effect.fail(timedOut(origin, "no answer", timeout)))
+        Effect.zipRight(Effect.failSync(() => timedOut(origin, "no answer", timeout)))
       )
       // both sides interruptible, so that the race can end the loser even when the call
       // runs inside a finalizer (an uninterruptible region)
