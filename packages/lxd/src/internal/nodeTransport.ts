@@ -131,8 +131,12 @@ export const bodyStream = <E>(body: Readable, onError: (cause: unknown) => E): S
     let bytes = 0
     let ended = false
     let failure: { readonly cause: unknown } | undefined
+    // the waiting pull, if any, and its timer (armed once some data is there)
     let wake: (() => void) | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
     const notify = () => {
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
       const w = wake
       wake = undefined
       w?.()
@@ -142,6 +146,7 @@ export const bodyStream = <E>(body: Readable, onError: (cause: unknown) => E): S
       bytes += data.length
       if (bytes >= PAUSE_BYTES) body.pause()
       if (bytes >= COALESCE_BYTES) notify()
+      else if (wake !== undefined && timer === undefined) timer = setTimeout(notify, COALESCE_MS)
     }
     const onEnd = () => {
       ended = true
@@ -170,16 +175,13 @@ export const bodyStream = <E>(body: Readable, onError: (cause: unknown) => E): S
       if (failure !== undefined || ended || bytes >= COALESCE_BYTES) return take()
       return Effect.flatMap(
         Effect.async<void>((resume) => {
-          let timer: ReturnType<typeof setTimeout> | undefined
-          wake = () => {
-            if (timer !== undefined) clearTimeout(timer)
-            resume(Effect.void)
-          }
-          // some data there: wait a moment for more; none: wait for the first bytes
+          wake = () => resume(Effect.void)
+          // some data there: wait a moment for more; none: the first bytes arm the timer
           if (bytes > 0) timer = setTimeout(notify, COALESCE_MS)
           return Effect.sync(() => {
             wake = undefined
             if (timer !== undefined) clearTimeout(timer)
+            timer = undefined
           })
         }),
         (): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>> =>
