@@ -24,6 +24,13 @@ const tool = "lxc"
 const transport = "unix"
 
 /** Run `lxc args`, counting (and discarding) its stdout; fail on a non-zero exit. */
+/**
+ * How long one `lxc` process may take. `lxc exec <name> -- true` run 10 at once now and
+ * then never exits (seen with lxc 5.0.2: the command has ended, the operation is gone,
+ * the client waits on), and it forwards SIGTERM to the remote command, so it gets SIGKILL.
+ */
+const LXC_TIMEOUT_MS = 120_000
+
 const lxc = (args: ReadonlyArray<string>, options: { readonly rssFile?: string } = {}): Promise<{
   readonly stdoutBytes: number
   readonly stdout: string
@@ -43,9 +50,16 @@ const lxc = (args: ReadonlyArray<string>, options: { readonly rssFile?: string }
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString()
     })
+    let hung = false
+    const timer = setTimeout(() => {
+      hung = true
+      child.kill("SIGKILL")
+    }, LXC_TIMEOUT_MS)
     child.on("error", reject)
     child.on("close", (code) => {
-      if (code === 0) resolve({ stdoutBytes, stdout: Buffer.concat(keep).toString() })
+      clearTimeout(timer)
+      if (hung) reject(new Error(`lxc ${args.join(" ")} did not exit within ${LXC_TIMEOUT_MS / 1000} s (killed)`))
+      else if (code === 0) resolve({ stdoutBytes, stdout: Buffer.concat(keep).toString() })
       else reject(new Error(`lxc ${args.join(" ")} exited with ${code}: ${stderr.trim().slice(-500)}`))
     })
   })
