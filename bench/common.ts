@@ -10,7 +10,17 @@ import * as Fs from "node:fs"
 
 /** One measurement: a scenario, a tool, and the seconds each repetition took. */
 export interface Sample {
-  readonly scenario: "get" | "list" | "fanout" | "exec" | "push" | "pull"
+  readonly scenario:
+    | "get"
+    | "getconc"
+    | "list"
+    | "fanout"
+    | "exec"
+    | "execrtt"
+    | "execconc"
+    | "push"
+    | "pull"
+    | "startup"
   /** `effect-lxd`, `undici`, `lxc`, `pylxd` */
   readonly tool: string
   /** `unix` or `https` */
@@ -25,13 +35,50 @@ export interface Sample {
   readonly peakRssKiB?: number | undefined
   /** Resident set size right before the first repetition, in KiB. */
   readonly baseRssKiB?: number | undefined
+  /** CPU seconds (user + system) the client process spent in each repetition. */
+  readonly cpuSeconds?: ReadonlyArray<number> | undefined
+  /** The machine's 1-minute load average when the driver started and when it ended. */
+  readonly load?: readonly [number, number] | undefined
+  /** Start-up: seconds from the first import to a connected client, measured inside the process. */
+  readonly innerSeconds?: ReadonlyArray<number> | undefined
+  /** Concurrency of the scenario, when it has one. */
+  readonly concurrency?: number | undefined
   /** Anything worth a footnote. */
   readonly note?: string | undefined
 }
 
-/** Print a sample for run.sh to collect. */
+/** The machine's 1-minute load average now. */
+export const load1 = (): number => Number(Fs.readFileSync("/proc/loadavg", "utf8").split(" ")[0])
+
+const loadAtStart = load1()
+
+/** Print a sample for run.sh to collect (with the load average at the driver's start and now). */
 export const emit = (sample: Sample): void => {
-  process.stdout.write(JSON.stringify(sample) + "\n")
+  process.stdout.write(JSON.stringify({ load: [loadAtStart, load1()], ...sample }) + "\n")
+}
+
+/** This process's CPU time (user + system) so far, in seconds. */
+export const cpuNow = (): number => {
+  const u = process.cpuUsage()
+  return (u.user + u.system) / 1e6
+}
+
+/** Wall-clock and CPU seconds of each repetition. */
+export class Reps {
+  readonly seconds: Array<number> = []
+  readonly cpuSeconds: Array<number> = []
+  private t0 = 0
+  private c0 = 0
+  start(): void {
+    this.t0 = now()
+    this.c0 = cpuNow()
+  }
+  stop(): number {
+    const s = now() - this.t0
+    this.seconds.push(s)
+    this.cpuSeconds.push(cpuNow() - this.c0)
+    return s
+  }
 }
 
 /** `--key value` pairs after the sub-command. */

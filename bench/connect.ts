@@ -3,9 +3,9 @@
  * test client certificate and the pinned server certificate (from the env file
  * `scripts/lxd-setup.sh` writes).
  */
+import { Lxd } from "effect-lxd"
 import * as Redacted from "effect/Redacted"
 import * as Fs from "node:fs"
-import { Lxd } from "../packages/lxd/src/index.js"
 import { readEnvFile } from "./common.js"
 
 export const layerFor = (transport: string) => {

@@ -2,29 +2,38 @@
  * The effect-lxd side of the benchmark, through the public typed services (`Instances`,
  * `Exec`, `Files`), as a user would write it.
  *
- *   pnpm exec tsx bench/effect-lxd.ts get    --name N --count 500 --rounds 5 [--transport unix|https]
- *   pnpm exec tsx bench/effect-lxd.ts list   --project P --expect 100 --reps 10
- *   pnpm exec tsx bench/effect-lxd.ts fanout --prefix bench-x-f --count 20 --concurrency 5 --image busybox
- *   pnpm exec tsx bench/effect-lxd.ts exec   --name N --size 200m --reps 3
- *   pnpm exec tsx bench/effect-lxd.ts push   --name N --file F --dest /root/f --reps 3
- *   pnpm exec tsx bench/effect-lxd.ts pull   --name N --src /root/f --out F2 --bytes B --reps 3
+ * Run from the build (bench/run.sh compiles this file into bench/.work/dist, where
+ * "effect-lxd" is the built package, as a user gets it):
+ *
+ *   node bench/.work/dist/effect-lxd.js get      --name N --count 500 --rounds 5 [--transport unix|https]
+ *   node bench/.work/dist/effect-lxd.js getconc  --name N --count 1000 --concurrency 50 --reps 3
+ *   node bench/.work/dist/effect-lxd.js execrtt  --name N --count 20 --reps 3       (`true`, one after another)
+ *   node bench/.work/dist/effect-lxd.js execconc --name N --count 50 --concurrency 10 --reps 3
+ *   node bench/.work/dist/effect-lxd.js startup  (import to a connected layer; one line, no reps)
+ *
+ * or from the sources, `pnpm exec tsx --conditions=effect-lxd-source bench/effect-lxd.ts ...`:
+ *   ... list   --project P --expect 100 --reps 10
+ *   ... fanout --prefix bench-x-f --count 20 --concurrency 5 --image busybox
+ *   ... exec   --name N --size 200m --reps 3
+ *   ... push   --name N --file F --dest /root/f --reps 3
+ *   ... pull   --name N --src /root/f --out F2 --bytes B --reps 3
  *
  * Each prints one JSON `Sample` line (see common.ts).
  */
+import { Exec, Files, Instances, Lxd } from "effect-lxd"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
-import { Exec, Files, Instances, Lxd } from "../packages/lxd/src/index.js"
 import {
   emit,
   fanoutNames,
   fanoutSettings,
   flag,
   intFlag,
-  now,
   parseArgs,
   peakRssKiB,
   progress,
+  Reps,
   rssKiB
 } from "./common.js"
 import { layerFor } from "./connect.js"
@@ -46,13 +55,30 @@ const get = Effect.gen(function*() {
   const count = intFlag(flags, "count", 500)
   const rounds = intFlag(flags, "rounds", 5)
   yield* instances.get(name) // warm the connection
-  const seconds: Array<number> = []
+  const reps = new Reps()
   for (let r = 0; r < rounds; r++) {
-    const t0 = now()
+    reps.start()
     for (let i = 0; i < count; i++) yield* instances.get(name)
-    seconds.push(now() - t0)
+    reps.stop()
   }
-  emit({ scenario: "get", tool, transport, seconds, count })
+  emit({ scenario: "get", tool, transport, ...reps, count })
+})
+
+const getConcurrent = Effect.gen(function*() {
+  const instances = yield* Instances.Instances
+  const name = flag(flags, "name")
+  const count = intFlag(flags, "count", 1000)
+  const concurrency = intFlag(flags, "concurrency", 50)
+  const rounds = intFlag(flags, "reps", 3)
+  const all = Effect.forEach(Array.from({ length: count }), () => instances.get(name), { concurrency, discard: true })
+  yield* all // warm the connections
+  const reps = new Reps()
+  for (let r = 0; r < rounds; r++) {
+    reps.start()
+    yield* all
+    reps.stop()
+  }
+  emit({ scenario: "getconc", tool, transport, ...reps, count, concurrency })
 })
 
 const list = Effect.gen(function*() {
@@ -62,23 +88,23 @@ const list = Effect.gen(function*() {
   const reps = intFlag(flags, "reps", 10)
   const once = Lxd.withProject(instances.list(), project)
   yield* once
-  const seconds: Array<number> = []
+  const times = new Reps()
   for (let r = 0; r < reps; r++) {
-    const t0 = now()
+    times.start()
     const all = yield* once
-    seconds.push(now() - t0)
+    times.stop()
     if (all.length !== expect) return yield* Effect.die(new Error(`listed ${all.length} instances, expected ${expect}`))
   }
-  emit({ scenario: "list", tool, transport, seconds, count: expect })
+  emit({ scenario: "list", tool, transport, ...times, count: expect })
 })
 
 const fanout = Effect.gen(function*() {
   const instances = yield* Instances.Instances
   const { alias, concurrency, count, prefix, reps } = fanoutSettings(flags)
-  const seconds: Array<number> = []
+  const times = new Reps()
   for (let r = 0; r < reps; r++) {
     const names = fanoutNames(prefix, r, count)
-    const t0 = now()
+    times.start()
     yield* Effect.forEach(
       names,
       (name) =>
@@ -92,9 +118,9 @@ const fanout = Effect.gen(function*() {
         ),
       { concurrency, discard: true }
     )
-    seconds.push(now() - t0)
+    times.stop()
   }
-  emit({ scenario: "fanout", tool, transport, seconds, count, note: `concurrency ${concurrency}` })
+  emit({ scenario: "fanout", tool, transport, ...times, count, concurrency, note: `concurrency ${concurrency}` })
 })
 
 const execThroughput = Effect.gen(function*() {
@@ -103,22 +129,61 @@ const execThroughput = Effect.gen(function*() {
   const size = flag(flags, "size", "200m")
   const reps = intFlag(flags, "reps", 3)
   const expected = sizeBytes(size)
-  const seconds: Array<number> = []
+  const times = new Reps()
   const baseRssKiB = rssKiB()
   for (let r = 0; r < reps; r++) {
-    const t0 = now()
+    times.start()
     const { bytes, exitCode } = yield* Effect.scoped(Effect.gen(function*() {
       const proc = yield* exec.start(name, ["head", "-c", size, "/dev/zero"])
       const bytes = yield* Stream.runFold(proc.stdout, 0, (n, chunk) => n + chunk.length)
       return { bytes, exitCode: yield* proc.exitCode }
     }))
-    seconds.push(now() - t0)
+    const s = times.stop()
     if (exitCode !== 0 || bytes !== expected) {
       return yield* Effect.die(new Error(`exec gave exit ${exitCode} and ${bytes} bytes, expected ${expected}`))
     }
-    progress(`exec ${size}: ${(seconds[r]!).toFixed(2)} s`)
+    progress(`exec ${size}: ${s.toFixed(2)} s`)
   }
-  emit({ scenario: "exec", tool, transport, seconds, bytes: expected, baseRssKiB, peakRssKiB: peakRssKiB() })
+  emit({ scenario: "exec", tool, transport, ...times, bytes: expected, baseRssKiB, peakRssKiB: peakRssKiB() })
+})
+
+/** `true`, run to its end: the round trip of a trivial command. */
+const runTrue = Effect.gen(function*() {
+  const exec = yield* Exec.Exec
+  const name = flag(flags, "name")
+  return Effect.flatMap(
+    exec.run(name, ["true"]),
+    (r) => r.exitCode === 0 ? Effect.void : Effect.die(new Error(`true exited with ${r.exitCode}`))
+  )
+})
+
+const execRoundTrip = Effect.gen(function*() {
+  const once = yield* runTrue
+  const count = intFlag(flags, "count", 20)
+  const rounds = intFlag(flags, "reps", 3)
+  yield* once // warm the connection
+  const reps = new Reps()
+  for (let r = 0; r < rounds; r++) {
+    reps.start()
+    for (let i = 0; i < count; i++) yield* once
+    reps.stop()
+  }
+  emit({ scenario: "execrtt", tool, transport, ...reps, count })
+})
+
+const execConcurrent = Effect.gen(function*() {
+  const once = yield* runTrue
+  const count = intFlag(flags, "count", 50)
+  const concurrency = intFlag(flags, "concurrency", 10)
+  const rounds = intFlag(flags, "reps", 3)
+  yield* once
+  const reps = new Reps()
+  for (let r = 0; r < rounds; r++) {
+    reps.start()
+    yield* Effect.forEach(Array.from({ length: count }), () => once, { concurrency, discard: true })
+    reps.stop()
+  }
+  emit({ scenario: "execconc", tool, transport, ...reps, count, concurrency })
 })
 
 const push = Effect.gen(function*() {
@@ -128,15 +193,14 @@ const push = Effect.gen(function*() {
   const dest = flag(flags, "dest")
   const reps = intFlag(flags, "reps", 3)
   const bytes = Fs.statSync(file).size
-  const seconds: Array<number> = []
+  const times = new Reps()
   const baseRssKiB = rssKiB()
   for (let r = 0; r < reps; r++) {
-    const t0 = now()
+    times.start()
     yield* files.push(name, file, dest)
-    seconds.push(now() - t0)
-    progress(`push ${bytes} B: ${(seconds[r]!).toFixed(2)} s`)
+    progress(`push ${bytes} B: ${times.stop().toFixed(2)} s`)
   }
-  emit({ scenario: "push", tool, transport, seconds, bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
+  emit({ scenario: "push", tool, transport, ...times, bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
 })
 
 const pull = Effect.gen(function*() {
@@ -146,26 +210,29 @@ const pull = Effect.gen(function*() {
   const out = flag(flags, "out")
   const expected = intFlag(flags, "bytes")
   const reps = intFlag(flags, "reps", 3)
-  const seconds: Array<number> = []
+  const times = new Reps()
   const baseRssKiB = rssKiB()
   for (let r = 0; r < reps; r++) {
     Fs.rmSync(out, { force: true })
-    const t0 = now()
+    times.start()
     yield* files.pull(name, src, out)
-    seconds.push(now() - t0)
+    const s = times.stop()
     const bytes = Fs.statSync(out).size
     Fs.rmSync(out, { force: true })
     if (bytes !== expected) return yield* Effect.die(new Error(`pulled ${bytes} bytes, expected ${expected}`))
-    progress(`pull ${bytes} B: ${(seconds[r]!).toFixed(2)} s`)
+    progress(`pull ${bytes} B: ${s.toFixed(2)} s`)
   }
-  emit({ scenario: "pull", tool, transport, seconds, bytes: expected, baseRssKiB, peakRssKiB: peakRssKiB() })
+  emit({ scenario: "pull", tool, transport, ...times, bytes: expected, baseRssKiB, peakRssKiB: peakRssKiB() })
 })
 
 const programs: Record<string, Effect.Effect<void, unknown, Lxd.Services>> = {
   get,
+  getconc: getConcurrent,
   list,
   fanout,
   exec: execThroughput,
+  execrtt: execRoundTrip,
+  execconc: execConcurrent,
   push,
   pull
 }

@@ -13,8 +13,8 @@
  * `teardown` deletes every instance whose name starts with `<run>-` in both projects
  * (running ones forcefully), then the project. It is safe to repeat.
  */
+import { Instances, Lxd, Projects } from "effect-lxd"
 import * as Effect from "effect/Effect"
-import { Instances, Lxd, Projects } from "../packages/lxd/src/index.js"
 import { flag, intFlag, parseArgs, progress } from "./common.js"
 import { layerFor } from "./connect.js"
 

@@ -2,25 +2,35 @@
  * The `lxc` CLI side: one `lxc` process per call, as a shell script would use it. Peak
  * memory of the `lxc` process comes from GNU time (`/usr/bin/time -f %M`).
  *
- *   pnpm exec tsx bench/lxc-cli.ts get    --name N --count 500 --rounds 1
- *   pnpm exec tsx bench/lxc-cli.ts list   --project P --expect 100 --reps 10
- *   pnpm exec tsx bench/lxc-cli.ts fanout --prefix bench-x-l --count 20 --concurrency 5 --image busybox
- *   pnpm exec tsx bench/lxc-cli.ts exec   --name N --size 200m --reps 3 --tmp DIR
- *   pnpm exec tsx bench/lxc-cli.ts push   --name N --file F --dest /root/f --reps 3 --tmp DIR
- *   pnpm exec tsx bench/lxc-cli.ts pull   --name N --src /root/f --out F2 --bytes B --reps 3 --tmp DIR
+ *   node bench/.work/dist/lxc-cli.js get      --name N --count 500 --rounds 1
+ *   node bench/.work/dist/lxc-cli.js list     --project P --expect 100 --reps 10
+ *   node bench/.work/dist/lxc-cli.js fanout   --prefix bench-x-l --count 20 --concurrency 5 --image busybox
+ *   node bench/.work/dist/lxc-cli.js exec     --name N --size 200m --reps 3 --tmp DIR
+ *   node bench/.work/dist/lxc-cli.js execrtt  --name N --count 20 --reps 3       (`lxc exec N -- true`, one after another)
+ *   node bench/.work/dist/lxc-cli.js execconc --name N --count 50 --concurrency 10 --reps 3
+ *   node bench/.work/dist/lxc-cli.js push     --name N --file F --dest /root/f --reps 3 --tmp DIR
+ *   node bench/.work/dist/lxc-cli.js pull     --name N --src /root/f --out F2 --bytes B --reps 3 --tmp DIR
  *
  * `get` and `list` use `lxc query` (the same GET as the libraries, recursion 1 for the list).
+ * The CPU time of a transfer is the `lxc` process's (user + system, from GNU time).
  */
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { emit, fanoutNames, fanoutSettings, flag, intFlag, now, parseArgs, pool, progress } from "./common.js"
+import { emit, fanoutNames, fanoutSettings, flag, intFlag, now, parseArgs, pool, progress, Reps } from "./common.js"
 
 const { command, flags } = parseArgs(process.argv.slice(2))
 const tool = "lxc"
 const transport = "unix"
 
 /** Run `lxc args`, counting (and discarding) its stdout; fail on a non-zero exit. */
+/**
+ * How long one `lxc` process may take. `lxc exec <name> -- true` run 10 at once now and
+ * then never exits (seen with lxc 5.0.2: the command has ended, the operation is gone,
+ * the client waits on), and it forwards SIGTERM to the remote command, so it gets SIGKILL.
+ */
+const LXC_TIMEOUT_MS = 120_000
+
 const lxc = (args: ReadonlyArray<string>, options: { readonly rssFile?: string } = {}): Promise<{
   readonly stdoutBytes: number
   readonly stdout: string
@@ -28,7 +38,7 @@ const lxc = (args: ReadonlyArray<string>, options: { readonly rssFile?: string }
   new Promise((resolve, reject) => {
     const [cmd, argv] = options.rssFile === undefined
       ? ["lxc", args]
-      : ["/usr/bin/time", ["-f", "%M", "-o", options.rssFile, "lxc", ...args]]
+      : ["/usr/bin/time", ["-f", "%M %U %S", "-o", options.rssFile, "lxc", ...args]]
     const child = ChildProcess.spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] })
     let stdoutBytes = 0
     const keep: Array<Buffer> = []
@@ -40,17 +50,25 @@ const lxc = (args: ReadonlyArray<string>, options: { readonly rssFile?: string }
     child.stderr.on("data", (chunk: Buffer) => {
       stderr += chunk.toString()
     })
+    let hung = false
+    const timer = setTimeout(() => {
+      hung = true
+      child.kill("SIGKILL")
+    }, LXC_TIMEOUT_MS)
     child.on("error", reject)
     child.on("close", (code) => {
-      if (code === 0) resolve({ stdoutBytes, stdout: Buffer.concat(keep).toString() })
+      clearTimeout(timer)
+      if (hung) reject(new Error(`lxc ${args.join(" ")} did not exit within ${LXC_TIMEOUT_MS / 1000} s (killed)`))
+      else if (code === 0) resolve({ stdoutBytes, stdout: Buffer.concat(keep).toString() })
       else reject(new Error(`lxc ${args.join(" ")} exited with ${code}: ${stderr.trim().slice(-500)}`))
     })
   })
 
-/** Peak RSS in KiB that GNU time wrote. */
-const readRss = (file: string): number => {
+/** Peak RSS in KiB and CPU seconds (user + system) that GNU time wrote. */
+const readTime = (file: string): { readonly rss: number; readonly cpu: number } => {
   const lines = Fs.readFileSync(file, "utf8").trim().split("\n")
-  return Number(lines[lines.length - 1])
+  const [rss = NaN, user = NaN, sys = NaN] = lines[lines.length - 1]!.split(" ").map(Number)
+  return { rss, cpu: user + sys }
 }
 
 const get = async () => {
@@ -65,6 +83,41 @@ const get = async () => {
     progress(`lxc get x${count}: ${seconds[r]!.toFixed(2)} s`)
   }
   emit({ scenario: "get", tool, transport, seconds, count })
+}
+
+/** `lxc exec N -- true`, a new process each time. */
+const execTrue = (name: string) => lxc(["exec", name, "--", "true"])
+
+const execRoundTrip = async () => {
+  const name = flag(flags, "name")
+  const count = intFlag(flags, "count", 20)
+  const rounds = intFlag(flags, "reps", 3)
+  await execTrue(name)
+  const reps = new Reps()
+  for (let r = 0; r < rounds; r++) {
+    reps.start()
+    for (let i = 0; i < count; i++) await execTrue(name)
+    reps.stop()
+  }
+  // CPU here is this driver's, not lxc's: not reported
+  emit({ scenario: "execrtt", tool, transport, seconds: reps.seconds, count })
+}
+
+const execConcurrent = async () => {
+  const name = flag(flags, "name")
+  const count = intFlag(flags, "count", 50)
+  const concurrency = intFlag(flags, "concurrency", 10)
+  const rounds = intFlag(flags, "reps", 3)
+  await execTrue(name)
+  const reps = new Reps()
+  for (let r = 0; r < rounds; r++) {
+    reps.start()
+    await pool(Array.from({ length: count }), concurrency, async () => {
+      await execTrue(name)
+    })
+    reps.stop()
+  }
+  emit({ scenario: "execconc", tool, transport, seconds: reps.seconds, count, concurrency })
 }
 
 const list = async () => {
@@ -118,16 +171,19 @@ const transfers = async (
   const reps = intFlag(flags, "reps", 3)
   const rssFile = Path.join(flag(flags, "tmp"), `lxc-${scenario}-${process.pid}.rss`)
   const seconds: Array<number> = []
+  const cpuSeconds: Array<number> = []
   let peak = 0
   for (let r = 0; r < reps; r++) {
     const t0 = now()
     await once(rssFile)
     seconds.push(now() - t0)
-    peak = Math.max(peak, readRss(rssFile))
+    const { cpu, rss } = readTime(rssFile)
+    peak = Math.max(peak, rss)
+    cpuSeconds.push(cpu)
     progress(`lxc ${scenario} ${bytes} B: ${seconds[r]!.toFixed(2)} s`)
   }
   Fs.rmSync(rssFile, { force: true })
-  emit({ scenario, tool, transport, seconds, bytes, peakRssKiB: peak })
+  emit({ scenario, tool, transport, seconds, cpuSeconds, bytes, peakRssKiB: peak })
 }
 
 const exec = async () => {
@@ -163,7 +219,16 @@ const pull = async () => {
   })
 }
 
-const programs: Record<string, () => Promise<void>> = { get, list, fanout, exec, push, pull }
+const programs: Record<string, () => Promise<void>> = {
+  get,
+  list,
+  fanout,
+  exec,
+  execrtt: execRoundTrip,
+  execconc: execConcurrent,
+  push,
+  pull
+}
 const program = programs[command]
 if (program === undefined) {
   process.stderr.write(`unknown command "${command}"; one of ${Object.keys(programs).join(", ")}\n`)

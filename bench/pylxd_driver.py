@@ -5,6 +5,8 @@ documentation shows. Run with the system Python, which has the Debian package:
     /usr/bin/python3 bench/pylxd_driver.py list   --project P --expect 100 --reps 10
     /usr/bin/python3 bench/pylxd_driver.py fanout --prefix bench-x-p --count 20 --concurrency 5 --image busybox
     /usr/bin/python3 bench/pylxd_driver.py exec   --name N --size 200m --reps 3
+    /usr/bin/python3 bench/pylxd_driver.py execrtt  --name N --count 20 --reps 3
+    /usr/bin/python3 bench/pylxd_driver.py execconc --name N --count 50 --concurrency 10 --reps 3
     /usr/bin/python3 bench/pylxd_driver.py push   --name N --file F --dest /root/f --reps 3
     /usr/bin/python3 bench/pylxd_driver.py pull   --name N --src /root/f --out F2 --bytes B --reps 3
 
@@ -40,7 +42,39 @@ def parse(argv):
     return command, flags
 
 
+def load1():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
+
+
+LOAD_AT_START = load1()
+
+
+def cpu_now():
+    r = resource.getrusage(resource.RUSAGE_SELF)
+    return r.ru_utime + r.ru_stime
+
+
+class Reps:
+    """Wall-clock and CPU seconds of each repetition."""
+
+    def __init__(self):
+        self.seconds, self.cpu = [], []
+
+    def start(self):
+        self.t0, self.c0 = time.perf_counter(), cpu_now()
+
+    def stop(self):
+        self.seconds.append(time.perf_counter() - self.t0)
+        self.cpu.append(cpu_now() - self.c0)
+        return self.seconds[-1]
+
+    def fields(self):
+        return {"seconds": self.seconds, "cpuSeconds": self.cpu}
+
+
 def emit(**sample):
+    sample = {"load": [LOAD_AT_START, load1()], **sample}
     sys.stdout.write(json.dumps(sample) + "\n")
     sys.stdout.flush()
 
@@ -67,13 +101,13 @@ def size_bytes(size):
 def get(client, flags):
     name, count, rounds = flags["name"], int(flags.get("count", 500)), int(flags.get("rounds", 5))
     client.containers.get(name)
-    seconds = []
+    reps = Reps()
     for _ in range(rounds):
-        t0 = time.perf_counter()
+        reps.start()
         for _ in range(count):
             client.containers.get(name)
-        seconds.append(time.perf_counter() - t0)
-    emit(scenario="get", tool=TOOL, transport=TRANSPORT, seconds=seconds, count=count)
+        reps.stop()
+    emit(scenario="get", tool=TOOL, transport=TRANSPORT, count=count, **reps.fields())
 
 
 def list_(client, flags):
@@ -87,14 +121,14 @@ def list_(client, flags):
         return [pylxd.models.Container(client, **meta) for meta in response.json()["metadata"]]
 
     once()
-    seconds = []
+    times = Reps()
     for _ in range(reps):
-        t0 = time.perf_counter()
+        times.start()
         found = once()
-        seconds.append(time.perf_counter() - t0)
+        times.stop()
         if len(found) != expect:
             raise SystemExit("listed %d instances, expected %d" % (len(found), expect))
-    emit(scenario="list", tool=TOOL, transport=TRANSPORT, seconds=seconds, count=expect,
+    emit(scenario="list", tool=TOOL, transport=TRANSPORT, count=expect, **times.fields(),
          note="client.api.containers.get(recursion=1) + Container models (no project support in pylxd 2.2)")
 
 
@@ -137,23 +171,59 @@ def exec_(client, flags):
     expected = size_bytes(size)
     container = client.containers.get(name)
     base = rss_kib()
-    seconds = []
+    times = Reps()
     for _ in range(reps):
         received = [0]
 
         def on_stdout(chunk):
             received[0] += len(chunk)
 
-        t0 = time.perf_counter()
+        times.start()
         result = container.execute(["head", "-c", size, "/dev/zero"], decode=False, stdout_handler=on_stdout)
-        seconds.append(time.perf_counter() - t0)
+        times.stop()
         if result.exit_code != 0 or received[0] != expected:
             raise SystemExit("exec gave exit %s and %d bytes, expected %d" % (result.exit_code, received[0], expected))
         del result
-        progress("pylxd exec %s: %.2f s" % (size, seconds[-1]))
-    emit(scenario="exec", tool=TOOL, transport=TRANSPORT, seconds=seconds, bytes=expected,
+        progress("pylxd exec %s: %.2f s" % (size, times.seconds[-1]))
+    emit(scenario="exec", tool=TOOL, transport=TRANSPORT, **times.fields(), bytes=expected,
          baseRssKiB=base, peakRssKiB=peak_rss_kib(),
          note="execute(decode=False, stdout_handler=...): the handler sees each chunk, yet pylxd keeps them all too")
+
+
+def exec_true(container):
+    result = container.execute(["true"])
+    if result.exit_code != 0:
+        raise SystemExit("true exited with %s" % result.exit_code)
+
+
+def execrtt(client, flags):
+    name, count, rounds = flags["name"], int(flags.get("count", 20)), int(flags.get("reps", 3))
+    container = client.containers.get(name)
+    exec_true(container)
+    reps = Reps()
+    for _ in range(rounds):
+        reps.start()
+        for _ in range(count):
+            exec_true(container)
+        reps.stop()
+    emit(scenario="execrtt", tool=TOOL, transport=TRANSPORT, count=count, **reps.fields(),
+         note="execute() waits for the end by polling the operation every 0.5 s")
+
+
+def execconc(client, flags):
+    name, count = flags["name"], int(flags.get("count", 50))
+    concurrency, rounds = int(flags.get("concurrency", 10)), int(flags.get("reps", 3))
+    container = client.containers.get(name)
+    exec_true(container)
+    reps = Reps()
+    for _ in range(rounds):
+        reps.start()
+        with ThreadPoolExecutor(max_workers=concurrency) as pool:
+            for future in [pool.submit(exec_true, container) for _ in range(count)]:
+                future.result()
+        reps.stop()
+    emit(scenario="execconc", tool=TOOL, transport=TRANSPORT, count=count, concurrency=concurrency,
+         **reps.fields())
 
 
 def push(client, flags):
@@ -161,15 +231,14 @@ def push(client, flags):
     container = client.containers.get(name)
     size = os.path.getsize(path)
     base = rss_kib()
-    seconds = []
+    times = Reps()
     for _ in range(reps):
-        t0 = time.perf_counter()
+        times.start()
         # files.put takes the contents (bytes or str), as pylxd documents it
         with open(path, "rb") as f:
             container.files.put(dest, f.read())
-        seconds.append(time.perf_counter() - t0)
-        progress("pylxd push %d B: %.2f s" % (size, seconds[-1]))
-    emit(scenario="push", tool=TOOL, transport=TRANSPORT, seconds=seconds, bytes=size,
+        progress("pylxd push %d B: %.2f s" % (size, times.stop()))
+    emit(scenario="push", tool=TOOL, transport=TRANSPORT, **times.fields(), bytes=size,
          baseRssKiB=base, peakRssKiB=peak_rss_kib(), note="files.put(dest, open(f).read())")
 
 
@@ -178,25 +247,26 @@ def pull(client, flags):
     expected, reps = int(flags["bytes"]), int(flags.get("reps", 3))
     container = client.containers.get(name)
     base = rss_kib()
-    seconds = []
+    times = Reps()
     for _ in range(reps):
         if os.path.exists(out):
             os.remove(out)
-        t0 = time.perf_counter()
+        times.start()
         # files.get returns the whole contents as bytes
         with open(out, "wb") as f:
             f.write(container.files.get(src))
-        seconds.append(time.perf_counter() - t0)
+        times.stop()
         got = os.path.getsize(out)
         os.remove(out)
         if got != expected:
             raise SystemExit("pulled %d bytes, expected %d" % (got, expected))
-        progress("pylxd pull %d B: %.2f s" % (got, seconds[-1]))
-    emit(scenario="pull", tool=TOOL, transport=TRANSPORT, seconds=seconds, bytes=expected,
+        progress("pylxd pull %d B: %.2f s" % (got, times.seconds[-1]))
+    emit(scenario="pull", tool=TOOL, transport=TRANSPORT, **times.fields(), bytes=expected,
          baseRssKiB=base, peakRssKiB=peak_rss_kib(), note="open(out).write(files.get(src))")
 
 
-COMMANDS = {"get": get, "list": list_, "fanout": fanout, "exec": exec_, "push": push, "pull": pull}
+COMMANDS = {"get": get, "list": list_, "fanout": fanout, "exec": exec_, "execrtt": execrtt, "execconc": execconc,
+            "push": push, "pull": pull}
 
 if __name__ == "__main__":
     warnings.simplefilter("ignore")

@@ -3,9 +3,11 @@
  *
  *   pnpm exec tsx bench/report.ts --results bench/.work/<run>/results.jsonl --meta bench/.work/<run>/meta.env --out bench/RESULTS.md
  *
- * Medians of the repetitions; every ratio is the tool's median time divided by
- * effect-lxd's (over the unix socket) for the same scenario: above 1 means slower than
- * effect-lxd, below 1 faster.
+ * Medians of the repetitions, with min and max; every ratio is the tool's median time
+ * divided by effect-lxd's (over the unix socket) for the same scenario: above 1 means
+ * slower than effect-lxd, below 1 faster. Each row also gives the client's CPU time (the
+ * measure least bent by the machine's load) and the 1-minute load average when its
+ * driver started and ended.
  */
 import * as Fs from "node:fs"
 import * as Os from "node:os"
@@ -32,6 +34,14 @@ const fixed = (x: number, digits: number) => x.toFixed(digits)
 const ms = (s: number) => fixed(s * 1000, s < 0.01 ? 2 : 1)
 const mib = (kib: number | undefined) => (kib === undefined ? "–" : fixed(kib / 1024, 0))
 const label = (s: Sample) => (s.transport === "unix" ? s.tool : `${s.tool} (${s.transport})`)
+/** min / median / max of the seconds, each divided by `per` and shown with `show`. */
+const spread = (xs: ReadonlyArray<number>, show: (x: number) => string, per = 1) =>
+  `${show(Math.min(...xs) / per)} / **${show(median(xs) / per)}** / ${show(Math.max(...xs) / per)}`
+const cpu = (s: Sample, per = 1) =>
+  s.cpuSeconds === undefined || s.cpuSeconds.length === 0 ? "–" : `${ms(median(s.cpuSeconds) / per)} ms`
+const loadOf = (s: Sample) => (s.load === undefined ? "–" : `${fixed(s.load[0], 1)}–${fixed(s.load[1], 1)}`)
+const msUnit = (x: number) => `${ms(x)} ms`
+const sUnit = (x: number) => `${fixed(x, 2)} s`
 const toolOrder = ["effect-lxd", "undici", "pylxd", "lxc"]
 const sortSamples = (xs: Array<Sample>) =>
   xs.sort((a, b) =>
@@ -70,7 +80,11 @@ p(
     "[README.md](README.md).",
   "",
   "**Ratio** = the tool's median time ÷ effect-lxd's median time (unix socket) for the same work: " +
-    "above 1× the tool is slower than effect-lxd, below 1× faster. MiB/s uses 1 MiB = 2^20 bytes. " +
+    "above 1× the tool is slower than effect-lxd, below 1× faster. Times are **min / median / max** " +
+    "over the repetitions. **CPU** is the median CPU time (user + system) of the client process per " +
+    "repetition (or per call): the figure least bent by the machine's load. **Load** is the " +
+    "1-minute load average when the row's driver started and ended (2 cores: above 2 the tools " +
+    "share the CPU with other work). MiB/s uses 1 MiB = 2^20 bytes. " +
     "Peak RSS is the peak resident memory of the client process doing the work (getrusage; " +
     "for `lxc`, GNU time), *base* its RSS just before the first repetition.",
   "",
@@ -87,7 +101,7 @@ p(
     ["Node.js", meta.NODE ?? process.version],
     ["effect / @effect/platform-node", `${meta.EFFECT ?? "?"} / ${meta.PLATFORM_NODE ?? "?"}`],
     ["undici", meta.UNDICI ?? "?"],
-    ["effect-lxd", `${meta.EFFECT_LXD ?? "?"} (this checkout, run with tsx ${meta.TSX ?? "?"})`],
+    ["effect-lxd", `${meta.EFFECT_LXD ?? "?"} (this checkout: ${meta.EFFECT_LXD_RUN ?? "?"})`],
     ["Python / pylxd", `${meta.PYTHON ?? "?"} / ${meta.PYLXD ?? "?"} (Debian python3-pylxd)`]
   ], "left"),
   ""
@@ -103,22 +117,53 @@ p(
       "(effect-lxd: `Instances.get`, pylxd: `client.containers.get`, lxc: `lxc query`, one process per call).",
     "",
     table(
-      ["tool", "calls × rounds", "median round", "per call", "calls/s", "ratio"],
+      ["tool", "calls × rounds", "per call (min / median / max round)", "calls/s", "CPU per call", "ratio", "load"],
       xs.map((s) => {
         const m = median(s.seconds)
         const n = s.count ?? 1
         return [
           label(s),
           `${n} × ${s.seconds.length}`,
-          `${fixed(m, 2)} s`,
-          `${ms(m / n)} ms`,
+          spread(s.seconds, msUnit, n),
           fixed(n / m, 0),
-          ratio(s)
+          cpu(s, n),
+          ratio(s),
+          loadOf(s)
         ]
       })
     ),
     ""
   )
+}
+
+// (a2) concurrent gets
+{
+  const { xs, ratio } = pick("getconc")
+  if (xs.length > 0) {
+    const n = xs[0]?.count ?? 0
+    const c = xs[0]?.concurrency ?? "?"
+    p(
+      `## (a2) ${n} gets, ${c} at a time`,
+      "",
+      `The same GET, ${n} calls with at most ${c} in flight (effect-lxd: \`Effect.forEach\` with ` +
+        "`concurrency`; undici: a pool of async workers on one `Agent` with undici's defaults). " +
+        "Throughput is calls per second of the median round.",
+      "",
+      table(
+        ["tool", "calls × rounds", "round (min / median / max)", "calls/s", "CPU per call", "ratio", "load"],
+        xs.map((s) => [
+          label(s),
+          `${s.count} × ${s.seconds.length}`,
+          spread(s.seconds, sUnit),
+          fixed((s.count ?? 0) / median(s.seconds), 0),
+          cpu(s, s.count ?? 1),
+          ratio(s),
+          loadOf(s)
+        ])
+      ),
+      ""
+    )
+  }
 }
 
 // (b) list
@@ -134,14 +179,14 @@ p(
       "and builds `Container` models; lxc: `lxc query`).",
     "",
     table(
-      ["tool", "reps", "median", "min", "max", "ratio"],
+      ["tool", "reps", "min / median / max", "CPU", "ratio", "load"],
       xs.map((s) => [
         label(s),
         String(s.seconds.length),
-        `${ms(median(s.seconds))} ms`,
-        `${ms(Math.min(...s.seconds))} ms`,
-        `${ms(Math.max(...s.seconds))} ms`,
-        ratio(s)
+        spread(s.seconds, msUnit),
+        cpu(s),
+        ratio(s),
+        loadOf(s)
       ])
     ),
     ""
@@ -162,7 +207,7 @@ p(
       "pylxd: a thread pool; lxc: `lxc init`, `lxc start`, `lxc delete --force`, three processes per container).",
     "",
     table(
-      ["tool", "containers × reps", "concurrency", "median total", "per container", "ratio"],
+      ["tool", "containers × reps", "concurrency", "total (min / median / max)", "per container", "ratio", "load"],
       xs.map((s) => {
         const m = median(s.seconds)
         const c = /concurrency (\d+)/.exec(s.note ?? "")?.[1] ?? "?"
@@ -170,9 +215,10 @@ p(
           label(s),
           `${s.count} × ${s.seconds.length}`,
           c,
-          `${fixed(m, 2)} s`,
+          spread(s.seconds, sUnit),
           `${fixed(m / (s.count ?? 1), 2)} s`,
-          ratio(s)
+          ratio(s),
+          loadOf(s)
         ]
       })
     ),
@@ -186,14 +232,26 @@ const transferRows = (xs: ReadonlyArray<Sample>, ratio: (s: Sample) => string) =
     return [
       label(s),
       String(s.seconds.length),
-      `${fixed(m, 2)} s`,
+      spread(s.seconds, sUnit),
       fixed((s.bytes ?? 0) / MiB / m, 0),
+      s.cpuSeconds === undefined || s.cpuSeconds.length === 0 ? "–" : sUnit(median(s.cpuSeconds)),
       ratio(s),
       mib(s.peakRssKiB),
-      mib(s.baseRssKiB)
+      mib(s.baseRssKiB),
+      loadOf(s)
     ]
   })
-const transferHead = ["tool", "reps", "median", "MiB/s", "ratio", "peak RSS (MiB)", "base RSS (MiB)"]
+const transferHead = [
+  "tool",
+  "reps",
+  "min / median / max",
+  "MiB/s",
+  "CPU",
+  "ratio",
+  "peak RSS (MiB)",
+  "base RSS (MiB)",
+  "load"
+]
 
 // (d) exec
 {
@@ -208,6 +266,59 @@ const transferHead = ["tool", "reps", "median", "MiB/s", "ratio", "peak RSS (MiB
     table(transferHead, transferRows(xs, ratio)),
     ""
   )
+}
+
+// (d2) exec round trip, (d3) concurrent execs
+{
+  const { xs, ratio } = pick("execrtt")
+  if (xs.length > 0) {
+    const n = xs[0]?.count ?? 0
+    p(
+      `## (d2) Exec round trip: \`true\`, ${n} times one after another`,
+      "",
+      "From the request to the exit status of a command that does nothing (effect-lxd: `Exec.run`; " +
+        "pylxd: `execute`; lxc: `lxc exec <name> -- true`, a new process each time, as a script runs it).",
+      "",
+      table(
+        ["tool", "runs × rounds", "per run (min / median / max round)", "CPU per run", "ratio", "load"],
+        xs.map((s) => [
+          label(s),
+          `${n} × ${s.seconds.length}`,
+          spread(s.seconds, msUnit, s.count ?? 1),
+          cpu(s, s.count ?? 1),
+          ratio(s),
+          loadOf(s)
+        ])
+      ),
+      ""
+    )
+  }
+}
+{
+  const { xs, ratio } = pick("execconc")
+  if (xs.length > 0) {
+    const n = xs[0]?.count ?? 0
+    const c = xs[0]?.concurrency ?? "?"
+    p(
+      `## (d3) ${n} execs of \`true\`, ${c} at a time`,
+      "",
+      "Total time of the batch (effect-lxd: `Exec.run` under `Effect.forEach({ concurrency })`; " +
+        "pylxd: a thread pool; lxc: that many `lxc exec` processes at once).",
+      "",
+      table(
+        ["tool", "runs × rounds", "total (min / median / max)", "CPU", "ratio", "load"],
+        xs.map((s) => [
+          label(s),
+          `${n} × ${s.seconds.length}`,
+          spread(s.seconds, sUnit),
+          cpu(s),
+          ratio(s),
+          loadOf(s)
+        ])
+      ),
+      ""
+    )
+  }
 }
 
 // (e) files
@@ -277,6 +388,46 @@ const transferHead = ["tool", "reps", "median", "MiB/s", "ratio", "peak RSS (MiB
       )
     }
     p("")
+  }
+}
+
+// (f) start-up
+{
+  const { xs, ratio } = pick("startup")
+  if (xs.length > 0) {
+    p(
+      "## (f) Start-up: from `import` to a connected client",
+      "",
+      "A fresh process per run (effect-lxd: `node` importing the built package and building " +
+        "`Lxd.layerUnix`/`layerHttps`, which proves the connection with `GET /1.0`; pylxd: " +
+        "`python3 -c 'import pylxd; pylxd.Client()'`, which also does `GET /1.0`; lxc: `lxc query /1.0`). " +
+        "*Process* is spawn to exit; *import → connected* is measured inside the process, from the " +
+        "first import of the library.",
+      "",
+      table(
+        [
+          "tool",
+          "runs",
+          "process (min / median / max)",
+          "import → connected (median)",
+          "CPU",
+          "peak RSS (MiB)",
+          "ratio",
+          "load"
+        ],
+        xs.map((s) => [
+          label(s),
+          String(s.seconds.length),
+          spread(s.seconds, msUnit),
+          s.innerSeconds === undefined ? "–" : msUnit(median(s.innerSeconds)),
+          cpu(s),
+          mib(s.peakRssKiB),
+          ratio(s),
+          loadOf(s)
+        ])
+      ),
+      ""
+    )
   }
 }
 

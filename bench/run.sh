@@ -31,6 +31,10 @@ if [ "$QUICK" = 1 ]; then
   LIST=${BENCH_LIST:-5}; LIST_REPS=${BENCH_LIST_REPS:-3}
   FAN=${BENCH_FAN:-4}; FAN_REPS=${BENCH_FAN_REPS:-1}; CONC=${BENCH_CONCURRENCY:-2}
   EXEC_SIZE=${BENCH_EXEC_SIZE:-10m}; EXEC_REPS=${BENCH_EXEC_REPS:-2}
+  GETCONC=${BENCH_GETCONC:-100}; GETCONC_C=${BENCH_GETCONC_CONCURRENCY:-10}; GETCONC_REPS=${BENCH_GETCONC_REPS:-2}
+  RTT=${BENCH_EXEC_RTT:-5}; RTT_REPS=${BENCH_EXEC_RTT_REPS:-2}
+  EXECCONC=${BENCH_EXECCONC:-10}; EXECCONC_C=${BENCH_EXECCONC_CONCURRENCY:-5}; EXECCONC_REPS=${BENCH_EXECCONC_REPS:-1}
+  STARTUP_REPS=${BENCH_STARTUP_REPS:-2}
   SMALL=${BENCH_SMALL:-10m}; SMALL_REPS=${BENCH_SMALL_REPS:-2}
   BIG=${BENCH_BIG:-20m}; BIG_REPS=${BENCH_BIG_REPS:-1}
 else
@@ -38,7 +42,11 @@ else
   LIST=${BENCH_LIST:-100}; LIST_REPS=${BENCH_LIST_REPS:-10}
   FAN=${BENCH_FAN:-20}; FAN_REPS=${BENCH_FAN_REPS:-2}; CONC=${BENCH_CONCURRENCY:-5}
   EXEC_SIZE=${BENCH_EXEC_SIZE:-200m}; EXEC_REPS=${BENCH_EXEC_REPS:-3}
-  SMALL=${BENCH_SMALL:-100m}; SMALL_REPS=${BENCH_SMALL_REPS:-3}
+  GETCONC=${BENCH_GETCONC:-1000}; GETCONC_C=${BENCH_GETCONC_CONCURRENCY:-50}; GETCONC_REPS=${BENCH_GETCONC_REPS:-3}
+  RTT=${BENCH_EXEC_RTT:-20}; RTT_REPS=${BENCH_EXEC_RTT_REPS:-3}
+  EXECCONC=${BENCH_EXECCONC:-50}; EXECCONC_C=${BENCH_EXECCONC_CONCURRENCY:-10}; EXECCONC_REPS=${BENCH_EXECCONC_REPS:-3}
+  STARTUP_REPS=${BENCH_STARTUP_REPS:-10}
+  SMALL=${BENCH_SMALL:-200m}; SMALL_REPS=${BENCH_SMALL_REPS:-3}
   BIG=${BENCH_BIG:-1g}; BIG_REPS=${BENCH_BIG_REPS:-1}
 fi
 HTTPS=${BENCH_HTTPS:-1}
@@ -55,9 +63,16 @@ if [ ${#pkgs[@]} -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive apt-get install -y "${pkgs[@]}" >/dev/null
   }
 fi
-if ! command -v pnpm >/dev/null 2>&1 || [ ! -d "$ROOT/node_modules/effect" ]; then
+if ! command -v pnpm >/dev/null 2>&1 || [ ! -d "$ROOT/node_modules/effect" ] || [ ! -e "$ROOT/bench/node_modules/effect-lxd" ]; then
   bash "$ROOT/scripts/ensure-pnpm.sh"
 fi
+
+# what users run: the built package (packages/lxd/build/esm), and the drivers compiled to
+# plain JavaScript, run by node (no tsx, no TypeScript loader in the measured processes)
+note "building effect-lxd and compiling the drivers"
+pnpm --filter effect-lxd run build >/dev/null || die "the build of effect-lxd failed"
+rm -rf "$ROOT/bench/.work/dist"
+pnpm exec tsc -p "$ROOT/bench/tsconfig.build.json" || die "the drivers do not compile"
 
 note "making sure the LXD daemon runs (scripts/lxd-setup.sh, no reset)"
 LXD_SETUP_SMOKE=0 bash "$ROOT/scripts/lxd-setup.sh" >/dev/null || die "scripts/lxd-setup.sh failed"
@@ -78,13 +93,14 @@ if [ "$QUICK" = 1 ]; then OUT=${BENCH_OUT:-$WORK/RESULTS.md}; else OUT=${BENCH_O
 export LXD_TEST_ENV="$ENV_FILE" PYTHONWARNINGS=ignore
 note "run $RUN (work files and log in ${WORK#"$ROOT"/})"
 
-tsx() { pnpm exec tsx "$@"; }
+DIST="$ROOT/bench/.work/dist"
+drv() { node "$DIST/$1" "${@:2}"; }
 
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
   note "cleaning up $RUN"
-  tsx bench/fixtures.ts teardown --run "$RUN" >>"$LOG" 2>&1 || note "effect-lxd teardown failed; falling back to lxc"
+  drv fixtures.js teardown --run "$RUN" >>"$LOG" 2>&1 || note "effect-lxd teardown failed; falling back to lxc"
   # whatever the teardown missed (it may itself have failed): lxc, by prefix
   local p n
   for p in default "$RUN"; do
@@ -129,7 +145,7 @@ measure() {
   PN=$(readlink -f node_modules/@effect/platform-node)
   echo "PLATFORM_NODE=$(node -p "require('$PN/package.json').version")"
   echo "UNDICI=$(node -p "require('$PN/../../undici/package.json').version")"
-  echo "TSX=$(node -p 'require("./node_modules/tsx/package.json").version')"
+  echo "EFFECT_LXD_RUN=built package (packages/lxd/build/esm), drivers compiled by tsc and run by node"
   echo "EFFECT_LXD=$(node -p 'require("./packages/lxd/package.json").version') @ $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- packages/lxd/src 2>/dev/null || echo ' + uncommitted changes')"
   echo "PYTHON=$($PY --version 2>&1 | sed 's/^Python //')"
   echo "PYLXD=$($PY -c 'import pylxd; print(pylxd.__version__)')"
@@ -137,12 +153,12 @@ measure() {
 
 # ------------------------------------------------------------ fixtures
 note "creating $RUN-get, $RUN-io and $LIST containers in project $RUN"
-tsx bench/fixtures.ts setup --run "$RUN" --list "$LIST" --concurrency 5 --image "$IMAGE" 2>>"$LOG" ||
+drv fixtures.js setup --run "$RUN" --list "$LIST" --concurrency 5 --image "$IMAGE" 2>>"$LOG" ||
   die "fixture setup failed (see ${LOG#"$ROOT"/})"
 
-EFF=(tsx bench/effect-lxd.ts)
-UND=(tsx bench/undici-loop.ts)
-LXC=(tsx bench/lxc-cli.ts)
+EFF=(drv effect-lxd.js)
+UND=(drv undici-loop.js)
+LXC=(drv lxc-cli.js)
 PYL=("$PY" bench/pylxd_driver.py)
 
 note "(a) get one instance, $GETS calls"
@@ -152,6 +168,12 @@ measure "effect-lxd get" "${EFF[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
 measure "undici get" "${UND[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
 measure "pylxd get" "${PYL[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
 measure "lxc get" "${LXC[@]}" "${get[@]}" --rounds "$LXC_GET_ROUNDS"
+
+note "(a2) $GETCONC gets, concurrency $GETCONC_C"
+gc=(getconc --name "$RUN-get" --count "$GETCONC" --concurrency "$GETCONC_C" --reps "$GETCONC_REPS")
+measure "effect-lxd getconc" "${EFF[@]}" "${gc[@]}"
+[ "$HTTPS" = 1 ] && measure "effect-lxd getconc (https)" "${EFF[@]}" "${gc[@]}" --transport https
+measure "undici getconc" "${UND[@]}" "${gc[@]}"
 
 note "(b) list $LIST instances, recursion 1"
 list=(list --project "$RUN" --expect "$LIST" --reps "$LIST_REPS")
@@ -175,6 +197,23 @@ measure "effect-lxd exec" "${EFF[@]}" "${ex[@]}"
 measure "pylxd exec" "${PYL[@]}" "${ex[@]}"
 measure "lxc exec" "${LXC[@]}" "${ex[@]}" --tmp "$WORK"
 
+note "(d2) exec of true, $RTT one after another"
+rtt=(execrtt --name "$RUN-io" --count "$RTT" --reps "$RTT_REPS")
+measure "effect-lxd execrtt" "${EFF[@]}" "${rtt[@]}"
+[ "$HTTPS" = 1 ] && measure "effect-lxd execrtt (https)" "${EFF[@]}" "${rtt[@]}" --transport https
+measure "pylxd execrtt" "${PYL[@]}" "${rtt[@]}"
+measure "lxc execrtt" "${LXC[@]}" "${rtt[@]}"
+
+note "(d3) $EXECCONC execs of true, concurrency $EXECCONC_C"
+ec=(execconc --name "$RUN-io" --count "$EXECCONC" --concurrency "$EXECCONC_C" --reps "$EXECCONC_REPS")
+measure "effect-lxd execconc" "${EFF[@]}" "${ec[@]}"
+[ "$HTTPS" = 1 ] && measure "effect-lxd execconc (https)" "${EFF[@]}" "${ec[@]}" --transport https
+measure "pylxd execconc" "${PYL[@]}" "${ec[@]}"
+measure "lxc execconc" "${LXC[@]}" "${ec[@]}"
+
+note "(f) start-up: import to a connected client, $STARTUP_REPS fresh processes per tool"
+measure "startup" drv startup.js run --reps "$STARTUP_REPS" --tmp "$WORK" --https "$HTTPS"
+
 bytes_of() { # 100m -> bytes
   local n=${1%[kmg]} u=${1##*[0-9]}
   case $u in k) echo $((n * 1024)) ;; m) echo $((n * 1024 * 1024)) ;; g) echo $((n * 1024 * 1024 * 1024)) ;; *) echo "$n" ;; esac
@@ -190,7 +229,7 @@ for spec in "$SMALL:$SMALL_REPS" "$BIG:$BIG_REPS"; do
   pull=(pull --name "$RUN-io" --src "/root/bench-$size.bin" --out "$WORK/pulled.out" --bytes "$bytes" --reps "$reps")
   measure "effect-lxd push $size" "${EFF[@]}" "${push[@]}"
   measure "effect-lxd pull $size" "${EFF[@]}" "${pull[@]}"
-  if [ "$HTTPS" = 1 ] && [ "$size" = "$BIG" ]; then
+  if [ "$HTTPS" = 1 ]; then
     measure "effect-lxd push $size (https)" "${EFF[@]}" "${push[@]}" --transport https
     measure "effect-lxd pull $size (https)" "${EFF[@]}" "${pull[@]}" --transport https
   fi
@@ -205,6 +244,6 @@ done
 # ------------------------------------------------------------ report
 echo "LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$META"
 [ ${#FAILED[@]} -eq 0 ] || echo "FAILED=$(IFS=,; echo "${FAILED[*]}")" >>"$META"
-tsx bench/report.ts --results "$RESULTS" --meta "$META" --out "$OUT" 2>>"$LOG"
+drv report.js --results "$RESULTS" --meta "$META" --out "$OUT" 2>>"$LOG"
 note "wrote ${OUT#"$ROOT"/}"
 [ ${#FAILED[@]} -eq 0 ] || die "failed: ${FAILED[*]}"

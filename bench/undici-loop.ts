@@ -2,12 +2,15 @@
  * The floor: a bare undici loop on the unix socket, no Effect, no decoding beyond
  * `JSON.parse`, operations waited on with `/wait`. What any Node client pays at least.
  *
- *   pnpm exec tsx bench/undici-loop.ts get    --name N --count 500 --rounds 5
- *   pnpm exec tsx bench/undici-loop.ts list   --project P --expect 100 --reps 10
- *   pnpm exec tsx bench/undici-loop.ts fanout --prefix bench-x-u --count 20 --concurrency 5 --image busybox
+ *   node bench/.work/dist/undici-loop.js get     --name N --count 500 --rounds 5
+ *   node bench/.work/dist/undici-loop.js getconc --name N --count 1000 --concurrency 50 --reps 3
+ *   node bench/.work/dist/undici-loop.js list    --project P --expect 100 --reps 10
+ *   node bench/.work/dist/undici-loop.js fanout  --prefix bench-x-u --count 20 --concurrency 5 --image busybox
+ *
+ * The agent has undici's defaults (no limit on connections per origin, no pipelining).
  */
 import { Agent, request } from "@effect/platform-node/Undici"
-import { emit, fanoutNames, fanoutSettings, flag, intFlag, now, parseArgs, pool, readEnvFile } from "./common.js"
+import { emit, fanoutNames, fanoutSettings, flag, intFlag, parseArgs, pool, readEnvFile, Reps } from "./common.js"
 
 const { command, flags } = parseArgs(process.argv.slice(2))
 const socketPath = readEnvFile().LXD_SOCKET ?? "/var/lib/lxd/unix.socket"
@@ -48,13 +51,32 @@ const get = async () => {
   const count = intFlag(flags, "count", 500)
   const rounds = intFlag(flags, "rounds", 5)
   await call("GET", `/1.0/instances/${name}`)
-  const seconds: Array<number> = []
+  const reps = new Reps()
   for (let r = 0; r < rounds; r++) {
-    const t0 = now()
+    reps.start()
     for (let i = 0; i < count; i++) await call("GET", `/1.0/instances/${name}`)
-    seconds.push(now() - t0)
+    reps.stop()
   }
-  emit({ scenario: "get", tool, transport, seconds, count })
+  emit({ scenario: "get", tool, transport, ...reps, count })
+}
+
+const getConcurrent = async () => {
+  const name = encodeURIComponent(flag(flags, "name"))
+  const count = intFlag(flags, "count", 1000)
+  const concurrency = intFlag(flags, "concurrency", 50)
+  const rounds = intFlag(flags, "reps", 3)
+  const all = () =>
+    pool(Array.from({ length: count }), concurrency, async () => {
+      await call("GET", `/1.0/instances/${name}`)
+    })
+  await all()
+  const reps = new Reps()
+  for (let r = 0; r < rounds; r++) {
+    reps.start()
+    await all()
+    reps.stop()
+  }
+  emit({ scenario: "getconc", tool, transport, ...reps, count, concurrency })
 }
 
 const list = async () => {
@@ -63,22 +85,22 @@ const list = async () => {
   const reps = intFlag(flags, "reps", 10)
   const path = `/1.0/instances?recursion=1&project=${project}`
   await call("GET", path)
-  const seconds: Array<number> = []
+  const times = new Reps()
   for (let r = 0; r < reps; r++) {
-    const t0 = now()
+    times.start()
     const all = (await call("GET", path)).metadata as ReadonlyArray<unknown>
-    seconds.push(now() - t0)
+    times.stop()
     if (all.length !== expect) throw new Error(`listed ${all.length} instances, expected ${expect}`)
   }
-  emit({ scenario: "list", tool, transport, seconds, count: expect })
+  emit({ scenario: "list", tool, transport, ...times, count: expect })
 }
 
 const fanout = async () => {
   const { alias, concurrency, count, prefix, reps } = fanoutSettings(flags)
-  const seconds: Array<number> = []
+  const times = new Reps()
   for (let r = 0; r < reps; r++) {
     const names = fanoutNames(prefix, r, count)
-    const t0 = now()
+    times.start()
     await pool(names, concurrency, async (name) => {
       const path = `/1.0/instances/${encodeURIComponent(name)}`
       try {
@@ -92,12 +114,12 @@ const fanout = async () => {
         throw error
       }
     })
-    seconds.push(now() - t0)
+    times.stop()
   }
-  emit({ scenario: "fanout", tool, transport, seconds, count, note: `concurrency ${concurrency}` })
+  emit({ scenario: "fanout", tool, transport, ...times, count, concurrency, note: `concurrency ${concurrency}` })
 }
 
-const programs: Record<string, () => Promise<void>> = { get, list, fanout }
+const programs: Record<string, () => Promise<void>> = { get, getconc: getConcurrent, list, fanout }
 const program = programs[command]
 if (program === undefined) {
   process.stderr.write(`unknown command "${command}"; one of ${Object.keys(programs).join(", ")}\n`)

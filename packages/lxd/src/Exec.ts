@@ -254,7 +254,12 @@ const release = (
   exit: Exit.Exit<unknown, unknown>
 ) =>
   Effect.gen(function*() {
-    if (yield* Deferred.isDone(finished)) return yield* Scope.close(sockets, exit)
+    if (yield* Deferred.isDone(finished)) {
+      // the command has ended: send every close frame at once, so that the closing
+      // handshakes (which each socket's own release waits for) overlap
+      for (const ws of Object.values(opened)) if (ws !== undefined) yield* ws.close
+      return yield* Scope.close(sockets, exit)
+    }
     const control = opened.control
     if (control !== undefined) {
       yield* Effect.interruptible(control.send(signalMessage(SIGKILL))).pipe(

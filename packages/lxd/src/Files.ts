@@ -412,14 +412,15 @@ const singlePathCalls = (http: LxdHttpService) => {
     instance: string,
     p: string,
     headers: Record<string, string>,
-    data: Uint8Array | Stream.Stream<Uint8Array, E>
+    data: Uint8Array | Stream.Stream<Uint8Array, E>,
+    contentLength?: number
   ) =>
     http.send({
       method: "POST",
       path: filesPath(instance),
       query: { path: p },
       headers,
-      raw: { contentType: "application/octet-stream", data }
+      raw: { contentType: "application/octet-stream", data, ...(contentLength === undefined ? {} : { contentLength }) }
     })
 
   const ownershipHeaders = (o: Ownership | undefined) => ownershipHeadersOf(prefix, o)
@@ -440,6 +441,20 @@ const singlePathCalls = (http: LxdHttpService) => {
       }
       const body = typeof data === "string" ? new TextEncoder().encode(data) : data
       yield* post(instance, p, headers, body)
+    })
+
+  /** `write` of a stream whose length is known (a local file): sent with a content-length, not chunked. */
+  const writeSized = <E>(
+    instance: string,
+    p: string,
+    data: Stream.Stream<Uint8Array, E>,
+    size: number,
+    options: Ownership
+  ): Effect.Effect<void, FilesError | E> =>
+    Effect.gen(function*() {
+      yield* checkTarget(instance, "path", p, options)
+      const headers = { ...ownershipHeaders(options), [header("Type")]: "file", [header("Write")]: "overwrite" }
+      yield* post(instance, p, headers, data, size)
     })
 
   const stat = (instance: string, p: string): Effect.Effect<FileInfo, FilesError> =>
@@ -503,7 +518,7 @@ const singlePathCalls = (http: LxdHttpService) => {
       )
     })
 
-  return { read, write, stat, list, mkdir, delete: remove, symlink }
+  return { read, write, writeSized, stat, list, mkdir, delete: remove, symlink }
 }
 
 /**
@@ -599,8 +614,9 @@ const sftpCalls = (http: LxdHttpService, single: ReturnType<typeof singlePathCal
  */
 export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*() {
   const http = yield* LxdHttp
-  const single = singlePathCalls(http)
-  const { chmod, chown, remove, sftp } = sftpCalls(http, single)
+  const { writeSized, ...single } = singlePathCalls(http)
+  const transfers = { ...single, writeSized }
+  const { chmod, chown, remove, sftp } = sftpCalls(http, transfers)
 
   const push = (
     instance: string,
@@ -610,7 +626,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
   ): Effect.Effect<void, FilesError> =>
     Effect.gen(function*() {
       yield* checkTarget(instance, "remotePath", remotePath, options)
-      yield* pushTree(single, instance, localPath, remotePath, options)
+      yield* pushTree(transfers, instance, localPath, remotePath, options)
     })
 
   const pull = (
@@ -621,7 +637,7 @@ export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*
   ): Effect.Effect<void, FilesError> =>
     Effect.gen(function*() {
       yield* checkTarget(instance, "remotePath", remotePath)
-      yield* pullTree(single, instance, remotePath, localPath, options)
+      yield* pullTree(transfers, instance, remotePath, localPath, options)
     })
 
   return Files.of(

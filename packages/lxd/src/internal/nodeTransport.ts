@@ -8,13 +8,18 @@ import * as Undici from "@effect/platform-node/Undici"
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
+import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
+import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Net from "node:net"
+import { Readable } from "node:stream"
 import * as Tls from "node:tls"
 import { TransportError } from "../LxdError.js"
 import type { Dialect, HttpsOptions, Service, UnixOptions } from "../LxdTransport.js"
@@ -106,6 +111,135 @@ const drained = (agent: Undici.Agent, limit: number): Promise<void> =>
     check()
   })
 
+/** A pull delivers at once when this much has arrived; below it, it waits up to `COALESCE_MS` for more. */
+const COALESCE_BYTES = 256 * 1024
+const COALESCE_MS = 1
+/** Above this much unread, the body is paused (the socket stops being read) until the consumer takes it. */
+const PAUSE_BYTES = 4 * 1024 * 1024
+
+/**
+ * A response body (a Node `Readable`) as a Stream, for large bodies (file reads, image
+ * and backup exports): each pull hands over everything that has arrived, as one chunk of
+ * the buffers undici read (no copies), and, when less than 256 KiB is there, first waits
+ * up to a millisecond for more. The platform's adapter gives one chunk per socket read
+ * (64 KiB or less); every stage of the Stream pipeline above it then runs once per 64 KiB,
+ * which on a 200 MiB pull cost several times the CPU of the copy itself. Backpressure:
+ * above 4 MiB unread the body is paused. Ending the stream early destroys the body.
+ */
+export const bodyStream = <E>(body: Readable, onError: (cause: unknown) => E): Stream.Stream<Uint8Array, E> =>
+  Stream.suspend(() => {
+    let parts: Array<Uint8Array> = []
+    let bytes = 0
+    let ended = false
+    let failure: { readonly cause: unknown } | undefined
+    // the waiting pull, if any, and its timer (armed once some data is there)
+    let wake: (() => void) | undefined
+    let timer: ReturnType<typeof setTimeout> | undefined
+    const notify = () => {
+      if (timer !== undefined) clearTimeout(timer)
+      timer = undefined
+      const w = wake
+      wake = undefined
+      w?.()
+    }
+    const onData = (data: Uint8Array) => {
+      parts.push(data)
+      bytes += data.length
+      if (bytes >= PAUSE_BYTES) body.pause()
+      if (bytes >= COALESCE_BYTES) notify()
+      else if (wake !== undefined && timer === undefined) timer = setTimeout(notify, COALESCE_MS)
+    }
+    const onEnd = () => {
+      ended = true
+      notify()
+    }
+    const onFail = (cause: unknown) => {
+      failure ??= { cause }
+      notify()
+    }
+    // closed without its end (and without an error): cut off, not complete
+    const onClose = () => {
+      if (!ended) onFail(new Error("the answer's body closed before its end"))
+    }
+    const take = (): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>> => {
+      if (parts.length > 0) {
+        const out = parts
+        parts = []
+        bytes = 0
+        if (body.isPaused()) body.resume()
+        return Effect.succeed(Chunk.unsafeFromArray(out))
+      }
+      if (failure !== undefined) return Effect.fail(Option.some(onError(failure.cause)))
+      return Effect.fail(Option.none())
+    }
+    const pull: Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>> = Effect.suspend(() => {
+      if (failure !== undefined || ended || bytes >= COALESCE_BYTES) return take()
+      return Effect.flatMap(
+        Effect.async<void>((resume) => {
+          wake = () => resume(Effect.void)
+          // some data there: wait a moment for more; none: the first bytes arm the timer
+          if (bytes > 0) timer = setTimeout(notify, COALESCE_MS)
+          return Effect.sync(() => {
+            wake = undefined
+            if (timer !== undefined) clearTimeout(timer)
+            timer = undefined
+          })
+        }),
+        (): Effect.Effect<Chunk.Chunk<Uint8Array>, Option.Option<E>> =>
+          parts.length > 0 || ended || failure !== undefined ? take() : pull
+      )
+    })
+    const wired = Effect.acquireRelease(
+      Effect.sync(() => {
+        body.on("data", onData)
+        body.once("end", onEnd)
+        body.once("error", onFail)
+        body.once("close", onClose)
+      }),
+      () =>
+        Effect.sync(() => {
+          body.off("data", onData)
+          body.off("end", onEnd)
+          body.off("error", onFail)
+          body.off("close", onClose)
+          if (!body.destroyed) body.destroy()
+        })
+    )
+    return Stream.unwrapScoped(Effect.as(wired, Stream.repeatEffectChunkOption(pull))) as Stream.Stream<Uint8Array, E>
+  })
+
+/**
+ * The platform's undici responses, with `stream` read by `bodyStream` and the headers
+ * converted once (the platform's `headers` getter converts them again on every read).
+ * The platform hands the client a wrapper (`original`: the undici response, which keeps
+ * undici's answer in `source`; @effect/platform 0.97, @effect/platform-node 0.108); the
+ * two getters are set on that undici response itself, so that the wrapper's own work
+ * (aborting the request when the stream ends early, its finalization registry) stays as
+ * it is. A response of another shape is left alone.
+ */
+const fastBody = (response: HttpClientResponse.HttpClientResponse): HttpClientResponse.HttpClientResponse => {
+  const original: unknown = (response as unknown as { readonly original?: unknown }).original ?? response
+  if (typeof original !== "object" || original === null || !("source" in original)) return response
+  const source = original.source
+  const body = typeof source === "object" && source !== null && "body" in source ? source.body : undefined
+  if (!(body instanceof Readable)) return response
+  const inner = original as unknown as HttpClientResponse.HttpClientResponse
+  const headers = inner.headers
+  Object.defineProperty(inner, "headers", { value: headers })
+  Object.defineProperty(inner, "stream", {
+    get: () =>
+      bodyStream(
+        body,
+        (cause) =>
+          new HttpClientError.ResponseError({ request: inner.request, response: inner, reason: "Decode", cause })
+      )
+  })
+  return response
+}
+
+const withFastBodies = (client: HttpClient.HttpClient): HttpClient.HttpClient =>
+  HttpClient.transformResponse(client, Effect.map(fastBody))
+
 const pointedAt = (client: HttpClient.HttpClient, baseUrl: string, agentName: string): HttpClient.HttpClient =>
   HttpClient.mapRequest(
     client,
@@ -131,7 +265,7 @@ export const unix = (options: UnixOptions): Effect.Effect<Service, TransportErro
     const agent = yield* scopedAgent({ connect: { socketPath: path } }, options.closeTimeout)
     return {
       address,
-      client: pointedAt(NodeHttpClient.makeUndici(agent), "http://lxd", agentName),
+      client: pointedAt(withFastBodies(NodeHttpClient.makeUndici(agent)), "http://lxd", agentName),
       websocket: (request) =>
         WebSocketInternal.open({
           url: `ws+unix:${path}:${request.path}`,
@@ -258,6 +392,33 @@ const explainPinFailures = (client: HttpClient.HttpClient): HttpClient.HttpClien
 /** `[::1]` → `::1`: a URL's host name as `net` and `tls` take it. */
 const bareHost = (hostname: string): string => hostname.replace(/^\[(.*)\]$/, "$1")
 
+/**
+ * `tls.connect` for the websockets, resuming the TLS session of an earlier websocket (an
+ * exec attaches three or four in a row; a full handshake each, with the client
+ * certificate's signature, was most of an exec's time over HTTPS). undici does the same
+ * for the HTTP connections. Only sessions of connections whose server passed the
+ * verification (the pin, or the CA) are kept: a resumed session is not verified again.
+ */
+const resumingConnect = () => {
+  let session: Buffer | undefined
+  return (options: Tls.ConnectionOptions & { readonly host?: string; path?: string | undefined }): Tls.TLSSocket => {
+    const socket = Tls.connect({
+      ...options,
+      path: undefined,
+      servername: options.servername ?? (Net.isIP(options.host ?? "") ? "" : options.host),
+      ...(session === undefined ? {} : { session })
+    })
+    let verified = false
+    socket.once("secureConnect", () => {
+      verified = socket.authorized
+    })
+    socket.on("session", (ticket: Buffer) => {
+      if (verified) session = ticket
+    })
+    return socket
+  }
+}
+
 /** The transport over HTTPS with a client certificate. */
 export const https = (options: HttpsOptions): Effect.Effect<Service, TransportError, Scope.Scope> =>
   Effect.gen(function*() {
@@ -274,9 +435,9 @@ export const https = (options: HttpsOptions): Effect.Effect<Service, TransportEr
     const agent = yield* scopedAgent({ connect: tls }, options.closeTimeout)
     // ws's typings describe an older checkServerIdentity; at run time it hands these
     // options to tls.connect, exactly as undici does
-    const websocketTls: Readonly<Record<string, unknown>> = tls
+    const websocketTls: Readonly<Record<string, unknown>> = { ...tls, createConnection: resumingConnect() }
     const base = `${url.protocol}//${url.host}`
-    const client = pointedAt(NodeHttpClient.makeUndici(agent), base, agentName)
+    const client = pointedAt(withFastBodies(NodeHttpClient.makeUndici(agent)), base, agentName)
     return {
       address: base,
       client: pinned ? explainPinFailures(client) : client,
