@@ -366,7 +366,7 @@ export interface Service {
   /**
    * Switch a fresh connection to another protocol (`Upgrade: <protocol>`, e.g. `sftp`
    * on `/1.0/instances/<name>/sftp`); project and target apply as for requests. The
-   * connection lives until the scope closes. A refusal fails as any error answer does
+   * connection lives until the scope closes. A refusal fails like every other error answer
    * (404 as `NotFound`).
    */
   readonly upgrade: (
