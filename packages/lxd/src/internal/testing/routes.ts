@@ -7,6 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as H from "./http.js"
+import { backups } from "./routes/backups.js"
 import { certificates } from "./routes/certificates.js"
 import { exec } from "./routes/exec.js"
 import { files } from "./routes/files.js"
@@ -23,6 +24,7 @@ import {
   updateInstance
 } from "./routes/instances.js"
 import { consoleLog, logs } from "./routes/logs.js"
+import { metadata } from "./routes/metadata.js"
 import { networks } from "./routes/networks.js"
 import { cancelOperation, getOperation, listOperations, waitOperation } from "./routes/operations.js"
 import { profiles } from "./routes/profiles.js"
@@ -99,7 +101,9 @@ const route = (server: FakeServer, request: H.FakeRequest): H.Answer | Effect.Ef
         case "logs":
           return logs(server, request)
         case "backups":
-          return H.sync([])
+          return backups(server, request)
+        case "metadata":
+          return metadata(server, request)
         case "console":
           return consoleLog(server, request)
       }

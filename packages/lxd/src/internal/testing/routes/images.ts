@@ -6,6 +6,7 @@ import * as H from "../http.js"
 import { etagOf } from "../model.js"
 import { type FakeServer } from "../server.js"
 import { asyncOf, enc, type Handler, recursion } from "./common.js"
+import { createImage } from "./publish.js"
 
 const imageOf = (server: FakeServer, fingerprint: string) => {
   const matches = [...server.images.keys()].filter((f) => f.startsWith(fingerprint))
@@ -24,7 +25,7 @@ export const images: Handler = (server, request) => {
   const project = server.projectOf(request)
   const rest = request.segments.slice(1)
   if (rest.length === 0) {
-    if (request.method === "POST") return H.refuse(501, "Image uploads are not modelled by the fake")
+    if (request.method === "POST") return createImage(server, request)
     const all = [...server.images.values()]
     return H.sync(
       recursion(request) >= 1
