@@ -6,11 +6,12 @@ import * as Fiber from "effect/Fiber"
 import * as H from "../http.js"
 import { zeroTime } from "../model.js"
 import { newSecret } from "../server.js"
-import { asyncOf, type Handler, recursion } from "./common.js"
+import { addCertificate, certificateItem, listCertificates } from "./certificate-store.js"
+import { asyncOf, type Handler } from "./common.js"
 
 export const certificates: Handler = (server, request) => {
   if (request.segments.length === 1 && request.method === "GET") {
-    return H.sync(recursion(request) >= 1 ? [] : [])
+    return listCertificates(server, request)
   }
   if (request.segments.length === 1 && request.method === "POST") {
     const body = H.jsonBody(request)
@@ -36,7 +37,7 @@ export const certificates: Handler = (server, request) => {
       server.trusted = true
       return Effect.as(fiber === undefined ? Effect.void : Fiber.interrupt(fiber), H.sync(null, { status: 201 }))
     }
-    if (body.token !== true) return H.refuse(501, "Adding certificates is not modelled by the fake")
+    if (body.token !== true) return addCertificate(server, request)
     const name = typeof body.name === "string" ? body.name : ""
     const secret = newSecret()
     return Effect.map(
@@ -58,5 +59,5 @@ export const certificates: Handler = (server, request) => {
       (op) => asyncOf(server, op)
     )
   }
-  return H.refuse(404, "Certificate not found")
+  return certificateItem(server, request)
 }

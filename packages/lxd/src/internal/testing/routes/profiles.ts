@@ -16,7 +16,8 @@ export const profiles: Handler = (server, request) => {
       if (typeof body.name !== "string" || !validInstanceName(body.name)) {
         return H.refuse(400, "Invalid profile name")
       }
-      if (home.profiles.has(body.name)) return H.refuse(409, `The profile "${body.name}" already exists`)
+      // LXD 5.0 and Incus 6.0 answer a duplicate with 500 (a database error), not 409
+      if (home.profiles.has(body.name)) return H.refuse(500, `The profile "${body.name}" already exists`)
       const profileName = body.name
       const location = `/1.0/profiles/${enc(profileName)}`
       const config = H.stringMap(body.config, "config")

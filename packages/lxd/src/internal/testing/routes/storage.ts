@@ -19,6 +19,9 @@ export const storage: Handler = (server, request) => {
     used_by: []
   }
   if (poolName === undefined) {
+    if (request.method === "POST" && H.jsonBody(request).name === server.pool) {
+      return H.refuse(409, `Storage pool "${server.pool}" already exists`)
+    }
     if (request.method !== "GET") return H.refuse(501, "Creating storage pools is not modelled by the fake")
     return H.sync(recursion(request) >= 1 ? [poolView] : [`/1.0/storage-pools/${server.pool}`])
   }
