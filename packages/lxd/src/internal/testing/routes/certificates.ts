@@ -17,7 +17,11 @@ export const certificates: Handler = (server, request) => {
     const body = H.jsonBody(request)
     if (!server.trusted) {
       // joining with a token: `trust_token` (LXD with explicit_trust_token, Incus) or `password`
-      const given = typeof body.trust_token === "string" ? body.trust_token : body.password
+      // (LXD 5.0 reads a token from `password` and knows no `trust_token`; with
+      // explicit_trust_token, and on Incus, `password` is only the trust password, which they lack)
+      const given = server.family === "incus" || server.extensions.includes("explicit_trust_token")
+        ? body.trust_token
+        : body.password
       // the join token is base64 JSON holding the secret (or the bare secret)
       let secret = given
       if (typeof given === "string") {

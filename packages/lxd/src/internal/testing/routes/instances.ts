@@ -177,7 +177,9 @@ const fullInstance = (
 export const getInstance: Handler = (server, request) => {
   const project = server.projectOf(request)
   const i = server.instanceOf(project, request.segments[1]!)
-  const body = recursion(request) >= 1 ? fullInstance(server, project, i) : server.renderInstance(project, i)
+  const body = recursion(request) >= 1
+    ? fullInstance(server, project, i, selectedFields(server, request))
+    : server.renderInstance(project, i)
   return H.sync(body, { etag: etagOf(server.instancePut(i)) })
 }
 
