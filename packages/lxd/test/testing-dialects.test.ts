@@ -5,7 +5,7 @@
  * the library's calls working on each.
  */
 import { assert, describe, it } from "@effect/vitest"
-import { Certificates, Instances, LxdHttp, Networks, Operations, Profiles, Server } from "effect-lxd"
+import { Certificates, Instances, LxdHttp, Networks, Operations, Profiles, Server, StoragePools } from "effect-lxd"
 import * as Testing from "effect-lxd/testing"
 import * as Effect from "effect/Effect"
 import * as Redacted from "effect/Redacted"
@@ -75,6 +75,26 @@ describe("testing dialects: sync or background writes", () => {
         assert.strictEqual(auto._tag, "LXDAPIException")
         const used = yield* Effect.flip(networks.delete(dialect === "incus-6.0" ? "incusbr0" : "lxdbr0"))
         assert.strictEqual(used._tag, "LXDAPIException")
+      }).pipe(Effect.provide(Testing.layer({ dialect }))))
+
+    it.live(`${dialect}: storage pool put and patch are ${lxd6 ? "operations" : "sync"}; its source stays`, () =>
+      Effect.gen(function*() {
+        assert.strictEqual(
+          yield* kindOf({ method: "PATCH", path: "/1.0/storage-pools/default", body: { description: "patched" } }),
+          lxd6 ? "Async" : "Sync"
+        )
+        const pools = yield* StoragePools.StoragePools
+        const before = yield* pools.get("default")
+        assert.strictEqual(before.description, "patched")
+        yield* pools.update("default", (p) => ({ ...p, config: { ...p.config, "user.note": "kept" } }))
+        const after = yield* pools.get("default")
+        assert.strictEqual(after.config["user.note"], "kept")
+        assert.strictEqual(after.config["source"], before.config["source"])
+        const moved = yield* Effect.flip(
+          pools.patch("default", { config: { source: "/elsewhere" } })
+        )
+        assert.strictEqual(moved._tag, "LXDAPIException")
+        assert.strictEqual((yield* pools.get("default")).config["source"], before.config["source"])
       }).pipe(Effect.provide(Testing.layer({ dialect }))))
   }
 })
