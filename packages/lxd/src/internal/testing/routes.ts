@@ -25,6 +25,7 @@ import {
 } from "./routes/instances.js"
 import { consoleLog, logs } from "./routes/logs.js"
 import { metadata } from "./routes/metadata.js"
+import { metrics } from "./routes/metrics.js"
 import { networks } from "./routes/networks.js"
 import { cancelOperation, getOperation, listOperations, waitOperation } from "./routes/operations.js"
 import { profiles } from "./routes/profiles.js"
@@ -38,6 +39,7 @@ import {
   updateSnapshot
 } from "./routes/snapshots.js"
 import { storage } from "./routes/storage.js"
+import { warnings } from "./routes/warnings.js"
 import type { FakeServer } from "./server.js"
 
 const route = (server: FakeServer, request: H.FakeRequest): H.Answer | Effect.Effect<H.Answer> => {
@@ -127,7 +129,9 @@ const route = (server: FakeServer, request: H.FakeRequest): H.Answer | Effect.Ef
     case "certificates":
       return certificates(server, request)
     case "warnings":
-      return H.sync([])
+      return warnings(server, request)
+    case "metrics":
+      return metrics(server, request)
   }
   return H.refuse(404, "not found")
 }
