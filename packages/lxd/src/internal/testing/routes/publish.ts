@@ -10,6 +10,7 @@ import * as Crypto from "node:crypto"
 import * as H from "../http.js"
 import { type FakeServer } from "../server.js"
 import { asyncOf, enc, type Handler } from "./common.js"
+import { uploadImage } from "./image-files.js"
 
 const publishTypes = ["instance", "container", "virtual-machine", "snapshot"]
 
@@ -37,7 +38,7 @@ const contentHash = (
 export const createImage: Handler = (server: FakeServer, request: H.FakeRequest) => {
   const project = server.projectOf(request)
   if (!(request.headers["content-type"] ?? "application/json").startsWith("application/json")) {
-    return H.refuse(501, "Image uploads are not modelled by the fake")
+    return uploadImage(server, request)
   }
   const body = H.jsonBody(request)
   const source = (typeof body.source === "object" && body.source !== null ? body.source : {}) as Record<
