@@ -26,6 +26,7 @@ import {
 import { consoleLog, logs } from "./routes/logs.js"
 import { metadata } from "./routes/metadata.js"
 import { metrics } from "./routes/metrics.js"
+import { networkAcls, networkZones } from "./routes/network-objects.js"
 import { networks } from "./routes/networks.js"
 import { cancelOperation, getOperation, listOperations, waitOperation } from "./routes/operations.js"
 import { profiles } from "./routes/profiles.js"
@@ -126,6 +127,10 @@ const route = (server: FakeServer, request: H.FakeRequest): H.Answer | Effect.Ef
       return storage(server, request)
     case "networks":
       return networks(server, request)
+    case "network-acls":
+      return networkAcls(server, request)
+    case "network-zones":
+      return networkZones(server, request)
     case "certificates":
       return certificates(server, request)
     case "warnings":
