@@ -95,13 +95,7 @@ export type Services =
  */
 export type ConnectError = LxdHttp.ConnectError
 
-/**
- * Every resource service, built on an `LxdHttp` you provide.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, never, LxdHttp.LxdHttp> = Layer
+const resourceServices = Layer
   .mergeAll(
     Server.layer,
     Certificates.layer,
@@ -127,10 +121,20 @@ export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, neve
     StorageVolumeBackups.layer,
     StorageBuckets.layer,
     Warnings.layer,
-    Metrics.layer,
-    Launch.layer
+    Metrics.layer
   )
   .pipe(Layer.provideMerge(Operations.layer))
+
+/**
+ * Every resource service, built on an `LxdHttp` you provide; `Launch`, built on
+ * `Instances` and `DetachedExec`, gets them from the same layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, never, LxdHttp.LxdHttp> = Launch
+  .layer
+  .pipe(Layer.provideMerge(resourceServices))
 
 /**
  * Every service over the given connection layer.
