@@ -56,7 +56,7 @@ import { path } from "./internal/path.js"
 import { traced } from "./internal/tracing.js"
 import { checkName } from "./internal/validation.js"
 import { DecodeError, type ExtensionNotAvailable, InvalidArgument, type RequestError } from "./LxdError.js"
-import { LxdHttp } from "./LxdHttp.js"
+import { certificateFingerprint, LxdHttp } from "./LxdHttp.js"
 import { Operations } from "./Operations.js"
 import type * as Resource from "./Resource.js"
 
@@ -328,8 +328,7 @@ const writablePermission = (p: PermissionInput): PermissionInput => ({
 })
 
 /**
- * The `POST /1.0/auth/groups/<name>` permissions with one more (or the same list if it is
- * there already).
+ * The permissions with `permission` added (the same list if it is there already).
  *
  * @since 0.1.0
  * @category utils
@@ -352,8 +351,6 @@ export const withoutPermission = (
   permissions: ReadonlyArray<PermissionInput>,
   permission: PermissionInput
 ): ReadonlyArray<PermissionInput> => permissions.filter((p) => !samePermission(p, permission))
-
-const pemBody = /^-----BEGIN CERTIFICATE-----[\s\S]+-----END CERTIFICATE-----\s*$/
 
 /**
  * @since 0.1.0
@@ -402,7 +399,10 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const createTls = (options: CreateTlsOptions) =>
     Effect.gen(function*() {
       yield* checkName(options.name)
-      if (!pemBody.test(options.certificate.trim())) {
+      let fingerprint: string
+      try {
+        fingerprint = certificateFingerprint(options.certificate)
+      } catch {
         return yield* Effect.fail(
           new InvalidArgument({ argument: "certificate", reason: "not a PEM encoded X.509 certificate" })
         )
@@ -414,7 +414,8 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         ...global,
         body: { name: options.name, certificate: options.certificate, groups: options.groups ?? [] }
       })
-      return yield* identityCalls.get("tls", options.name)
+      // by fingerprint: names of TLS identities need not be unique
+      return yield* identityCalls.get("tls", fingerprint)
     })
 
   const createTlsToken = (options: CreateTokenOptions) =>

@@ -42,6 +42,9 @@ const failureOf = <A, E>(exit: Exit.Exit<A, E>): E => {
   return failure
 }
 
+/** Generous: these tests make dozens of calls, and CI machines are shared (not a timing assertion). */
+const TIMEOUT = 30_000
+
 const viewer = { entity_type: "project", url: "/1.0/projects/default", entitlement: "viewer" } as const
 const serverAdmin = { entity_type: "server", url: "/1.0", entitlement: "admin" } as const
 
@@ -103,102 +106,110 @@ layer(Testing.layer({ dialect: "lxd-6" }), { excludeTestServices: true })("Auth 
       assert.strictEqual((yield* auth.groups.get("watchers")).description, "updated")
       yield* auth.groups.delete("watchers")
       assert.isFalse(yield* auth.groups.exists("watchers"))
-    }))
+    }), TIMEOUT)
 
-  it.effect("groups: NotFound, Conflict, PreconditionFailed, and entitlements the server refuses", () =>
-    Effect.gen(function*() {
-      const auth = yield* Auth.Auth
-      const http = yield* LxdHttp.LxdHttp
-      yield* auth.groups.create({ name: "g1" })
-      const missing = failureOf(yield* Effect.exit(auth.groups.get("nope")))
-      assert.strictEqual(missing._tag, "NotFound")
-      const again = failureOf(yield* Effect.exit(auth.groups.create({ name: "g1" })))
-      assert.strictEqual(again._tag, "Conflict")
-      yield* auth.groups.create({ name: "g2" })
-      const taken = failureOf(yield* Effect.exit(auth.groups.rename("g1", "g2")))
-      assert.strictEqual(taken._tag, "Conflict")
-      const stale = failureOf(
-        yield* Effect.exit(auth.groups.put("g1", { description: "x", permissions: [] }, { etag: "stale" }))
-      )
-      assert.strictEqual(stale._tag, "PreconditionFailed")
-      // update reads a fresh ETag and writes through the same If-Match check
-      const { etag } = yield* http.syncWithEtag(
-        { method: "GET", path: "/1.0/auth/groups/g1", project: null },
-        Auth.AuthGroup
-      )
-      assert.isString(etag)
-      yield* auth.groups.put("g1", { description: "fresh", permissions: [] }, { etag })
-      assert.strictEqual((yield* auth.groups.get("g1")).description, "fresh")
-      // entitlements are checked against the entity type, URLs against existing entities
-      const badEntitlement = failureOf(
-        yield* Effect.exit(auth.groups.grant("g1", { entity_type: "instance", url: "/1.0", entitlement: "admin" }))
-      )
-      assert.strictEqual(badEntitlement._tag, "LXDAPIException")
-      if (badEntitlement._tag === "LXDAPIException") assert.strictEqual(badEntitlement.status, 400)
-      const noProject = failureOf(
-        yield* Effect.exit(
-          auth.groups.grant("g1", { entity_type: "project", url: "/1.0/projects/absent", entitlement: "viewer" })
+  it.effect(
+    "groups: NotFound, Conflict, PreconditionFailed, and entitlements the server refuses",
+    () =>
+      Effect.gen(function*() {
+        const auth = yield* Auth.Auth
+        const http = yield* LxdHttp.LxdHttp
+        yield* auth.groups.create({ name: "g1" })
+        const missing = failureOf(yield* Effect.exit(auth.groups.get("nope")))
+        assert.strictEqual(missing._tag, "NotFound")
+        const again = failureOf(yield* Effect.exit(auth.groups.create({ name: "g1" })))
+        assert.strictEqual(again._tag, "Conflict")
+        yield* auth.groups.create({ name: "g2" })
+        const taken = failureOf(yield* Effect.exit(auth.groups.rename("g1", "g2")))
+        assert.strictEqual(taken._tag, "Conflict")
+        const stale = failureOf(
+          yield* Effect.exit(auth.groups.put("g1", { description: "x", permissions: [] }, { etag: "stale" }))
         )
-      )
-      assert.strictEqual(noProject._tag, "NotFound")
-      assert.deepStrictEqual((yield* auth.groups.get("g1")).permissions, [])
-      const invalid = failureOf(yield* Effect.exit(auth.groups.get("")))
-      assert.strictEqual(invalid._tag, "InvalidArgument")
-      yield* auth.groups.delete("g1")
-      yield* auth.groups.delete("g2")
-    }))
+        assert.strictEqual(stale._tag, "PreconditionFailed")
+        // update reads a fresh ETag and writes through the same If-Match check
+        const { etag } = yield* http.syncWithEtag(
+          { method: "GET", path: "/1.0/auth/groups/g1", project: null },
+          Auth.AuthGroup
+        )
+        assert.isString(etag)
+        yield* auth.groups.put("g1", { description: "fresh", permissions: [] }, { etag })
+        assert.strictEqual((yield* auth.groups.get("g1")).description, "fresh")
+        // entitlements are checked against the entity type, URLs against existing entities
+        const badEntitlement = failureOf(
+          yield* Effect.exit(auth.groups.grant("g1", { entity_type: "instance", url: "/1.0", entitlement: "admin" }))
+        )
+        assert.strictEqual(badEntitlement._tag, "LXDAPIException")
+        if (badEntitlement._tag === "LXDAPIException") assert.strictEqual(badEntitlement.status, 400)
+        const noProject = failureOf(
+          yield* Effect.exit(
+            auth.groups.grant("g1", { entity_type: "project", url: "/1.0/projects/absent", entitlement: "viewer" })
+          )
+        )
+        assert.strictEqual(noProject._tag, "NotFound")
+        assert.deepStrictEqual((yield* auth.groups.get("g1")).permissions, [])
+        const invalid = failureOf(yield* Effect.exit(auth.groups.get("")))
+        assert.strictEqual(invalid._tag, "InvalidArgument")
+        yield* auth.groups.delete("g1")
+        yield* auth.groups.delete("g2")
+      }),
+    TIMEOUT
+  )
 
-  it.effect("identities: the current one, fine-grained TLS identities, groups, ETags, delete", () =>
-    Effect.gen(function*() {
-      const auth = yield* Auth.Auth
-      const me = yield* auth.identities.current
-      assert.strictEqual(me.authentication_method, "tls")
-      assert.strictEqual(me.type, "Client certificate (unrestricted)")
-      assert.isFalse(me.fine_grained)
-      const listed = yield* auth.identities.list("tls")
-      assert.isTrue(listed.some((i) => i.id === me.id))
+  it.effect(
+    "identities: the current one, fine-grained TLS identities, groups, ETags, delete",
+    () =>
+      Effect.gen(function*() {
+        const auth = yield* Auth.Auth
+        const me = yield* auth.identities.current
+        assert.strictEqual(me.authentication_method, "tls")
+        assert.strictEqual(me.type, "Client certificate (unrestricted)")
+        assert.isFalse(me.fine_grained)
+        const listed = yield* auth.identities.list("tls")
+        assert.isTrue(listed.some((i) => i.id === me.id))
 
-      yield* auth.groups.create({ name: "ops", permissions: [serverAdmin] })
-      const { cert } = makeCert("ci-client")
-      const ci = yield* auth.identities.createTls({ name: "ci", certificate: cert, groups: ["ops"] })
-      assert.strictEqual(ci.type, "Client certificate")
-      assert.strictEqual(ci.id, LxdHttp.certificateFingerprint(cert))
-      assert.deepStrictEqual(ci.groups, ["ops"])
-      assert.strictEqual(ci.tls_certificate, cert)
-      // by name or by fingerprint
-      assert.strictEqual((yield* auth.identities.get("tls", ci.id)).name, "ci")
-      assert.isTrue((yield* auth.identities.list()).some((i) => i.name === "ci"))
-      assert.include(yield* auth.identities.listNames(), ci.id)
-      assert.include((yield* auth.groups.get("ops")).identities.tls ?? [], ci.id)
+        yield* auth.groups.create({ name: "ops", permissions: [serverAdmin] })
+        const { cert } = makeCert("ci-client")
+        const ci = yield* auth.identities.createTls({ name: "ci", certificate: cert, groups: ["ops"] })
+        assert.strictEqual(ci.type, "Client certificate")
+        assert.strictEqual(ci.id, LxdHttp.certificateFingerprint(cert))
+        assert.deepStrictEqual(ci.groups, ["ops"])
+        assert.strictEqual(ci.tls_certificate, cert)
+        // by name or by fingerprint
+        assert.strictEqual((yield* auth.identities.get("tls", ci.id)).name, "ci")
+        assert.isTrue((yield* auth.identities.list()).some((i) => i.name === "ci"))
+        assert.include(yield* auth.identities.listNames(), ci.id)
+        assert.include((yield* auth.groups.get("ops")).identities.tls ?? [], ci.id)
 
-      yield* auth.groups.create({ name: "devs" })
-      yield* auth.identities.patch("tls", "ci", { groups: ["devs"] })
-      assert.deepStrictEqual((yield* auth.identities.get("tls", "ci")).groups, ["devs"])
-      yield* auth.identities.update("tls", "ci", (i) => ({ groups: [...i.groups, "ops"] }))
-      assert.deepStrictEqual((yield* auth.identities.get("tls", "ci")).groups, ["devs", "ops"])
-      const stale = failureOf(yield* Effect.exit(auth.identities.put("tls", "ci", { groups: [] }, { etag: "old" })))
-      assert.strictEqual(stale._tag, "PreconditionFailed")
-      // a group that does not exist is refused
-      const noGroup = failureOf(yield* Effect.exit(auth.identities.patch("tls", "ci", { groups: ["ghost"] })))
-      assert.strictEqual(noGroup._tag, "LXDAPIException")
-      // the same certificate or name twice
-      const twice = failureOf(yield* Effect.exit(auth.identities.createTls({ name: "ci2", certificate: cert })))
-      assert.strictEqual(twice._tag, "Conflict")
-      const notPem = failureOf(yield* Effect.exit(auth.identities.createTls({ name: "x", certificate: "garbage" })))
-      assert.strictEqual(notPem._tag, "InvalidArgument")
+        yield* auth.groups.create({ name: "devs" })
+        yield* auth.identities.patch("tls", "ci", { groups: ["devs"] })
+        assert.deepStrictEqual((yield* auth.identities.get("tls", "ci")).groups, ["devs"])
+        yield* auth.identities.update("tls", "ci", (i) => ({ groups: [...i.groups, "ops"] }))
+        assert.deepStrictEqual((yield* auth.identities.get("tls", "ci")).groups, ["devs", "ops"])
+        const stale = failureOf(yield* Effect.exit(auth.identities.put("tls", "ci", { groups: [] }, { etag: "old" })))
+        assert.strictEqual(stale._tag, "PreconditionFailed")
+        // a group that does not exist is refused
+        const noGroup = failureOf(yield* Effect.exit(auth.identities.patch("tls", "ci", { groups: ["ghost"] })))
+        assert.strictEqual(noGroup._tag, "LXDAPIException")
+        // the same certificate or name twice
+        const twice = failureOf(yield* Effect.exit(auth.identities.createTls({ name: "ci2", certificate: cert })))
+        assert.strictEqual(twice._tag, "Conflict")
+        const notPem = failureOf(yield* Effect.exit(auth.identities.createTls({ name: "x", certificate: "garbage" })))
+        assert.strictEqual(notPem._tag, "InvalidArgument")
 
-      yield* auth.identities.delete("tls", "ci")
-      const gone = failureOf(yield* Effect.exit(auth.identities.get("tls", "ci")))
-      assert.strictEqual(gone._tag, "NotFound")
-      assert.isFalse(yield* auth.identities.exists("tls", ci.id))
-      const badMethod = failureOf(yield* Effect.exit(auth.identities.get("x509" as Auth.AuthenticationMethod, "a")))
-      assert.strictEqual(badMethod._tag, "InvalidArgument")
-      // bearer identities need `auth_bearer`, which this dialect lacks
-      const bearer = failureOf(yield* Effect.exit(auth.identities.list("bearer")))
-      assert.strictEqual(bearer._tag, "ExtensionNotAvailable")
-      yield* auth.groups.delete("ops")
-      yield* auth.groups.delete("devs")
-    }))
+        yield* auth.identities.delete("tls", "ci")
+        const gone = failureOf(yield* Effect.exit(auth.identities.get("tls", "ci")))
+        assert.strictEqual(gone._tag, "NotFound")
+        assert.isFalse(yield* auth.identities.exists("tls", ci.id))
+        const badMethod = failureOf(yield* Effect.exit(auth.identities.get("x509" as Auth.AuthenticationMethod, "a")))
+        assert.strictEqual(badMethod._tag, "InvalidArgument")
+        // bearer identities need `auth_bearer`, which this dialect lacks
+        const bearer = failureOf(yield* Effect.exit(auth.identities.list("bearer")))
+        assert.strictEqual(bearer._tag, "ExtensionNotAvailable")
+        yield* auth.groups.delete("ops")
+        yield* auth.groups.delete("devs")
+      }),
+    TIMEOUT
+  )
 
   it.effect("permissions: by entity type and project, with the groups holding them", () =>
     Effect.gen(function*() {
@@ -221,113 +232,126 @@ layer(Testing.layer({ dialect: "lxd-6" }), { excludeTestServices: true })("Auth 
       const bad = failureOf(yield* Effect.exit(auth.permissions.list({ entityType: "spaceship" })))
       assert.strictEqual(bad._tag, "LXDAPIException")
       yield* auth.groups.delete("execers")
-    }))
+    }), TIMEOUT)
 
-  it.effect("identity provider groups: CRUD, Conflict, NotFound, and the groups they map to", () =>
-    Effect.gen(function*() {
-      const auth = yield* Auth.Auth
-      yield* auth.groups.create({ name: "staff" })
-      yield* auth.groups.create({ name: "admins2" })
-      const sales = yield* auth.identityProviderGroups.create({ name: "sales", groups: ["staff"] })
-      assert.deepStrictEqual(sales.groups, ["staff"])
-      assert.deepStrictEqual((yield* auth.groups.get("staff")).identity_provider_groups, ["sales"])
-      const again = failureOf(yield* Effect.exit(auth.identityProviderGroups.create({ name: "sales" })))
-      assert.strictEqual(again._tag, "Conflict")
-      yield* auth.identityProviderGroups.patch("sales", { groups: ["admins2"] })
-      assert.deepStrictEqual((yield* auth.identityProviderGroups.get("sales")).groups, ["admins2"])
-      yield* auth.identityProviderGroups.update("sales", (g) => ({ groups: [...g.groups, "staff"] }))
-      assert.deepStrictEqual((yield* auth.identityProviderGroups.get("sales")).groups, ["admins2", "staff"])
-      const stale = failureOf(
-        yield* Effect.exit(auth.identityProviderGroups.put("sales", { groups: [] }, { etag: "stale" }))
-      )
-      assert.strictEqual(stale._tag, "PreconditionFailed")
-      yield* auth.identityProviderGroups.rename("sales", "marketing")
-      assert.deepStrictEqual(yield* auth.identityProviderGroups.listNames(), ["marketing"])
-      assert.strictEqual((yield* auth.identityProviderGroups.list())[0]?.name, "marketing")
-      // a group deleted on the LXD side leaves the mapping
-      yield* auth.groups.delete("staff")
-      assert.deepStrictEqual((yield* auth.identityProviderGroups.get("marketing")).groups, ["admins2"])
-      yield* auth.identityProviderGroups.delete("marketing")
-      const gone = failureOf(yield* Effect.exit(auth.identityProviderGroups.get("marketing")))
-      assert.strictEqual(gone._tag, "NotFound")
-      yield* auth.groups.delete("admins2")
-    }))
+  it.effect(
+    "identity provider groups: CRUD, Conflict, NotFound, and the groups they map to",
+    () =>
+      Effect.gen(function*() {
+        const auth = yield* Auth.Auth
+        yield* auth.groups.create({ name: "staff" })
+        yield* auth.groups.create({ name: "admins2" })
+        const sales = yield* auth.identityProviderGroups.create({ name: "sales", groups: ["staff"] })
+        assert.deepStrictEqual(sales.groups, ["staff"])
+        assert.deepStrictEqual((yield* auth.groups.get("staff")).identity_provider_groups, ["sales"])
+        const again = failureOf(yield* Effect.exit(auth.identityProviderGroups.create({ name: "sales" })))
+        assert.strictEqual(again._tag, "Conflict")
+        yield* auth.identityProviderGroups.patch("sales", { groups: ["admins2"] })
+        assert.deepStrictEqual((yield* auth.identityProviderGroups.get("sales")).groups, ["admins2"])
+        yield* auth.identityProviderGroups.update("sales", (g) => ({ groups: [...g.groups, "staff"] }))
+        assert.deepStrictEqual((yield* auth.identityProviderGroups.get("sales")).groups, ["admins2", "staff"])
+        const stale = failureOf(
+          yield* Effect.exit(auth.identityProviderGroups.put("sales", { groups: [] }, { etag: "stale" }))
+        )
+        assert.strictEqual(stale._tag, "PreconditionFailed")
+        yield* auth.identityProviderGroups.rename("sales", "marketing")
+        assert.deepStrictEqual(yield* auth.identityProviderGroups.listNames(), ["marketing"])
+        assert.strictEqual((yield* auth.identityProviderGroups.list())[0]?.name, "marketing")
+        // a group deleted on the LXD side leaves the mapping
+        yield* auth.groups.delete("staff")
+        assert.deepStrictEqual((yield* auth.identityProviderGroups.get("marketing")).groups, ["admins2"])
+        yield* auth.identityProviderGroups.delete("marketing")
+        const gone = failureOf(yield* Effect.exit(auth.identityProviderGroups.get("marketing")))
+        assert.strictEqual(gone._tag, "NotFound")
+        yield* auth.groups.delete("admins2")
+      }),
+    TIMEOUT
+  )
 })
 
 describe("TLS identity tokens", () => {
-  it.effect("a pending identity's token makes an untrusted client trusted through Server.authenticate", () =>
-    Effect.gen(function*() {
-      const { tracer, texts } = recordingTracer()
-      const program = Effect.gen(function*() {
-        const fake = yield* Testing.FakeLxd
-        const auth = yield* Auth.Auth
-        const server = yield* Server.Server
-        assert.isFalse((yield* (yield* LxdHttp.LxdHttp).serverInfo).trusted)
-        // untrusted: refused
-        const refused = failureOf(yield* Effect.exit(auth.groups.list()))
-        assert.strictEqual(refused._tag, "Forbidden")
+  it.effect(
+    "a pending identity's token makes an untrusted client trusted through Server.authenticate",
+    () =>
+      Effect.gen(function*() {
+        const { spans, tracer, texts } = recordingTracer()
+        const program = Effect.gen(function*() {
+          const fake = yield* Testing.FakeLxd
+          const auth = yield* Auth.Auth
+          const server = yield* Server.Server
+          assert.isFalse((yield* (yield* LxdHttp.LxdHttp).serverInfo).trusted)
+          // untrusted: refused
+          const refused = failureOf(yield* Effect.exit(auth.groups.list()))
+          assert.strictEqual(refused._tag, "Forbidden")
 
-        // an administrator makes a pending identity with a token
-        yield* fake.setTrusted(true)
-        yield* auth.groups.create({ name: "ci-group", permissions: [viewer] })
-        const token = yield* auth.identities.createTlsToken({ name: "runner", groups: ["ci-group"] })
-        assert.isTrue(Redacted.isRedacted(token.token))
-        assert.notInclude(String(token.token), Redacted.value(token.token))
-        assert.strictEqual(token.clientName, "runner")
-        assert.deepStrictEqual(token.addresses, ["127.0.0.1:8443"])
-        const pending = yield* auth.identities.get("tls", "runner")
-        assert.strictEqual(pending.type, "Client certificate (pending)")
-        const duplicate = failureOf(yield* Effect.exit(auth.identities.createTlsToken({ name: "runner" })))
-        assert.strictEqual(duplicate._tag, "Conflict")
-        // a trusted client that sends a token is told it is trusted already
-        const already = failureOf(
-          yield* Effect.exit(
-            (yield* LxdHttp.LxdHttp).send({
-              method: "POST",
-              path: "/1.0/auth/identities/tls",
-              body: { name: "x", trust_token: Redacted.value(token.token) },
-              project: null
-            })
+          // an administrator makes a pending identity with a token
+          yield* fake.setTrusted(true)
+          yield* auth.groups.create({ name: "ci-group", permissions: [viewer] })
+          const token = yield* auth.identities.createTlsToken({ name: "runner", groups: ["ci-group"] })
+          assert.isTrue(Redacted.isRedacted(token.token))
+          assert.notInclude(String(token.token), Redacted.value(token.token))
+          assert.strictEqual(token.clientName, "runner")
+          assert.deepStrictEqual(token.addresses, ["127.0.0.1:8443"])
+          const pending = yield* auth.identities.get("tls", "runner")
+          assert.strictEqual(pending.type, "Client certificate (pending)")
+          const duplicate = failureOf(yield* Effect.exit(auth.identities.createTlsToken({ name: "runner" })))
+          assert.strictEqual(duplicate._tag, "Conflict")
+          // a trusted client that sends a token is told it is trusted already
+          const already = failureOf(
+            yield* Effect.exit(
+              (yield* LxdHttp.LxdHttp).send({
+                method: "POST",
+                path: "/1.0/auth/identities/tls",
+                body: { name: "x", trust_token: Redacted.value(token.token) },
+                project: null
+              })
+            )
           )
-        )
-        assert.strictEqual(already._tag, "Conflict")
+          assert.strictEqual(already._tag, "Conflict")
 
-        // the new client: untrusted, presents the token
-        yield* fake.setTrusted(false)
-        const wrong = failureOf(
-          yield* Effect.exit(server.authenticate({ token: Redacted.make(forged(Redacted.value(token.token))) }))
+          // the new client: untrusted, presents the token
+          yield* fake.setTrusted(false)
+          const wrong = failureOf(
+            yield* Effect.exit(server.authenticate({ token: Redacted.make(forged(Redacted.value(token.token))) }))
+          )
+          assert.strictEqual(wrong._tag, "Forbidden")
+          const info = yield* server.authenticate({ token: token.token })
+          assert.isTrue(info.trusted)
+          // it went to the identities API, and it is now the fine-grained identity "runner"
+          const sent = (yield* fake.requests).filter((r) => r.method === "POST")
+          assert.isTrue(sent.some((r) => r.path === "/1.0/auth/identities/tls"))
+          assert.isFalse(sent.some((r) => r.path === "/1.0/certificates"))
+          const me = yield* auth.identities.current
+          assert.strictEqual(me.name, "runner")
+          assert.strictEqual(me.type, "Client certificate")
+          assert.isTrue(me.fine_grained)
+          assert.deepStrictEqual(me.effective_groups, ["ci-group"])
+          assert.deepStrictEqual(me.effective_permissions.map((p) => p.entitlement), ["viewer"])
+          // a token works once
+          yield* fake.setTrusted(false)
+          yield* (yield* LxdHttp.LxdHttp).refreshServerInfo
+          const reused = failureOf(yield* Effect.exit(server.authenticate({ token: token.token })))
+          assert.strictEqual(reused._tag, "Forbidden")
+          assert.notInclude(reused.message, Redacted.value(token.token))
+          return Redacted.value(token.token)
+        })
+        const secret = yield* program.pipe(
+          Effect.provide(overHttps({ dialect: "lxd-6", trusted: false })),
+          Effect.withTracer(tracer)
         )
-        assert.strictEqual(wrong._tag, "Forbidden")
-        const info = yield* server.authenticate({ token: token.token })
-        assert.isTrue(info.trusted)
-        // it went to the identities API, and it is now the fine-grained identity "runner"
-        const sent = (yield* fake.requests).filter((r) => r.method === "POST")
-        assert.isTrue(sent.some((r) => r.path === "/1.0/auth/identities/tls"))
-        assert.isFalse(sent.some((r) => r.path === "/1.0/certificates"))
-        const me = yield* auth.identities.current
-        assert.strictEqual(me.name, "runner")
-        assert.strictEqual(me.type, "Client certificate")
-        assert.isTrue(me.fine_grained)
-        assert.deepStrictEqual(me.effective_groups, ["ci-group"])
-        assert.deepStrictEqual(me.effective_permissions.map((p) => p.entitlement), ["viewer"])
-        // a token works once
-        yield* fake.setTrusted(false)
-        yield* (yield* LxdHttp.LxdHttp).refreshServerInfo
-        const reused = failureOf(yield* Effect.exit(server.authenticate({ token: token.token })))
-        assert.strictEqual(reused._tag, "Forbidden")
-        assert.notInclude(reused.message, Redacted.value(token.token))
-        return Redacted.value(token.token)
-      })
-      const secret = yield* program.pipe(
-        Effect.provide(overHttps({ dialect: "lxd-6", trusted: false })),
-        Effect.withTracer(tracer)
-      )
-      const secretInside = JSON.parse(Buffer.from(secret, "base64").toString("utf8")).secret as string
-      assert.isFalse(
-        texts().some((t) => t.includes(secret) || t.includes(secretInside)),
-        "the token leaked into a span"
-      )
-    }))
+        const secretInside = JSON.parse(Buffer.from(secret, "base64").toString("utf8")).secret as string
+        assert.isFalse(
+          texts().some((t) => t.includes(secret) || t.includes(secretInside)),
+          "the token leaked into a span"
+        )
+        // the calls are traced all the same
+        const names = spans.map((s) => s.name)
+        for (const name of ["Auth.identities.createTlsToken", "Auth.identities.current", "Server.authenticate"]) {
+          assert.include(names, name)
+        }
+      }),
+    TIMEOUT
+  )
 
   it.effect("a certificates token still goes to /1.0/certificates on the lxd-6 dialect", () =>
     Effect.gen(function*() {
@@ -341,7 +365,7 @@ describe("TLS identity tokens", () => {
       const posts = (yield* fake.requests).filter((r) => r.method === "POST").map((r) => r.path)
       assert.include(posts, "/1.0/certificates")
       assert.notInclude(posts, "/1.0/auth/identities/tls")
-    }).pipe(Effect.provide(overHttps({ dialect: "lxd-6", trusted: false }))))
+    }).pipe(Effect.provide(overHttps({ dialect: "lxd-6", trusted: false }))), TIMEOUT)
 })
 
 /** The same token with another secret. */
@@ -387,7 +411,7 @@ for (const dialect of ["lxd-5.0", "incus-6.0"] as const) {
           }
         }
         assert.strictEqual((yield* fake.requests).length, before, "a request was sent")
-      }))
+      }), TIMEOUT)
   })
 }
 
