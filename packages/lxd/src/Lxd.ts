@@ -21,6 +21,7 @@
 import type * as ConfigError from "effect/ConfigError"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Auth from "./Auth.js"
 import * as Certificates from "./Certificates.js"
 import * as CliConfig from "./CliConfig.js"
 import * as Cluster from "./Cluster.js"
@@ -68,6 +69,7 @@ export type Services =
   | Images.Images
   | Server.Server
   | Certificates.Certificates
+  | Auth.Auth
   | Cluster.Cluster
   | Exec.Exec
   | DetachedExec.DetachedExec
@@ -99,6 +101,7 @@ const resourceServices = Layer
   .mergeAll(
     Server.layer,
     Certificates.layer,
+    Auth.layer,
     Exec.layer,
     DetachedExec.layer,
     Files.layer,

@@ -7,6 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as H from "./http.js"
+import { auth, untrustedAllowed } from "./routes/auth.js"
 import { certificates } from "./routes/certificates.js"
 import { exec } from "./routes/exec.js"
 import { files } from "./routes/files.js"
@@ -55,7 +56,10 @@ const route = (server: FakeServer, request: H.FakeRequest): H.Answer | Effect.Ef
     return H.refuse(405, "Method not allowed")
   }
   // an untrusted client may only add itself with a trust token
-  if (!server.trusted && !(s[0] === "certificates" && s.length === 1 && m === "POST")) {
+  if (
+    !server.trusted && !(s[0] === "certificates" && s.length === 1 && m === "POST") &&
+    !untrustedAllowed(server, request)
+  ) {
     return H.refuse(403, "Forbidden")
   }
   switch (s[0]) {
@@ -122,6 +126,8 @@ const route = (server: FakeServer, request: H.FakeRequest): H.Answer | Effect.Ef
       return networks(server, request)
     case "certificates":
       return certificates(server, request)
+    case "auth":
+      return auth(server, request)
     case "warnings":
       return H.sync([])
   }
