@@ -16,6 +16,9 @@
  * answers, drop a connection in the middle of a body, make an operation fail, stop the
  * "daemon" (every websocket closes, calls fail with `TransportError`) and start it again.
  *
+ * `serveUnix` serves the same fake on a unix socket, for other clients: the real `lxc`
+ * (with `LXD_DIR` pointing at the socket's directory), or `Lxd.layerUnix`.
+ *
  * Not modelled: image uploads and exports, copies between servers and migration,
  * clustering, VMs' specifics, backups, console, metrics, certificates beyond trust
  * tokens, storage pools other than the one, networks other than the bridge.

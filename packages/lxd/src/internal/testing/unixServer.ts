@@ -8,7 +8,6 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import * as Fiber from "effect/Fiber"
 import * as Queue from "effect/Queue"
 import * as Runtime from "effect/Runtime"
 import * as Scope from "effect/Scope"
@@ -16,6 +15,7 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import * as Http from "node:http"
 import type * as Net from "node:net"
+import * as NodePath from "node:path"
 import { type WebSocket, WebSocketServer } from "ws"
 import { TransportError } from "../../LxdError.js"
 import type { LxdWebSocket, WebSocketMessage } from "../websocket.js"
@@ -98,6 +98,7 @@ export const serve = (options: ServeOptions): Effect.Effect<UnixServer, Transpor
     const client = HttpClient.withTracerPropagation(transport.client, false)
     const sockets = new Set<Net.Socket>()
     const webSockets = new Set<WebSocket>()
+    const upgraded = new Set<Net.Socket>()
     const wss = new WebSocketServer({ noServer: true })
     const http = Http.createServer()
 
@@ -107,7 +108,10 @@ export const serve = (options: ServeOptions): Effect.Effect<UnixServer, Transpor
         return
       }
       sockets.add(socket)
-      socket.on("close", () => sockets.delete(socket))
+      socket.on("close", () => {
+        sockets.delete(socket)
+        upgraded.delete(socket)
+      })
     })
 
     http.on("request", (req, res) => {
@@ -168,14 +172,23 @@ export const serve = (options: ServeOptions): Effect.Effect<UnixServer, Transpor
           return
         }
         const { end, wsScope } = exit.value
-        wss.handleUpgrade(req, socket, head, (ws) => bridge(ws, end, wsScope))
+        // a handshake ws refuses (or a client gone meanwhile) never reaches the bridge
+        let bridged = false
+        socket.once("close", () => {
+          if (!bridged) runFork(Scope.close(wsScope, Exit.void))
+        })
+        upgraded.add(socket)
+        wss.handleUpgrade(req, socket, head, (ws) => {
+          bridged = true
+          bridge(ws, end, wsScope)
+        })
       })
     })
 
     const bridge = (ws: WebSocket, end: LxdWebSocket, wsScope: Scope.CloseableScope): void => {
       webSockets.add(ws)
-      // frames from the client, in order
-      const inbox = Effect.runSync(Queue.unbounded<WebSocketMessage>())
+      // frames from the client, in order; `null` once it has closed (after its last frame)
+      const inbox = Effect.runSync(Queue.unbounded<WebSocketMessage | null>())
       ws.on("message", (data: Buffer | ArrayBuffer | Array<Buffer>, isBinary: boolean) => {
         const bytes = Array.isArray(data)
           ? Buffer.concat(data)
@@ -186,83 +199,89 @@ export const serve = (options: ServeOptions): Effect.Effect<UnixServer, Transpor
           isBinary ? { _tag: "Binary", data: new Uint8Array(bytes) } : { _tag: "Text", data: bytes.toString("utf8") }
         )
       })
-      const toFake = Effect.forever(
-        Effect.flatMap(Queue.take(inbox), (m) => end.send(m.data))
+      ws.on("close", () => {
+        webSockets.delete(ws)
+        inbox.unsafeOffer(null)
+      })
+      ws.on("error", () => ws.terminate())
+      const toFake: Effect.Effect<void> = Effect.flatMap(
+        Queue.take(inbox),
+        (m) => (m === null ? Effect.void : Effect.zipRight(Effect.ignore(end.send(m.data)), toFake))
       )
       const toClient = Stream.runForEach(end.messages, (m) =>
         Effect.async<void>((resume) => {
           if (ws.readyState !== ws.OPEN) return resume(Effect.void)
           ws.send(m.data, { binary: m._tag === "Binary" }, () => resume(Effect.void))
         }))
-      const pump = runFork(Effect.raceFirst(Effect.ignore(toFake), Effect.ignore(toClient)).pipe(
-        Effect.zipRight(end.closed),
+      // whichever side ends first ends the other: the fake closing its end closes the
+      // client's websocket, the client closing closes the fake's end
+      runFork(Effect.raceFirst(toFake, Effect.ignore(toClient)).pipe(
         Effect.ensuring(Effect.sync(() => {
           if (ws.readyState === ws.OPEN) ws.close(1000)
-        }))
+        })),
+        Effect.ensuring(Scope.close(wsScope, Exit.void))
       ))
-      ws.on("close", () => {
-        webSockets.delete(ws)
-        runFork(Effect.zipRight(Fiber.interrupt(pump), Scope.close(wsScope, Exit.void)))
-      })
-      ws.on("error", () => ws.terminate())
     }
 
     const dropConnections = Effect.sync(() => {
+      // websockets get their close frame (and lose the connection a second later at most);
+      // plain connections go now
       for (const ws of webSockets) ws.close(1001)
-      for (const socket of sockets) {
-        // websockets get their close frame; plain connections go now
-        if (![...webSockets].some((ws) => (ws as unknown as { _socket?: Net.Socket })._socket === socket)) {
-          socket.destroy()
-        }
-      }
+      for (const socket of sockets) if (!upgraded.has(socket)) socket.destroy()
       const stragglers = [...webSockets]
       setTimeout(() => {
         for (const ws of stragglers) ws.terminate()
       }, 1000).unref()
     })
 
-    yield* Effect.async<void, TransportError>((resume) => {
+    const closeHttp = Effect.async<void>((resume) => {
+      for (const ws of webSockets) ws.terminate()
+      for (const socket of sockets) socket.destroy()
+      wss.close()
+      http.close(() => resume(Effect.void))
+      http.closeAllConnections()
+    })
+    // The socket is bound in a private directory (mode 0700) next to `path`, made 0600,
+    // then linked to `path`: it never exists there with a wider mode, and a file already
+    // at `path` is never replaced (link fails with EEXIST).
+    const staging = yield* Effect.try({
+      try: () => Fs.mkdtempSync(NodePath.join(NodePath.dirname(path), ".fake-lxd-")),
+      catch: (e) => listenError(path, String(e), e)
+    })
+    const staged = NodePath.join(staging, "s")
+    const listen = Effect.async<void, TransportError>((resume) => {
       const onError = (e: NodeJS.ErrnoException) => resume(Effect.fail(listenError(path, e.message, e)))
       http.once("error", onError)
-      // the socket file is created with mode 0600 at once (no window with a wider mode);
-      // process.umask cannot change in worker threads, where chmod follows at once instead
-      let previous: number | undefined
-      try {
-        previous = process.umask(0o177)
-      } catch {
-        previous = undefined
-      }
-      try {
-        http.listen(path, () => {
-          http.off("error", onError)
-          try {
-            Fs.chmodSync(path, 0o600)
-          } catch (e) {
-            resume(Effect.fail(listenError(path, String(e), e)))
-            return
-          }
-          resume(Effect.void)
-        })
-      } finally {
-        if (previous !== undefined) process.umask(previous)
-      }
+      http.listen(staged, () => {
+        http.off("error", onError)
+        resume(Effect.void)
+      })
     })
+    const inode = yield* listen.pipe(
+      Effect.zipRight(Effect.try({
+        try: () => {
+          Fs.chmodSync(staged, 0o600)
+          Fs.linkSync(staged, path)
+          return Fs.lstatSync(path).ino
+        },
+        catch: (e) => listenError(path, e instanceof Error ? e.message : String(e), e)
+      })),
+      Effect.tapError(() => closeHttp),
+      Effect.ensuring(Effect.sync(() => Fs.rmSync(staging, { recursive: true, force: true })))
+    )
     yield* Scope.addFinalizer(
       scope,
-      Effect.async<void>((resume) => {
-        for (const ws of webSockets) ws.terminate()
-        for (const socket of sockets) socket.destroy()
-        wss.close()
-        http.close(() => resume(Effect.void))
-        http.closeAllConnections()
-      }).pipe(Effect.zipRight(Effect.sync(() => {
-        // node removes the socket file when the server closes; make sure of it
-        try {
-          Fs.unlinkSync(path)
-        } catch {
-          // already gone
-        }
-      })))
+      Effect.zipRight(
+        closeHttp,
+        Effect.sync(() => {
+          // remove the socket file, if it is still ours
+          try {
+            if (Fs.lstatSync(path).ino === inode) Fs.unlinkSync(path)
+          } catch {
+            // already gone
+          }
+        })
+      )
     )
     return { path, dropConnections, openWebSockets: () => webSockets.size }
   })
