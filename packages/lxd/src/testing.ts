@@ -393,14 +393,20 @@ export const serveUnix = (
       fake: FakeLxd.of({
         ...fake,
         stop: Effect.zipRight(
-          Effect.zipRight(Effect.sync(() => {
-            running = false
-          }), fake.stop),
+          Effect.zipRight(
+            Effect.sync(() => {
+              running = false
+            }),
+            fake.stop
+          ),
           unix.dropConnections
         ),
-        start: Effect.zipRight(fake.start, Effect.sync(() => {
-          running = true
-        })),
+        start: Effect.zipRight(
+          fake.start,
+          Effect.sync(() => {
+            running = true
+          })
+        ),
         isRunning: Effect.sync(() => running)
       })
     }

@@ -183,7 +183,12 @@ describe("the real lxc CLI against the fake on a unix socket", () => {
 
   it("a fault injected in the fake reaches lxc", async () => {
     await Effect.runPromise(
-      served.fake.failNext({ method: "DELETE", path: "/1.0/instances/c1", status: 500, message: "injected by the test" })
+      served.fake.failNext({
+        method: "DELETE",
+        path: "/1.0/instances/c1",
+        status: 500,
+        message: "injected by the test"
+      })
     )
     const refused = await lxc(["delete", "--force", "c1"])
     assert.strictEqual(refused.code, 1)

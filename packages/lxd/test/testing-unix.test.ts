@@ -154,33 +154,37 @@ describe("testing: the fake on a unix socket, with Lxd.layerUnix as the client",
       }).pipe(Effect.provide(Lxd.layerUnix({ socketPath: path })))
     }).pipe(Effect.scoped), TIMEOUT)
 
-  it.live("stop closes websockets and refuses connections; start serves the same state again", () =>
-    Effect.gen(function*() {
-      const path = yield* tempSocket
-      const served = yield* Testing.serveUnix(path)
-      yield* Effect.gen(function*() {
-        const instances = yield* Instances.Instances
-        const events = yield* Events.Events
-        yield* instances.create({ name: "d1", source: image, start: true })
-        const stream = yield* events.subscribe({ types: ["lifecycle"] })
-        const watching = yield* Effect.fork(Stream.runDrain(stream))
-        assert.isTrue(yield* connectionSurvives(path))
-        yield* served.fake.stop
-        assert.isFalse(yield* served.fake.isRunning)
-        const ended = yield* Fiber.join(watching).pipe(Effect.timeout("5 seconds"), Effect.exit)
-        assert.strictEqual(failureOf(ended)._tag, "TransportError")
-        assert.strictEqual(yield* served.fake.openWebSockets, 0)
-        assert.strictEqual(failureOf(yield* Effect.exit(instances.get("d1")))._tag, "TransportError")
-        assert.isFalse(yield* connectionSurvives(path))
-        // the socket stays while stopped (a stopped daemon's socket refuses)
-        assert.isTrue(Fs.existsSync(path))
-        yield* served.fake.start
-        assert.isTrue(yield* served.fake.isRunning)
-        assert.isTrue(yield* connectionSurvives(path))
-        assert.strictEqual((yield* instances.get("d1")).status, "Running")
-        yield* instances.delete("d1", { force: true })
-      }).pipe(Effect.provide(Lxd.layerUnix({ socketPath: path })))
-    }).pipe(Effect.scoped), TIMEOUT)
+  it.live(
+    "stop closes websockets and refuses connections; start serves the same state again",
+    () =>
+      Effect.gen(function*() {
+        const path = yield* tempSocket
+        const served = yield* Testing.serveUnix(path)
+        yield* Effect.gen(function*() {
+          const instances = yield* Instances.Instances
+          const events = yield* Events.Events
+          yield* instances.create({ name: "d1", source: image, start: true })
+          const stream = yield* events.subscribe({ types: ["lifecycle"] })
+          const watching = yield* Effect.fork(Stream.runDrain(stream))
+          assert.isTrue(yield* connectionSurvives(path))
+          yield* served.fake.stop
+          assert.isFalse(yield* served.fake.isRunning)
+          const ended = yield* Fiber.join(watching).pipe(Effect.timeout("5 seconds"), Effect.exit)
+          assert.strictEqual(failureOf(ended)._tag, "TransportError")
+          assert.strictEqual(yield* served.fake.openWebSockets, 0)
+          assert.strictEqual(failureOf(yield* Effect.exit(instances.get("d1")))._tag, "TransportError")
+          assert.isFalse(yield* connectionSurvives(path))
+          // the socket stays while stopped (a stopped daemon's socket refuses)
+          assert.isTrue(Fs.existsSync(path))
+          yield* served.fake.start
+          assert.isTrue(yield* served.fake.isRunning)
+          assert.isTrue(yield* connectionSurvives(path))
+          assert.strictEqual((yield* instances.get("d1")).status, "Running")
+          yield* instances.delete("d1", { force: true })
+        }).pipe(Effect.provide(Lxd.layerUnix({ socketPath: path })))
+      }).pipe(Effect.scoped),
+    TIMEOUT
+  )
 
   it.live("a path that exists is refused and left alone", () =>
     Effect.gen(function*() {

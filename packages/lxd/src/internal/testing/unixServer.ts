@@ -18,8 +18,8 @@ import type * as Net from "node:net"
 import * as NodePath from "node:path"
 import { type WebSocket, WebSocketServer } from "ws"
 import { TransportError } from "../../LxdError.js"
-import type { LxdWebSocket, WebSocketMessage } from "../websocket.js"
 import type { Service as TransportService } from "../../LxdTransport.js"
+import type { LxdWebSocket, WebSocketMessage } from "../websocket.js"
 
 /** What the socket server needs from the fake. */
 export interface ServeOptions {
@@ -215,12 +215,14 @@ export const serve = (options: ServeOptions): Effect.Effect<UnixServer, Transpor
         }))
       // whichever side ends first ends the other: the fake closing its end closes the
       // client's websocket, the client closing closes the fake's end
-      runFork(Effect.raceFirst(toFake, Effect.ignore(toClient)).pipe(
-        Effect.ensuring(Effect.sync(() => {
-          if (ws.readyState === ws.OPEN) ws.close(1000)
-        })),
-        Effect.ensuring(Scope.close(wsScope, Exit.void))
-      ))
+      runFork(
+        Effect.raceFirst(toFake, Effect.ignore(toClient)).pipe(
+          Effect.ensuring(Effect.sync(() => {
+            if (ws.readyState === ws.OPEN) ws.close(1000)
+          })),
+          Effect.ensuring(Scope.close(wsScope, Exit.void))
+        )
+      )
     }
 
     const dropConnections = Effect.sync(() => {
