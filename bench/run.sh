@@ -78,9 +78,15 @@ pnpm --filter effect-lxd run build >/dev/null || die "the build of effect-lxd fa
 rm -rf "$ROOT/bench/.work/dist"
 pnpm exec tsc -p "$ROOT/bench/tsconfig.build.json" || die "the drivers do not compile"
 
-note "making sure the LXD daemon runs (scripts/lxd-setup.sh, no reset)"
-LXD_SETUP_SMOKE=0 bash "$ROOT/scripts/lxd-setup.sh" >/dev/null || die "scripts/lxd-setup.sh failed"
 ENV_FILE=${LXD_TEST_ENV:-/var/lib/lxd-test/lxd-test.env}
+# a daemon that answers and its env file are left as they are (the daemon may be shared
+# with other work); only when one is missing is scripts/lxd-setup.sh run (never --reset)
+if [ -r "$ENV_FILE" ] && timeout 20 lxc query /1.0 >/dev/null 2>&1; then
+  note "the LXD daemon answers; using it as it is"
+else
+  note "making sure the LXD daemon runs (scripts/lxd-setup.sh, no reset)"
+  LXD_SETUP_SMOKE=0 bash "$ROOT/scripts/lxd-setup.sh" >/dev/null || die "scripts/lxd-setup.sh failed"
+fi
 [ -r "$ENV_FILE" ] || die "$ENV_FILE is missing"
 IMAGE=$(sed -n 's/^LXD_TEST_IMAGE_ALIAS=//p' "$ENV_FILE")
 IMAGE=${IMAGE:-busybox}
