@@ -98,8 +98,9 @@ export interface Service {
    * Start making a backup and return the operation without waiting (for
    * `Progress.track`); `create` is this, a wait and a read of the backup.
    *
-   * Like instance backups, LXD 5.0 and Incus 6.0 report `create_backup_progress`
-   * (bytes so far and speed) once a second while the volume is read.
+   * Unlike instance backups, neither LXD 5.0 nor Incus 6.0 reports progress for a volume
+   * backup (not even for one that takes seconds): the operation has no metadata until it
+   * ends, so `track` reports nothing and returns when the backup is made.
    */
   readonly createOperation: (volume: VolumeRef, options?: BackupCreateOptions) => Fails<Operation>
   readonly rename: (volume: VolumeRef, backup: string, newName: string) => Fails<void>

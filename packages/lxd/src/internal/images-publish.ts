@@ -71,7 +71,8 @@ export const publishOperation = (
   ops: OperationsService,
   source: { readonly type: "instance" | "snapshot"; readonly name: string },
   options: PublishOptions | undefined
-): Effect.Effect<Operation, RequestError> => ops.startOperation({ ...publishOrigin, body: publishBody(source, options) })
+): Effect.Effect<Operation, RequestError> =>
+  ops.startOperation({ ...publishOrigin, body: publishBody(source, options) })
 
 /** Publish an instance or a snapshot as an image, wait, and return the image. */
 export const publishImage = (
