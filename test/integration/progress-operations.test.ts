@@ -333,7 +333,7 @@ forEachServer("progress of long calls", (it, server) => {
   )
 
   it.scoped(
-    "Instances.copyOperation: no progress on a dir pool, and the copy copy makes",
+    "Instances.copyOperation: no progress on a dir pool, and the same copy as copy",
     () =>
       Effect.gen(function*() {
         const instances = yield* Instances.Instances
