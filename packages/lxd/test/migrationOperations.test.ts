@@ -35,8 +35,6 @@ const accepted = (id: string, fields: Record<string, unknown> = {}) => ({
   metadata: operation(id, fields)
 })
 
-const opId = (url: string) => url.split("/")[3]!.split("?")[0]!
-
 const server = (route: MemoryHandler, addresses: ReadonlyArray<string> = []) =>
   Effect.gen(function*() {
     const info = sync({
