@@ -421,7 +421,9 @@ forEachServer("progress of migrations", (it, server) => {
           const migration = yield* Migration.Migration
           const snapshots = yield* Snapshots.Snapshots
           const there = yield* onTarget(server.transport)
-          const name = yield* dataContainer(alias, pool, 32)
+          // the target reports once a second: 80 MB take a few seconds here (32 MB sometimes
+          // went through in less than one, with no report)
+          const name = yield* dataContainer(alias, pool, 80)
           yield* snapshots.create(name, { name: "s0" })
           const a = uniqueName("pm")
           const b = uniqueName("pm")
@@ -434,7 +436,7 @@ forEachServer("progress of migrations", (it, server) => {
             migration.copyInstanceOperation(name, there.http, { name: a, config: { "user.k": "v" } })
           )
           assert.isTrue(copy.done.isSuccess)
-          // the snapshot's 32 MB go first, named as on the target (`<copy>/s0: 21.28MB (21.12MB/s)`);
+          // the snapshot's 80 MB go first, named as on the target (`<copy>/s0: 21.28MB (21.12MB/s)`);
           // the instance after it is quick
           assertTyped(copy.seen, "fs", "bytes")
           assert.isTrue(copy.seen.some((p) => p.text!.startsWith(`${a}/s0: `)), copy.seen[0]?.text)
@@ -470,7 +472,7 @@ forEachServer("progress of migrations", (it, server) => {
             () => quietly(volumes.delete({ pool, name: volume }))
           )
           // reported once a second: enough data for a transfer of a few seconds
-          yield* dataContainer(alias, pool, 48, volume)
+          yield* dataContainer(alias, pool, 80, volume)
           const a = uniqueName("pmv")
           const b = uniqueName("pmv")
           for (const n of [a, b]) yield* Effect.addFinalizer(() => quietly(there.volumes.delete({ pool, name: n })))
