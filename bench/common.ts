@@ -21,6 +21,10 @@ export interface Sample {
     | "push"
     | "pull"
     | "startup"
+    | "imageup"
+    | "imageexport"
+    | "backupexport"
+    | "backupimport"
   /** `effect-lxd`, `undici`, `lxc`, `pylxd` */
   readonly tool: string
   /** `unix` or `https` */
@@ -29,7 +33,7 @@ export interface Sample {
   readonly seconds: ReadonlyArray<number>
   /** Calls (get, list) or containers (fanout) per repetition. */
   readonly count?: number | undefined
-  /** Bytes moved per repetition (exec, push, pull). */
+  /** Bytes moved per repetition (exec, push, pull, images, backups). */
   readonly bytes?: number | undefined
   /** Peak resident set size of the process doing the work, in KiB. */
   readonly peakRssKiB?: number | undefined
@@ -43,6 +47,8 @@ export interface Sample {
   readonly innerSeconds?: ReadonlyArray<number> | undefined
   /** Concurrency of the scenario, when it has one. */
   readonly concurrency?: number | undefined
+  /** The tool cannot do this work: why (the row says so instead of giving times). */
+  readonly unsupported?: string | undefined
   /** Anything worth a footnote. */
   readonly note?: string | undefined
 }

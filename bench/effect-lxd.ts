@@ -17,10 +17,16 @@
  *   ... exec   --name N --size 200m --reps 3
  *   ... push   --name N --file F --dest /root/f --reps 3
  *   ... pull   --name N --src /root/f --out F2 --bytes B --reps 3
+ *   ... imageup      --file image.tar --fingerprint FP --reps 3   (upload, then delete, each rep)
+ *   ... imageexport  --fingerprint FP --out F --bytes B --reps 3
+ *   ... backupexport --name N --out F --reps 3   (create, export to F, delete the backup)
+ *   ... backupimport --file backup.tar --prefix P --reps 3   (a new instance P-<rep>, deleted after)
  *
  * Each prints one JSON `Sample` line (see common.ts).
  */
-import { Exec, Files, Instances, Lxd } from "effect-lxd"
+import * as NodeFileSystem from "@effect/platform-node/NodeFileSystem"
+import * as FileSystem from "@effect/platform/FileSystem"
+import { Exec, Files, Images, InstanceBackups, Instances, Lxd } from "effect-lxd"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
@@ -225,7 +231,122 @@ const pull = Effect.gen(function*() {
   emit({ scenario: "pull", tool, transport, ...times, bytes: expected, baseRssKiB, peakRssKiB: peakRssKiB() })
 })
 
-const programs: Record<string, Effect.Effect<void, unknown, Lxd.Services>> = {
+/**
+ * How the image and backup rows read their local file: `fs.stream` with 1 MiB chunks (the
+ * size `Files.push` reads with). The platform's default, 64 KiB, costs about 1.5-2x the
+ * CPU per byte (each chunk crosses the file read, the Stream stages, the platform's body
+ * adapter and a socket write): see bench/README.md, "Where the time goes".
+ */
+const READ_CHUNK = FileSystem.MiB(1)
+
+/**
+ * Upload a unified image tarball (`Images.unified` of `fs.stream` of the file, its size
+ * as the content length), then delete it (not timed) so that the next repetition uploads
+ * it anew.
+ */
+const imageUpload = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const images = yield* Images.Images
+  const file = flag(flags, "file")
+  const fingerprint = flag(flags, "fingerprint")
+  const reps = intFlag(flags, "reps", 3)
+  const bytes = Fs.statSync(file).size
+  if (yield* images.exists(fingerprint)) yield* images.delete(fingerprint)
+  const times = new Reps()
+  const baseRssKiB = rssKiB()
+  for (let r = 0; r < reps; r++) {
+    times.start()
+    const image = yield* images.upload(
+      Images.unified(fs.stream(file, { chunkSize: READ_CHUNK }), { contentLength: bytes })
+    )
+    const s = times.stop()
+    yield* images.delete(image.fingerprint)
+    if (image.fingerprint !== fingerprint || image.size !== bytes) {
+      return yield* Effect.die(new Error(`uploaded ${image.fingerprint} (${image.size} B), expected ${fingerprint}`))
+    }
+    progress(`image upload ${bytes} B: ${s.toFixed(2)} s`)
+  }
+  emit({ scenario: "imageup", tool, transport, ...times, bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
+})
+
+/** Export an image to a local file (`Images.export`, its chunks' bytes into `fs.sink`). */
+const imageExport = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const images = yield* Images.Images
+  const fingerprint = flag(flags, "fingerprint")
+  const out = flag(flags, "out")
+  const expected = intFlag(flags, "bytes")
+  const reps = intFlag(flags, "reps", 3)
+  const times = new Reps()
+  const baseRssKiB = rssKiB()
+  for (let r = 0; r < reps; r++) {
+    Fs.rmSync(out, { force: true })
+    times.start()
+    yield* images.export(fingerprint).pipe(Stream.map((c) => c.data), Stream.run(fs.sink(out)))
+    const s = times.stop()
+    const bytes = Fs.statSync(out).size
+    Fs.rmSync(out, { force: true })
+    if (bytes !== expected) return yield* Effect.die(new Error(`exported ${bytes} bytes, expected ${expected}`))
+    progress(`image export ${bytes} B: ${s.toFixed(2)} s`)
+  }
+  emit({ scenario: "imageexport", tool, transport, ...times, bytes: expected, baseRssKiB, peakRssKiB: peakRssKiB() })
+})
+
+/**
+ * What `lxc export` does: make a backup (instance only, uncompressed), stream it into a
+ * local file, delete the backup on the server.
+ */
+const backupExport = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const backups = yield* InstanceBackups.InstanceBackups
+  const name = flag(flags, "name")
+  const out = flag(flags, "out")
+  const reps = intFlag(flags, "reps", 3)
+  const times = new Reps()
+  const baseRssKiB = rssKiB()
+  let bytes = 0
+  for (let r = 0; r < reps; r++) {
+    Fs.rmSync(out, { force: true })
+    times.start()
+    const backup = yield* backups.create(name, { instanceOnly: true, compressionAlgorithm: "none" })
+    yield* backups.export(name, backup.name).pipe(
+      Stream.run(fs.sink(out)),
+      Effect.ensuring(backups.delete(name, backup.name).pipe(Effect.orDie))
+    )
+    const s = times.stop()
+    bytes = Fs.statSync(out).size
+    Fs.rmSync(out, { force: true })
+    progress(`backup export ${bytes} B: ${s.toFixed(2)} s`)
+  }
+  emit({ scenario: "backupexport", tool, transport, ...times, bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
+})
+
+/** A new instance from a backup tarball (`fs.stream` of the file), deleted after each repetition (not timed). */
+const backupImport = Effect.gen(function*() {
+  const fs = yield* FileSystem.FileSystem
+  const backups = yield* InstanceBackups.InstanceBackups
+  const instances = yield* Instances.Instances
+  const file = flag(flags, "file")
+  const prefix = flag(flags, "prefix")
+  const reps = intFlag(flags, "reps", 3)
+  const bytes = Fs.statSync(file).size
+  const times = new Reps()
+  const baseRssKiB = rssKiB()
+  for (let r = 0; r < reps; r++) {
+    const name = `${prefix}-${transport}-${r}`
+    times.start()
+    const made = yield* backups.import(fs.stream(file, { chunkSize: READ_CHUNK }), { name, contentLength: bytes }).pipe(
+      Effect.onError(() => instances.delete(name, { force: true }).pipe(Effect.ignore))
+    )
+    const s = times.stop()
+    yield* instances.delete(name, { force: true })
+    if (made.name !== name) return yield* Effect.die(new Error(`imported ${made.name}, expected ${name}`))
+    progress(`backup import ${bytes} B: ${s.toFixed(2)} s`)
+  }
+  emit({ scenario: "backupimport", tool, transport, ...times, bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
+})
+
+const programs: Record<string, Effect.Effect<void, unknown, Lxd.Services | FileSystem.FileSystem>> = {
   get,
   getconc: getConcurrent,
   list,
@@ -234,7 +355,11 @@ const programs: Record<string, Effect.Effect<void, unknown, Lxd.Services>> = {
   execrtt: execRoundTrip,
   execconc: execConcurrent,
   push,
-  pull
+  pull,
+  imageup: imageUpload,
+  imageexport: imageExport,
+  backupexport: backupExport,
+  backupimport: backupImport
 }
 
 const program = programs[command]
@@ -243,7 +368,7 @@ if (program === undefined) {
   process.exit(2)
 }
 
-Effect.runPromise(program.pipe(Effect.provide(layerFor(transport)))).catch(
+Effect.runPromise(program.pipe(Effect.provide(layerFor(transport)), Effect.provide(NodeFileSystem.layer))).catch(
   (error: unknown) => {
     process.stderr.write(`effect-lxd ${command} failed: ${String(error)}\n`)
     process.exit(1)

@@ -7,10 +7,10 @@
  *
  * Writes `/tmp/bench-files-sftp.{api,sftp}` in the instance and deletes them afterwards.
  */
+import { Files, LxdHttp } from "effect-lxd"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { Files, LxdHttp } from "../packages/lxd/src/index.js"
 import { flag, parseArgs } from "./common.js"
 
 const { flags } = parseArgs(["run", ...process.argv.slice(2)])

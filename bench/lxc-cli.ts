@@ -10,6 +10,10 @@
  *   node bench/.work/dist/lxc-cli.js execconc --name N --count 50 --concurrency 10 --reps 3
  *   node bench/.work/dist/lxc-cli.js push     --name N --file F --dest /root/f --reps 3 --tmp DIR
  *   node bench/.work/dist/lxc-cli.js pull     --name N --src /root/f --out F2 --bytes B --reps 3 --tmp DIR
+ *   node bench/.work/dist/lxc-cli.js imageup      --file image.tar --fingerprint FP --reps 3 --tmp DIR
+ *   node bench/.work/dist/lxc-cli.js imageexport  --fingerprint FP --out F --bytes B --reps 3 --tmp DIR
+ *   node bench/.work/dist/lxc-cli.js backupexport --name N --out F --reps 3 --tmp DIR
+ *   node bench/.work/dist/lxc-cli.js backupimport --file backup.tar --prefix P --reps 3 --tmp DIR
  *
  * `get` and `list` use `lxc query` (the same GET as the libraries, recursion 1 for the list).
  * The CPU time of a transfer is the `lxc` process's (user + system, from GNU time).
@@ -164,9 +168,10 @@ const sizeBytes = (size: string): number => {
 
 /** Repeat a transfer, measuring each run's time and the largest peak RSS of `lxc`. */
 const transfers = async (
-  scenario: "exec" | "push" | "pull",
-  bytes: number,
-  once: (rssFile: string) => Promise<void>
+  scenario: "exec" | "push" | "pull" | "imageup" | "imageexport" | "backupexport" | "backupimport",
+  bytes: number | (() => number),
+  once: (rssFile: string, rep: number) => Promise<void>,
+  after: (rep: number) => Promise<void> = async () => {}
 ) => {
   const reps = intFlag(flags, "reps", 3)
   const rssFile = Path.join(flag(flags, "tmp"), `lxc-${scenario}-${process.pid}.rss`)
@@ -175,15 +180,18 @@ const transfers = async (
   let peak = 0
   for (let r = 0; r < reps; r++) {
     const t0 = now()
-    await once(rssFile)
+    await once(rssFile, r)
     seconds.push(now() - t0)
     const { cpu, rss } = readTime(rssFile)
     peak = Math.max(peak, rss)
     cpuSeconds.push(cpu)
-    progress(`lxc ${scenario} ${bytes} B: ${seconds[r]!.toFixed(2)} s`)
+    const n = typeof bytes === "number" ? bytes : bytes()
+    await after(r)
+    progress(`lxc ${scenario} ${n} B: ${seconds[r]!.toFixed(2)} s`)
   }
   Fs.rmSync(rssFile, { force: true })
-  emit({ scenario, tool, transport, seconds, cpuSeconds, bytes, peakRssKiB: peak })
+  const total = typeof bytes === "number" ? bytes : bytes()
+  emit({ scenario, tool, transport, seconds, cpuSeconds, bytes: total, peakRssKiB: peak })
 }
 
 const exec = async () => {
@@ -219,6 +227,72 @@ const pull = async () => {
   })
 }
 
+/** Whether the daemon has an image with this fingerprint. */
+const hasImage = async (fingerprint: string) =>
+  lxc(["query", `/1.0/images/${encodeURIComponent(fingerprint)}`]).then(() => true, () => false)
+
+/** `lxc image import F`, then (not timed) `lxc image delete` so that the next repetition uploads it anew. */
+const imageUpload = async () => {
+  const file = flag(flags, "file")
+  const fingerprint = flag(flags, "fingerprint")
+  if (await hasImage(fingerprint)) await lxc(["image", "delete", fingerprint])
+  await transfers("imageup", Fs.statSync(file).size, async (rssFile) => {
+    await lxc(["image", "import", "--quiet", file], { rssFile })
+  }, async () => {
+    if (!(await hasImage(fingerprint))) throw new Error(`lxc image import did not make image ${fingerprint}`)
+    await lxc(["image", "delete", fingerprint])
+  })
+}
+
+/** `lxc image export FP F`: lxc adds the extension of the server's file name (`F.tar` here). */
+const imageExport = async () => {
+  const fingerprint = flag(flags, "fingerprint")
+  const out = flag(flags, "out")
+  const expected = intFlag(flags, "bytes")
+  const written = () => Fs.readdirSync(Path.dirname(out)).filter((f) => f.startsWith(Path.basename(out)))
+  const clear = () => written().forEach((f) => Fs.rmSync(Path.join(Path.dirname(out), f), { force: true }))
+  await transfers("imageexport", expected, async (rssFile) => {
+    clear()
+    await lxc(["image", "export", "--quiet", fingerprint, out], { rssFile })
+    const files = written()
+    const got = files.reduce((n, f) => n + Fs.statSync(Path.join(Path.dirname(out), f)).size, 0)
+    clear()
+    if (got !== expected) {
+      throw new Error(`lxc image export wrote ${got} bytes (${files.join(", ")}), expected ${expected}`)
+    }
+  })
+}
+
+/** `lxc export N F --instance-only --compression none` (it makes the backup, downloads it, deletes it). */
+const backupExport = async () => {
+  const name = flag(flags, "name")
+  const out = flag(flags, "out")
+  let bytes = 0
+  await transfers("backupexport", () => bytes, async (rssFile) => {
+    Fs.rmSync(out, { force: true })
+    await lxc(["export", "--quiet", "--instance-only", "--compression", "none", name, out], { rssFile })
+    bytes = Fs.statSync(out).size
+    Fs.rmSync(out, { force: true })
+  })
+}
+
+/** `lxc import F P-<rep>`, then (not timed) `lxc delete --force P-<rep>`. */
+const backupImport = async () => {
+  const file = flag(flags, "file")
+  const prefix = flag(flags, "prefix")
+  const name = (r: number) => `${prefix}-unix-${r}`
+  await transfers("backupimport", Fs.statSync(file).size, async (rssFile, r) => {
+    try {
+      await lxc(["import", "--quiet", file, name(r)], { rssFile })
+    } catch (error) {
+      await lxc(["delete", "--force", name(r)]).catch(() => undefined)
+      throw error
+    }
+  }, async (r) => {
+    await lxc(["delete", "--force", name(r)])
+  })
+}
+
 const programs: Record<string, () => Promise<void>> = {
   get,
   list,
@@ -227,7 +301,11 @@ const programs: Record<string, () => Promise<void>> = {
   execrtt: execRoundTrip,
   execconc: execConcurrent,
   push,
-  pull
+  pull,
+  imageup: imageUpload,
+  imageexport: imageExport,
+  backupexport: backupExport,
+  backupimport: backupImport
 }
 const program = programs[command]
 if (program === undefined) {

@@ -9,6 +9,10 @@ documentation shows. Run with the system Python, which has the Debian package:
     /usr/bin/python3 bench/pylxd_driver.py execconc --name N --count 50 --concurrency 10 --reps 3
     /usr/bin/python3 bench/pylxd_driver.py push   --name N --file F --dest /root/f --reps 3
     /usr/bin/python3 bench/pylxd_driver.py pull   --name N --src /root/f --out F2 --bytes B --reps 3
+    /usr/bin/python3 bench/pylxd_driver.py imageup      --file image.tar --fingerprint FP --reps 3
+    /usr/bin/python3 bench/pylxd_driver.py imageexport  --fingerprint FP --out F --bytes B --reps 3
+    /usr/bin/python3 bench/pylxd_driver.py backupexport ...   (pylxd 2.2 has no backups: says so)
+    /usr/bin/python3 bench/pylxd_driver.py backupimport ...   (likewise)
 
 Each prints one JSON sample line (the same shape as bench/common.ts `Sample`).
 
@@ -20,6 +24,7 @@ the path as an HTTPS URL.
 import json
 import os
 import resource
+import shutil
 import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -265,8 +270,62 @@ def pull(client, flags):
          baseRssKiB=base, peakRssKiB=peak_rss_kib(), note="open(out).write(files.get(src))")
 
 
+def image_up(client, flags):
+    path, fingerprint, reps = flags["file"], flags["fingerprint"], int(flags.get("reps", 3))
+    size = os.path.getsize(path)
+    if client.images.exists(fingerprint):
+        client.images.get(fingerprint).delete(wait=True)
+    base = rss_kib()
+    times = Reps()
+    for _ in range(reps):
+        times.start()
+        # images.create takes the tarball's contents, as pylxd documents it
+        with open(path, "rb") as f:
+            image = client.images.create(f.read(), wait=True)
+        times.stop()
+        image.delete(wait=True)
+        if image.fingerprint != fingerprint:
+            raise SystemExit("uploaded %s, expected %s" % (image.fingerprint, fingerprint))
+        progress("pylxd image upload %d B: %.2f s" % (size, times.seconds[-1]))
+    emit(scenario="imageup", tool=TOOL, transport=TRANSPORT, **times.fields(), bytes=size,
+         baseRssKiB=base, peakRssKiB=peak_rss_kib(), note="images.create(open(f).read())")
+
+
+def image_export(client, flags):
+    fingerprint, out = flags["fingerprint"], flags["out"]
+    expected, reps = int(flags["bytes"]), int(flags.get("reps", 3))
+    image = client.images.get(fingerprint)
+    base = rss_kib()
+    times = Reps()
+    for _ in range(reps):
+        times.start()
+        # export() streams the image into a temporary file (1 KiB reads) and returns it;
+        # copying it to the destination is part of getting the image onto the disk
+        with image.export() as exported, open(out, "wb") as f:
+            shutil.copyfileobj(exported, f, 1024 * 1024)
+        times.stop()
+        got = os.path.getsize(out)
+        os.remove(out)
+        if got != expected:
+            raise SystemExit("exported %d bytes, expected %d" % (got, expected))
+        progress("pylxd image export %d B: %.2f s" % (got, times.seconds[-1]))
+    emit(scenario="imageexport", tool=TOOL, transport=TRANSPORT, **times.fields(), bytes=expected,
+         baseRssKiB=base, peakRssKiB=peak_rss_kib(),
+         note="image.export() (a temporary file written in 1 KiB chunks), copied to the destination")
+
+
+def no_backups(scenario):
+    def run(client, flags):
+        # pylxd 2.2.10 has no backup model or manager (no `backups` on Container, no
+        # import from a tarball); a row through its raw API would not be pylxd's API
+        emit(scenario=scenario, tool=TOOL, transport=TRANSPORT, seconds=[],
+             unsupported="pylxd 2.2.10 has no backups (no Container.backups, no import from a tarball)")
+    return run
+
+
 COMMANDS = {"get": get, "list": list_, "fanout": fanout, "exec": exec_, "execrtt": execrtt, "execconc": execconc,
-            "push": push, "pull": pull}
+            "push": push, "pull": pull, "imageup": image_up, "imageexport": image_export,
+            "backupexport": no_backups("backupexport"), "backupimport": no_backups("backupimport")}
 
 if __name__ == "__main__":
     warnings.simplefilter("ignore")

@@ -228,6 +228,7 @@ p(
 
 const transferRows = (xs: ReadonlyArray<Sample>, ratio: (s: Sample) => string) =>
   xs.map((s) => {
+    if (s.unsupported !== undefined) return [label(s), "–", `*${s.unsupported}*`, "–", "–", "–", "–", "–", loadOf(s)]
     const m = median(s.seconds)
     return [
       label(s),
@@ -430,6 +431,43 @@ const transferHead = [
     )
   }
 }
+
+// (g) images, (h) backups
+const sectionOf = (
+  title: string,
+  text: string,
+  rows: ReadonlyArray<{ readonly scenario: Sample["scenario"]; readonly heading: string }>
+) => {
+  const present = rows.filter((r) => samples.some((s) => s.scenario === r.scenario))
+  if (present.length === 0) return
+  p(title, "", text, "")
+  for (const r of present) {
+    const { ratio, xs } = pick(r.scenario)
+    const size = xs.find((s) => s.bytes !== undefined)?.bytes ?? 0
+    p(`### ${r.heading}, ${fixed(size / MiB, 0)} MiB`, "", table(transferHead, transferRows(xs, ratio)), "")
+  }
+}
+sectionOf(
+  "## (g) Image upload and export",
+  "A unified image tarball (uncompressed: `metadata.yaml` and a rootfs holding random bytes) uploaded " +
+    "(`POST /1.0/images`, waited until the image is in; deleted after each repetition, not timed), then " +
+    "exported to a local file (`GET /1.0/images/<fp>/export`). effect-lxd: `Images.upload(Images.unified(" +
+    "fs.stream(file, { chunkSize: 1 MiB }), { contentLength }))` / `Images.export` into `fs.sink`; lxc: `lxc image import` / " +
+    "`lxc image export`; pylxd: `images.create(open(f).read())` / `image.export()` copied to the file. " +
+    "MiB/s counts the tarball's bytes.",
+  [{ scenario: "imageup", heading: "upload" }, { scenario: "imageexport", heading: "export" }]
+)
+sectionOf(
+  "## (h) Instance backup export and import",
+  "A stopped container holding random bytes. *Export* is what `lxc export --instance-only --compression none` " +
+    "does: make the backup on the server (waited), download its tarball to a local file, delete the backup " +
+    "(effect-lxd: `InstanceBackups.create` / `export` into `fs.sink` / `delete`). *Import* creates a new " +
+    "instance from that tarball (`POST /1.0/instances` with the tarball as the body, waited; the instance is " +
+    "deleted after each repetition, not timed; effect-lxd: `InstanceBackups.import(fs.stream(file, { chunkSize: 1 MiB }))`, lxc: " +
+    "`lxc import`). Uncompressed, so that the daemon's compression does not hide the transfer. MiB/s counts " +
+    "the tarball's bytes.",
+  [{ scenario: "backupexport", heading: "export" }, { scenario: "backupimport", heading: "import" }]
+)
 
 if (meta.FAILED) {
   p("## Failed in this run", "", ...meta.FAILED.split(",").map((f) => `- ${f} (see the run's log.txt)`), "")

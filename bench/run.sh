@@ -37,6 +37,8 @@ if [ "$QUICK" = 1 ]; then
   STARTUP_REPS=${BENCH_STARTUP_REPS:-2}
   SMALL=${BENCH_SMALL:-10m}; SMALL_REPS=${BENCH_SMALL_REPS:-2}
   BIG=${BENCH_BIG:-20m}; BIG_REPS=${BENCH_BIG_REPS:-1}
+  IMAGE_SIZE=${BENCH_IMAGE:-5m}; IMAGE_REPS=${BENCH_IMAGE_REPS:-2}
+  BACKUP_SIZE=${BENCH_BACKUP:-5m}; BACKUP_REPS=${BENCH_BACKUP_REPS:-2}
 else
   GETS=${BENCH_GETS:-500}; GET_ROUNDS=${BENCH_GET_ROUNDS:-5}; LXC_GET_ROUNDS=${BENCH_LXC_GET_ROUNDS:-3}
   LIST=${BENCH_LIST:-100}; LIST_REPS=${BENCH_LIST_REPS:-10}
@@ -48,6 +50,8 @@ else
   STARTUP_REPS=${BENCH_STARTUP_REPS:-10}
   SMALL=${BENCH_SMALL:-200m}; SMALL_REPS=${BENCH_SMALL_REPS:-3}
   BIG=${BENCH_BIG:-1g}; BIG_REPS=${BENCH_BIG_REPS:-1}
+  IMAGE_SIZE=${BENCH_IMAGE:-100m}; IMAGE_REPS=${BENCH_IMAGE_REPS:-3}
+  BACKUP_SIZE=${BENCH_BACKUP:-100m}; BACKUP_REPS=${BENCH_BACKUP_REPS:-3}
 fi
 HTTPS=${BENCH_HTTPS:-1}
 PY=/usr/bin/python3 # Debian's python3-pylxd lives in the system Python
@@ -74,9 +78,15 @@ pnpm --filter effect-lxd run build >/dev/null || die "the build of effect-lxd fa
 rm -rf "$ROOT/bench/.work/dist"
 pnpm exec tsc -p "$ROOT/bench/tsconfig.build.json" || die "the drivers do not compile"
 
-note "making sure the LXD daemon runs (scripts/lxd-setup.sh, no reset)"
-LXD_SETUP_SMOKE=0 bash "$ROOT/scripts/lxd-setup.sh" >/dev/null || die "scripts/lxd-setup.sh failed"
 ENV_FILE=${LXD_TEST_ENV:-/var/lib/lxd-test/lxd-test.env}
+# a daemon that answers and its env file are left as they are (the daemon may be shared
+# with other work); only when one is missing is scripts/lxd-setup.sh run (never --reset)
+if [ -r "$ENV_FILE" ] && timeout 20 lxc query /1.0 >/dev/null 2>&1; then
+  note "the LXD daemon answers; using it as it is"
+else
+  note "making sure the LXD daemon runs (scripts/lxd-setup.sh, no reset)"
+  LXD_SETUP_SMOKE=0 bash "$ROOT/scripts/lxd-setup.sh" >/dev/null || die "scripts/lxd-setup.sh failed"
+fi
 [ -r "$ENV_FILE" ] || die "$ENV_FILE is missing"
 IMAGE=$(sed -n 's/^LXD_TEST_IMAGE_ALIAS=//p' "$ENV_FILE")
 IMAGE=${IMAGE:-busybox}
@@ -112,7 +122,11 @@ cleanup() {
   if lxc project show "$RUN" >/dev/null 2>&1; then
     lxc project delete "$RUN" >>"$LOG" 2>&1 || note "could not delete project $RUN"
   fi
-  rm -f "$WORK"/*.bin "$WORK"/*.out
+  # the benchmark's image (its fingerprint is the tarball's SHA-256), if the teardown missed it
+  if [ -n "${IMAGE_FP:-}" ] && lxc image info "$IMAGE_FP" >/dev/null 2>&1; then
+    lxc image delete "$IMAGE_FP" >>"$LOG" 2>&1 || note "could not delete image $IMAGE_FP"
+  fi
+  rm -rf "$WORK"/*.bin "$WORK"/*.out "$WORK"/*.tar "$WORK/image"
   exit "$rc"
 }
 trap cleanup EXIT
@@ -240,6 +254,58 @@ for spec in "$SMALL:$SMALL_REPS" "$BIG:$BIG_REPS"; do
   lxc exec "$RUN-io" -- rm -f "/root/bench-$size.bin"
   rm -f "$src"
 done
+
+# ------------------------------------------------------------ (g) images
+# a unified image tarball (uncompressed): metadata.yaml and a rootfs holding IMAGE_SIZE
+# random bytes; its metadata carries bench.run=<run>, by which the teardown finds it
+note "(g) image upload and export, a unified tarball with $IMAGE_SIZE of random bytes"
+img="$WORK/image"
+mkdir -p "$img/rootfs/root"
+head -c "$(bytes_of "$IMAGE_SIZE")" /dev/urandom >"$img/rootfs/root/data.bin"
+printf 'architecture: %s\ncreation_date: %s\nproperties:\n  description: effect-lxd benchmark image (temporary)\n  bench.run: %s\n' \
+  "$(uname -m)" "$(date +%s)" "$RUN" >"$img/metadata.yaml"
+tar -C "$img" -cf "$WORK/image.tar" metadata.yaml rootfs
+rm -rf "$img"
+IMAGE_FP=$(sha256sum "$WORK/image.tar" | cut -d' ' -f1)
+IMAGE_BYTES=$(stat -c %s "$WORK/image.tar")
+iup=(imageup --file "$WORK/image.tar" --fingerprint "$IMAGE_FP" --reps "$IMAGE_REPS")
+measure "effect-lxd imageup" "${EFF[@]}" "${iup[@]}"
+[ "$HTTPS" = 1 ] && measure "effect-lxd imageup (https)" "${EFF[@]}" "${iup[@]}" --transport https
+measure "pylxd imageup" "${PYL[@]}" "${iup[@]}"
+measure "lxc imageup" "${LXC[@]}" "${iup[@]}" --tmp "$WORK"
+if drv fixtures.js image --run "$RUN" --file "$WORK/image.tar" 2>>"$LOG"; then
+  iex=(imageexport --fingerprint "$IMAGE_FP" --out "$WORK/exported.out" --bytes "$IMAGE_BYTES" --reps "$IMAGE_REPS")
+  measure "effect-lxd imageexport" "${EFF[@]}" "${iex[@]}"
+  [ "$HTTPS" = 1 ] && measure "effect-lxd imageexport (https)" "${EFF[@]}" "${iex[@]}" --transport https
+  measure "pylxd imageexport" "${PYL[@]}" "${iex[@]}"
+  measure "lxc imageexport" "${LXC[@]}" "${iex[@]}" --tmp "$WORK"
+  lxc image delete "$IMAGE_FP" >>"$LOG" 2>&1 || note "could not delete image $IMAGE_FP"
+else
+  note "  uploading the image for the export rows FAILED (see ${LOG#"$ROOT"/})"
+  FAILED+=("image export (fixture)")
+fi
+rm -f "$WORK/image.tar"
+
+# ------------------------------------------------------------ (h) backups
+note "(h) backup export and import, a container with $BACKUP_SIZE of random bytes"
+if drv fixtures.js backup --run "$RUN" --size "$BACKUP_SIZE" --image "$IMAGE" 2>>"$LOG"; then
+  bex=(backupexport --name "$RUN-bk" --out "$WORK/backup.out" --reps "$BACKUP_REPS")
+  measure "effect-lxd backupexport" "${EFF[@]}" "${bex[@]}"
+  [ "$HTTPS" = 1 ] && measure "effect-lxd backupexport (https)" "${EFF[@]}" "${bex[@]}" --transport https
+  measure "pylxd backupexport" "${PYL[@]}" "${bex[@]}"
+  measure "lxc backupexport" "${LXC[@]}" "${bex[@]}" --tmp "$WORK"
+  # the tarball every import row reads (made once, not timed)
+  lxc export --quiet --instance-only --compression none "$RUN-bk" "$WORK/backup.tar" >>"$LOG" 2>&1 || note "lxc export of $RUN-bk failed"
+  bim=(backupimport --file "$WORK/backup.tar" --reps "$BACKUP_REPS")
+  measure "effect-lxd backupimport" "${EFF[@]}" "${bim[@]}" --prefix "$RUN-bie"
+  [ "$HTTPS" = 1 ] && measure "effect-lxd backupimport (https)" "${EFF[@]}" "${bim[@]}" --prefix "$RUN-bie" --transport https
+  measure "pylxd backupimport" "${PYL[@]}" "${bim[@]}" --prefix "$RUN-bip"
+  measure "lxc backupimport" "${LXC[@]}" "${bim[@]}" --prefix "$RUN-bil" --tmp "$WORK"
+  rm -f "$WORK/backup.tar"
+else
+  note "  creating $RUN-bk FAILED (see ${LOG#"$ROOT"/})"
+  FAILED+=("backups (fixture)")
+fi
 
 # ------------------------------------------------------------ report
 echo "LOAD_END=$(cut -d' ' -f1-3 /proc/loadavg)" >>"$META"

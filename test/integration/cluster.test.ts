@@ -15,10 +15,9 @@ import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
-import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
-import * as Os from "node:os"
 import * as Path from "node:path"
+import { makeCert } from "../support/certs.js"
 import { type DaemonEnv, daemons } from "../support/env.js"
 import {
   type DaemonKind,
@@ -471,30 +470,13 @@ const clusterSuite = (env: DaemonEnv) => {
         it.effect(`[${server} cluster member A unix] the cluster certificate is replaced on every member`, () =>
           Effect.gen(function*() {
             const { a, b } = yield* TestCluster
-            const dir = Fs.mkdtempSync(Path.join(Os.tmpdir(), "cluster-cert-"))
+            const made = makeCert("effect-lxd-test-cluster", {
+              days: 30,
+              subjectAltName: "DNS:effect-lxd-test-cluster,IP:127.0.0.1"
+            })
             try {
-              ChildProcess.execFileSync("openssl", [
-                "req",
-                "-x509",
-                "-newkey",
-                "ec",
-                "-pkeyopt",
-                "ec_paramgen_curve:secp384r1",
-                "-sha384",
-                "-nodes",
-                "-keyout",
-                Path.join(dir, "key.pem"),
-                "-out",
-                Path.join(dir, "cert.pem"),
-                "-days",
-                "30",
-                "-subj",
-                "/CN=effect-lxd-test-cluster",
-                "-addext",
-                "subjectAltName=DNS:effect-lxd-test-cluster,IP:127.0.0.1"
-              ], { stdio: "ignore" })
-              const certificate = Fs.readFileSync(Path.join(dir, "cert.pem"), "utf8")
-              const key = Redacted.make(Fs.readFileSync(Path.join(dir, "key.pem"), "utf8"))
+              const certificate = made.cert
+              const key = Redacted.make(made.key)
               const oldCert = Fs.readFileSync(a.currentServerCert(), "utf8")
               yield* withCluster(
                 a.unixLayer,
@@ -527,7 +509,7 @@ const clusterSuite = (env: DaemonEnv) => {
               assert.isTrue(Either.isLeft(pinnedOld))
               if (Either.isLeft(pinnedOld)) assert.strictEqual(pinnedOld.left._tag, "TransportError")
             } finally {
-              Fs.rmSync(dir, { recursive: true, force: true })
+              Fs.rmSync(made.dir, { recursive: true, force: true })
             }
           }))
       })

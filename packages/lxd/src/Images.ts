@@ -35,7 +35,7 @@ import * as Stream from "effect/Stream"
 import { collection } from "./internal/collection.js"
 import { makeSha256 } from "./internal/images-multipart.js"
 import { aliasBody, fingerprintOf } from "./internal/images-publish.js"
-import { createImageOn, imageSecret, remoteImageBody } from "./internal/images-remote.js"
+import { finishImageOn, imageSecret, remoteImageBody, startImageOn } from "./internal/images-remote.js"
 import { exportChunks, uploadBody, uploadHeaders } from "./internal/images-upload.js"
 import { type Filter, filterExpression } from "./internal/instances-query.js"
 import { Image, ImageAliasEntry, ImageMetadata, ImageSource, ImageTemplate } from "./internal/models/image.js"
@@ -44,7 +44,7 @@ import { traced } from "./internal/tracing.js"
 import type { UpdateOptions } from "./internal/update.js"
 import { DecodeError, InvalidArgument, type RequestError } from "./LxdError.js"
 import { LxdHttp } from "./LxdHttp.js"
-import { Operations } from "./Operations.js"
+import { type Operation, Operations } from "./Operations.js"
 import type * as Resource from "./Resource.js"
 
 export type {
@@ -351,6 +351,45 @@ export interface Service
    * refuse this source).
    */
   readonly createFromUrl: (url: string, options?: DownloadOptions) => Effect.Effect<Image, RequestError>
+  /**
+   * Start the download of `createFromRemote` and return its operation without waiting:
+   * for `Progress.track`, or to wait, watch or cancel yourself. The image's fingerprint is
+   * in the finished operation's `metadata.fingerprint` (`Images.fingerprintOf`). Aliases
+   * are not part of the request (the waiting call adds them once the image is in): add
+   * them with `addAlias` after the wait.
+   *
+   * Both LXD 5.0 and Incus 6.0 report the download as `download_progress` (`45% (12.34MB/s)`:
+   * stage `download`, percent and speed).
+   *
+   * @example
+   * ```ts
+   * import { Console, Effect } from "effect"
+   * import { Images, Progress } from "effect-lxd"
+   *
+   * const pull = (server: string, certificate: string, fingerprint: string) =>
+   *   Effect.gen(function* () {
+   *     const images = yield* Images.Images
+   *     const done = yield* Progress.track(
+   *       images.createFromRemoteOperation({ server, protocol: "lxd", fingerprint, certificate }),
+   *       (p) => Console.log(Progress.format(p)) // download: 45% (12.34MB/s)
+   *     )
+   *     return done.metadata?.["fingerprint"]
+   *   })
+   * ```
+   */
+  readonly createFromRemoteOperation: (
+    source: RemoteSource,
+    options?: Omit<DownloadOptions, "aliases">
+  ) => Effect.Effect<Operation, RequestError | InvalidArgument>
+  /**
+   * Start the download of `createFromUrl` and return its operation without waiting (see
+   * `createFromRemoteOperation`; progress is `download_progress` on both servers, once the
+   * image file itself is being fetched).
+   */
+  readonly createFromUrlOperation: (
+    url: string,
+    options?: Omit<DownloadOptions, "aliases">
+  ) => Effect.Effect<Operation, RequestError>
 }
 
 /**
@@ -488,17 +527,26 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   const refresh = (fp: string) => Effect.asVoid(ops.run({ method: "POST", path: `${imagePath(fp)}/refresh`, body: {} }))
 
-  const createFromRemote = (source: RemoteSource, options?: DownloadOptions) =>
+  const createFromRemoteOperation = (source: RemoteSource, options?: Omit<DownloadOptions, "aliases">) =>
     source.alias === undefined && source.fingerprint === undefined
       ? Effect.fail(new InvalidArgument({ argument: "source", reason: "give an alias or a fingerprint" }))
-      : createImageOn(http, ops, remoteImageBody(source, options), options?.aliases ?? [])
+      : startImageOn(ops, remoteImageBody(source, options))
 
-  const createFromUrl = (url: string, options?: DownloadOptions) =>
-    createImageOn(http, ops, {
+  const createFromUrlOperation = (url: string, options?: Omit<DownloadOptions, "aliases">) =>
+    startImageOn(ops, {
       public: options?.public ?? false,
       auto_update: options?.autoUpdate ?? false,
       source: { type: "url", mode: "pull", url }
-    }, options?.aliases ?? [])
+    })
+
+  const createFromRemote = (source: RemoteSource, options?: DownloadOptions) =>
+    Effect.flatMap(
+      createFromRemoteOperation(source, options),
+      (op) => finishImageOn(http, ops, op, options?.aliases ?? [])
+    )
+
+  const createFromUrl = (url: string, options?: DownloadOptions) =>
+    Effect.flatMap(createFromUrlOperation(url, options), (op) => finishImageOn(http, ops, op, options?.aliases ?? []))
 
   return Images.of(traced("Images", {
     listNames,
@@ -522,7 +570,9 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     updateAlias: aliasCalls.update,
     deleteAlias: aliasCalls.delete,
     createFromRemote,
-    createFromUrl
+    createFromUrl,
+    createFromRemoteOperation,
+    createFromUrlOperation
   }, { nameAttribute: "lxd.image" }))
 })
 

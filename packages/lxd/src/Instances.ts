@@ -42,7 +42,7 @@ import * as Layer from "effect/Layer"
 import type * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
 import { collection } from "./internal/collection.js"
-import { publishImage, type PublishOptions } from "./internal/images-publish.js"
+import { publishImage, publishOperation, type PublishOptions } from "./internal/images-publish.js"
 import {
   copiedInstance,
   copyCreateOptions,
@@ -63,6 +63,7 @@ import type { Image } from "./internal/models/image.js"
 import { DiskState, Instance, InstanceState, NetworkAddress, NetworkState } from "./internal/models/instance.js"
 import { Snapshot } from "./internal/models/snapshot.js"
 import { nameFromUrl, path } from "./internal/path.js"
+import { waitStarted } from "./internal/started.js"
 import { readText } from "./internal/text.js"
 import { traced } from "./internal/tracing.js"
 import type { ExtensionNotAvailable, InvalidArgument, RequestError } from "./LxdError.js"
@@ -409,6 +410,34 @@ export interface Service
   readonly unfreeze: (name: string) => Effect.Effect<void, RequestError>
   /** Publish the instance as an image (stop it first: LXD does not publish a running one). */
   readonly publish: (name: string, options?: PublishOptions) => Effect.Effect<Image, RequestError>
+  /**
+   * Start publishing the instance as an image and return the operation without waiting
+   * (for `Progress.track`); the new image's fingerprint is in the finished operation's
+   * `metadata.fingerprint` (`Images.fingerprintOf`). `publish` is this and a wait.
+   *
+   * LXD 5.0 and Incus 6.0 report the packing as `create_image_from_container_pack_progress`
+   * (`Image pack: 45% (12.34MB/s)`) with a `progress` object (`stage`
+   * `create_image_from_container_pack`, percent, speed; the bytes processed at 100%).
+   *
+   * @example
+   * ```ts
+   * import { Console, Effect } from "effect"
+   * import { Images, Instances, Progress } from "effect-lxd"
+   *
+   * const publish = Effect.gen(function* () {
+   *   const instances = yield* Instances.Instances
+   *   const done = yield* Progress.track(
+   *     instances.publishOperation("web1", { aliases: ["web-golden"] }),
+   *     (p) => Console.log(Progress.format(p)) // Image pack: 45% (12.34MB/s)
+   *   )
+   *   return yield* Images.fingerprintOf({ _tag: "Async", status: 202, operation: done }, {
+   *     method: "POST",
+   *     path: "/1.0/images"
+   *   })
+   * })
+   * ```
+   */
+  readonly publishOperation: (name: string, options?: PublishOptions) => Effect.Effect<Operation, RequestError>
   /** Roll the instance back to one of its snapshots. */
   readonly restoreSnapshot: (
     name: string,
@@ -421,6 +450,19 @@ export interface Service
     newName: string,
     options?: CopyOptions
   ) => Effect.Effect<Instance, RequestError | InvalidArgument | ExtensionNotAvailable>
+  /**
+   * Start the copy of `copy` and return its operation without waiting (for
+   * `Progress.track`); `copy` is this, a wait, and a read of the copy.
+   *
+   * With a `dir` storage pool neither LXD 5.0 nor Incus 6.0 reports progress for a copy
+   * on the same server: the operation carries no metadata until it ends, so `track`
+   * reports nothing and returns when the copy is done.
+   */
+  readonly copyOperation: (
+    name: string,
+    newName: string,
+    options?: CopyOptions
+  ) => Effect.Effect<Operation, RequestError | InvalidArgument | ExtensionNotAvailable>
   /** Names of the instance's log files (`lxc.log`, ...). */
   readonly logs: (name: string) => Effect.Effect<ReadonlyArray<string>, RequestError>
   /** One log file, as text. */
@@ -564,6 +606,16 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
   const createOperation = (given: CreateOptions) =>
     Effect.flatMap(prepareCreate(given), (options) => ops.startOperation(createRequest(options)))
 
+  const copyOperation = (name: string, newName: string, options?: CopyOptions) =>
+    Effect.zipRight(requireCopyExtensions(http, options), createOperation(copyCreateOptions(name, newName, options)))
+
+  const copy = (name: string, newName: string, options?: CopyOptions) =>
+    Effect.gen(function*() {
+      const op = yield* copyOperation(name, newName, options)
+      yield* waitStarted(ops, op, { method: "POST", path: "/1.0/instances" })
+      return yield* get(newName)
+    })
+
   const state = (name: string) => http.sync({ method: "GET", path: `${instancePath(name)}/state` }, InstanceState)
 
   const del = (name: string, options?: { readonly force?: boolean | undefined }) =>
@@ -598,6 +650,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       freeze: (name) => changeState(name, "freeze"),
       unfreeze: (name) => changeState(name, "unfreeze"),
       publish: (name, options) => publishImage(http, ops, { type: "instance", name }, options),
+      publishOperation: (name, options) => publishOperation(ops, { type: "instance", name }, options),
       restoreSnapshot: (name, snapshot, options) =>
         Effect.asVoid(
           ops.run({
@@ -606,8 +659,8 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
             body: { restore: snapshot, stateful: options?.stateful ?? false }
           })
         ),
-      copy: (name, newName, options) =>
-        Effect.zipRight(requireCopyExtensions(http, options), create(copyCreateOptions(name, newName, options))),
+      copy,
+      copyOperation,
       logs: (name) =>
         http.sync({ method: "GET", path: `${instancePath(name)}/logs` }, Schema.Array(Schema.String)).pipe(
           Effect.map((urls) => urls.map(nameFromUrl))

@@ -44,31 +44,25 @@ import * as Cause from "effect/Cause"
 import * as Context from "effect/Context"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as Either from "effect/Either"
 import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
 import * as Random from "effect/Random"
 import * as Schedule from "effect/Schedule"
-import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
-import type * as Instances from "./Instances.js"
-import { execBody } from "./internal/execRequest.js"
-import {
-  copiedInstance,
-  createBody,
-  instancePath,
-  needsSourceProfiles,
-  stateBody,
-  validateCreate
-} from "./internal/instances-body.js"
+import * as DetachedExec from "./DetachedExec.js"
+import * as Instances from "./Instances.js"
 import { resourcesMention } from "./internal/instanceUrls.js"
-import { Instance, InstanceState } from "./internal/models/instance.js"
 import * as Readiness from "./internal/readiness.js"
 import { traced } from "./internal/tracing.js"
-import { DecodeError, type ExtensionNotAvailable, InvalidArgument, NotReady, type RequestError } from "./LxdError.js"
-import { LxdHttp, type Service as LxdHttpService } from "./LxdHttp.js"
+import {
+  type ExtensionNotAvailable,
+  InvalidArgument,
+  NotReady,
+  OperationOutcomeUnknown,
+  type RequestError
+} from "./LxdError.js"
 import { type Operation, Operations, type Service as OperationsService } from "./Operations.js"
 
 /**
@@ -180,67 +174,38 @@ class NotYet {
 }
 const notYet = new NotYet()
 
-const STOPPED = 102
-
-const decodeExit = (metadata: unknown) =>
-  Schema.decodeUnknown(Schema.Struct({ return: Schema.Number }))(metadata).pipe(
-    Effect.mapError((e) => DecodeError.fromParseError({ method: "POST", path: "/1.0/instances/exec" }, e))
-  )
-
 const generatedName = Effect.map(
   Effect.all(Array.from({ length: 8 }, () => Random.nextIntBetween(0, 36))),
   (digits) => `launch-${digits.map((d) => d.toString(36)).join("")}`
 )
 
 /**
- * The few instance calls a launch needs, on the protocol directly (the same requests
- * `Instances` and `Exec` send: a service module takes no values from another).
+ * The services' calls a launch makes, and the context its readiness checks get. The
+ * readiness command runs detached, its output not recorded: only its exit status counts.
  */
-const instanceCalls = (http: LxdHttpService, ops: OperationsService) => {
-  const get = (name: string) => http.sync({ method: "GET", path: instancePath(name) }, Instance)
-  const exists = (name: string) =>
-    get(name).pipe(Effect.as(true), Effect.catchTag("NotFound", () => Effect.succeed(false)))
-  const state = (name: string) => http.sync({ method: "GET", path: `${instancePath(name)}/state` }, InstanceState)
-  const changeState = (name: string, action: "start" | "stop", force: boolean) =>
-    Effect.asVoid(
-      ops.run({ method: "PUT", path: `${instancePath(name)}/state`, body: stateBody(action, { force }) })
-    )
-  const forceDelete = (name: string) =>
-    Effect.gen(function*() {
-      const current = yield* state(name)
-      if (current.status_code !== STOPPED) yield* changeState(name, "stop", true)
-      yield* ops.run({ method: "DELETE", path: instancePath(name) })
-    })
-  const createOperation = (given: Instances.CreateOptions) =>
-    Effect.gen(function*() {
-      let options = yield* Either.match(validateCreate(given), { onLeft: Effect.fail, onRight: Effect.succeed })
-      // a copy gets its source's profiles, as `Instances.create` does
-      if (needsSourceProfiles(options)) {
-        options = { ...options, profiles: (yield* get(copiedInstance(options.source)!)).profiles }
-      }
-      return yield* ops.startOperation({
-        method: "POST",
-        path: "/1.0/instances",
-        body: createBody(options),
-        ...(options.target === undefined ? {} : { target: options.target })
-      })
-    })
+const launchCalls = (instances: Instances.Service, detached: DetachedExec.Service, ops: OperationsService) => {
   const execStatus =
     (name: string) => (command: ReadonlyArray<string>, environment?: Readonly<Record<string, string>>) =>
-      ops.run({
-        method: "POST",
-        path: `${instancePath(name)}/exec`,
-        body: { ...execBody(command, { environment }), "wait-for-websocket": false, "record-output": false }
-      }).pipe(
-        Effect.flatMap((outcome) =>
-          outcome._tag === "Async"
-            ? Effect.map(decodeExit(outcome.operation.metadata), (m) => m.return)
-            : Effect.succeed(0)
+      detached.start(name, command, { environment, recordOutput: false }).pipe(
+        Effect.flatMap((started) =>
+          Effect.flatMap(detached.wait(started.operationId), (status) =>
+            Option.match(status, {
+              onSome: Effect.succeed,
+              // the server forgot the command before its end was seen
+              onNone: () =>
+                Effect.fail(
+                  new OperationOutcomeUnknown({
+                    method: "POST",
+                    path: `/1.0/instances/${encodeURIComponent(name)}/exec`,
+                    operationId: started.operationId
+                  })
+                )
+            }))
         )
       )
   const contextOf = (instance: string): Readiness.Context => ({
     instance,
-    state: state(instance),
+    state: instances.state(instance),
     exec: execStatus(instance)
   })
 
@@ -251,18 +216,23 @@ const instanceCalls = (http: LxdHttpService, ops: OperationsService) => {
       Effect.orElseSucceed(() => [])
     )
 
-  return { changeState, contextOf, createOperation, exists, forceDelete, get, pendingOn }
+  return { contextOf, pendingOn }
 }
 
 /**
  * @since 0.1.0
  * @category constructors
  */
-export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.gen(function*() {
-  const http = yield* LxdHttp
+export const make: Effect.Effect<
+  Service,
+  never,
+  Instances.Instances | DetachedExec.DetachedExec | Operations
+> = Effect.gen(function*() {
+  const instances = yield* Instances.Instances
+  const detached = yield* DetachedExec.DetachedExec
   const ops = yield* Operations
 
-  const { changeState, contextOf, createOperation, exists, forceDelete, get, pendingOn } = instanceCalls(http, ops)
+  const { contextOf, pendingOn } = launchCalls(instances, detached, ops)
 
   const cleanup = (
     name: string,
@@ -277,7 +247,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       // else still runs on it
       if (operationId !== undefined) yield* Effect.ignore(ops.wait(operationId, { cancelOnInterrupt: false }))
       for (const op of yield* pendingOn(name)) yield* Effect.ignore(ops.wait(op, { cancelOnInterrupt: false }))
-      yield* forceDelete(name).pipe(
+      yield* instances.delete(name, { force: true }).pipe(
         Effect.catchTag("NotFound", () => Effect.void),
         // "busy" answers while a state change finishes
         Effect.retry({
@@ -307,7 +277,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       const { cleanupTimeout, start, ...create } = options
       const name = create.name ?? (yield* generatedName)
       yield* Effect.annotateCurrentSpan("lxd.instance", name)
-      if (yield* exists(name)) {
+      if (yield* instances.exists(name)) {
         return yield* new InvalidArgument({ argument: "name", reason: `an instance named "${name}" already exists` })
       }
       // The creation request runs in a fiber of its own that an interruption of ours
@@ -324,7 +294,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
           : Effect.void
       )
       yield* Effect.uninterruptible(
-        Effect.tap(Effect.forkDaemon(createOperation({ ...create, name })), (fiber) =>
+        Effect.tap(Effect.forkDaemon(instances.createOperation({ ...create, name })), (fiber) =>
           Effect.sync(() => {
             request = fiber
           }))
@@ -333,7 +303,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       // not cancelled on interruption: the clean-up waits the creation out instead (a
       // cancelled creation could still leave an instance behind once the clean-up looked)
       yield* ops.wait(operation, { cancelOnInterrupt: false })
-      if (start !== false) yield* changeState(name, "start", false)
+      if (start !== false) yield* instances.start(name)
       return name
     })
 
@@ -369,7 +339,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       const { readiness, schedule, timeout, ...launch } = options
       const name = yield* launchIn(launch, () => true)
       if (readiness !== undefined) yield* waitReady(name, readiness, { schedule, timeout })
-      return yield* get(name)
+      return yield* instances.get(name)
     })
 
   const untilReady = <R = never>(
@@ -380,7 +350,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
       const { schedule, timeout, ...launch } = options
       const name = yield* launchIn({ ...launch, start: true }, Exit.isFailure)
       yield* waitReady(name, readiness, { schedule, timeout })
-      return yield* get(name)
+      return yield* instances.get(name)
     }))
 
   return Launch.of(traced("Launch", { scoped, untilReady, waitReady } satisfies Service, {
@@ -392,4 +362,8 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
  * @since 0.1.0
  * @category layers
  */
-export const layer: Layer.Layer<Launch, never, LxdHttp | Operations> = Layer.effect(Launch, make)
+export const layer: Layer.Layer<
+  Launch,
+  never,
+  Instances.Instances | DetachedExec.DetachedExec | Operations
+> = Layer.effect(Launch, make)

@@ -21,6 +21,7 @@
 import type * as ConfigError from "effect/ConfigError"
 import type * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
+import * as Auth from "./Auth.js"
 import * as Certificates from "./Certificates.js"
 import * as CliConfig from "./CliConfig.js"
 import * as Cluster from "./Cluster.js"
@@ -68,6 +69,7 @@ export type Services =
   | Images.Images
   | Server.Server
   | Certificates.Certificates
+  | Auth.Auth
   | Cluster.Cluster
   | Exec.Exec
   | DetachedExec.DetachedExec
@@ -95,16 +97,11 @@ export type Services =
  */
 export type ConnectError = LxdHttp.ConnectError
 
-/**
- * Every resource service, built on an `LxdHttp` you provide.
- *
- * @since 0.1.0
- * @category layers
- */
-export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, never, LxdHttp.LxdHttp> = Layer
+const resourceServices = Layer
   .mergeAll(
     Server.layer,
     Certificates.layer,
+    Auth.layer,
     Exec.layer,
     DetachedExec.layer,
     Files.layer,
@@ -127,10 +124,20 @@ export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, neve
     StorageVolumeBackups.layer,
     StorageBuckets.layer,
     Warnings.layer,
-    Metrics.layer,
-    Launch.layer
+    Metrics.layer
   )
   .pipe(Layer.provideMerge(Operations.layer))
+
+/**
+ * Every resource service, built on an `LxdHttp` you provide; `Launch`, built on
+ * `Instances` and `DetachedExec`, gets them from the same layer.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerServices: Layer.Layer<Exclude<Services, LxdHttp.LxdHttp>, never, LxdHttp.LxdHttp> = Launch
+  .layer
+  .pipe(Layer.provideMerge(resourceServices))
 
 /**
  * Every service over the given connection layer.

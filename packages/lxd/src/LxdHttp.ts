@@ -402,6 +402,8 @@ export interface ProtocolOptions {
    * How long the server may take to answer a request, counted from the moment its body
    * has been sent: until the headers of a raw answer, until the whole of a JSON answer.
    * Default 2 minutes (above the 10 s long polls of operation waits, which set their own).
+   * Over the unix and HTTPS transports a JSON call's bound is timed with the process's own
+   * timers, not Effect's `Clock` (as the closing of their connections is).
    */
   readonly requestTimeout?: Duration.DurationInput | undefined
   /** How long a raw answer (a file, an export) may stall between two chunks. Default 1 minute. */

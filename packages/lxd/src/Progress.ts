@@ -29,7 +29,9 @@ import * as NodeSink from "@effect/platform-node/NodeSink"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
+import * as Layer from "effect/Layer"
 import * as Option from "effect/Option"
+import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import * as SubscriptionRef from "effect/SubscriptionRef"
 import * as Fs from "node:fs"
@@ -39,6 +41,7 @@ import type { Operation } from "./internal/envelope.js"
 import { path } from "./internal/path.js"
 import * as internal from "./internal/progress.js"
 import { InvalidArgument, LXDAPIException, type RequestError, type TransportError } from "./LxdError.js"
+import * as LxdHttp from "./LxdHttp.js"
 import * as Operations from "./Operations.js"
 
 /**
@@ -187,7 +190,11 @@ export const track = <E, R, E2 = never, R2 = never>(
   start: Effect.Effect<Operation, E, R>,
   onProgress: (progress: Progress) => Effect.Effect<void, E2, R2>,
   options?: Operations.WaitOptions
-): Effect.Effect<Operation, E | E2 | RequestError, R | R2 | Events.Events | Operations.Operations> =>
+): Effect.Effect<
+  Operation,
+  E | E2 | RequestError,
+  Exclude<R | R2, Scope.Scope> | Events.Events | Operations.Operations
+> =>
   Effect.scoped(Effect.gen(function*() {
     const ops = yield* Operations.Operations
     const events = yield* Events.Events
@@ -215,6 +222,48 @@ export const track = <E, R, E2 = never, R2 = never>(
     )
     return result
   })).pipe(Effect.withSpan("Progress.track"))
+
+/**
+ * `track` for an operation that runs on another server: the events and the wait go to
+ * `server` (a connection's `LxdHttp.Service`) instead of the context's. This is how to
+ * watch the `Migration` variants, whose operation is the target's.
+ *
+ * @example
+ * ```ts
+ * import { Console, Effect } from "effect"
+ * import { type LxdHttp, Migration, Progress } from "effect-lxd"
+ *
+ * const copyImage = (fingerprint: string, target: LxdHttp.Service) =>
+ *   Effect.gen(function* () {
+ *     const migration = yield* Migration.Migration
+ *     yield* Progress.trackOn(
+ *       target,
+ *       migration.copyImageOperation(fingerprint, target),
+ *       (p) => Console.log(Progress.format(p)) // download: 45% (12.34MB/s)
+ *     )
+ *   })
+ * ```
+ *
+ * @since 0.1.0
+ * @category operations
+ */
+export const trackOn = <E, R, E2 = never, R2 = never>(
+  server: LxdHttp.Service,
+  start: Effect.Effect<Operation, E, R>,
+  onProgress: (progress: Progress) => Effect.Effect<void, E2, R2>,
+  options?: Operations.WaitOptions
+): Effect.Effect<
+  Operation,
+  E | E2 | RequestError,
+  Exclude<Exclude<R | R2, Scope.Scope>, Events.Events | Operations.Operations>
+> =>
+  Effect.suspend(() => {
+    const services = Events.layer.pipe(
+      Layer.provideMerge(Operations.layer),
+      Layer.provide(Layer.succeed(LxdHttp.LxdHttp, server))
+    )
+    return Effect.provide(track(start, onProgress, options), services)
+  })
 
 // -----------------------------------------------------------------------------
 // Bytes we move

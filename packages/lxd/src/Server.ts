@@ -19,6 +19,7 @@ import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Redacted from "effect/Redacted"
 import * as Schema from "effect/Schema"
+import { tokenApi } from "./internal/models/auth.js"
 import * as Models from "./internal/models/resources.js"
 import { traced } from "./internal/tracing.js"
 import { optimisticUpdate, type UpdateOptions, writeJson } from "./internal/update.js"
@@ -133,7 +134,8 @@ export class ConfigurationMetadata extends Schema.Class<ConfigurationMetadata>("
 
 /**
  * How to become trusted: the trust password (LXD 5.x only) or a trust token made with
- * `Certificates.createToken` (or `lxc config trust add`).
+ * `Certificates.createToken` (or `lxc config trust add`), or, on LXD 6.2+, with
+ * `Auth.identities.createTlsToken` (or `lxc auth identity create tls/<name>`).
  *
  * @since 0.1.0
  * @category models
@@ -168,8 +170,10 @@ export interface Service {
   readonly configurationMetadata: Effect.Effect<ConfigurationMetadata, RequestError | ExtensionNotAvailable>
   /**
    * Become trusted over HTTPS, by trust password or token, then refresh the cached
-   * server info. Succeeds at once if the client is trusted already. Secrets never appear
-   * in errors or logs.
+   * server info. Succeeds at once if the client is trusted already. A token of a pending
+   * TLS identity (it says so inside) goes to `/1.0/auth/identities/tls` and needs
+   * `access_management_tls`; any other to `/1.0/certificates`. Secrets never appear in
+   * errors or logs.
    */
   readonly authenticate: (
     credentials: Credentials,
@@ -234,6 +238,19 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
             reason: "authenticate needs an HTTPS connection with a client certificate"
           })
         )
+      }
+      if ("token" in credentials && tokenApi(Redacted.value(credentials.token)) === "identities") {
+        // a token of a pending TLS identity (LXD 6.2+): the server takes the certificate
+        // of the TLS handshake, and no other field
+        yield* http.requireExtension("access_management_tls")
+        yield* ops.run({
+          method: "POST",
+          path: "/1.0/auth/identities/tls",
+          body: { trust_token: Redacted.value(credentials.token) },
+          project: null,
+          target: null
+        })
+        return yield* http.refreshServerInfo
       }
       const body: Record<string, unknown> = { type: "client" }
       if (options?.name !== undefined) body.name = options.name

@@ -35,7 +35,7 @@ import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
-import { createBackup, exportBackup, volumeBackupBody, volumeImportHeaders } from "./internal/backups.js"
+import { createBackup, exportBackup, startBackup, volumeBackupBody, volumeImportHeaders } from "./internal/backups.js"
 import { VolumeBackup } from "./internal/models/backup.js"
 import { arrayOf } from "./internal/models/fields.js"
 import { StorageVolume } from "./internal/models/storage-volume.js"
@@ -43,7 +43,7 @@ import { path } from "./internal/path.js"
 import { traced } from "./internal/tracing.js"
 import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
 import { LxdHttp } from "./LxdHttp.js"
-import { Operations } from "./Operations.js"
+import { type Operation, Operations } from "./Operations.js"
 import type { VolumeRef } from "./StorageVolumes.js"
 
 export {
@@ -94,6 +94,15 @@ export interface Service {
   readonly get: (volume: VolumeRef, backup: string) => Fails<VolumeBackup>
   /** Make a backup on the server, wait for it and return it. */
   readonly create: (volume: VolumeRef, options?: BackupCreateOptions) => Fails<VolumeBackup>
+  /**
+   * Start making a backup and return the operation without waiting (for
+   * `Progress.track`); `create` is this, a wait and a read of the backup.
+   *
+   * Unlike instance backups, neither LXD 5.0 nor Incus 6.0 reports progress for a volume
+   * backup (not even for one that takes seconds): the operation has no metadata until it
+   * ends, so `track` reports nothing and returns when the backup is made.
+   */
+  readonly createOperation: (volume: VolumeRef, options?: BackupCreateOptions) => Fails<Operation>
   readonly rename: (volume: VolumeRef, backup: string, newName: string) => Fails<void>
   readonly delete: (volume: VolumeRef, backup: string) => Fails<void>
   /** The backup tarball as it streams from the server. */
@@ -187,6 +196,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     list,
     get,
     create,
+    createOperation: (v, options) => Effect.zipRight(gate, startBackup(ops, backupsPath(v), volumeBackupBody(options))),
     rename: (v, backup, newName) =>
       Effect.zipRight(
         gate,

@@ -35,10 +35,11 @@ import { arrayOf, optionalConfig, optionalString, OptionalTime } from "./interna
 import { StorageVolume } from "./internal/models/storage-volume.js"
 import { nameFromUrl, path } from "./internal/path.js"
 import { defined } from "./internal/resource.js"
+import { waitStarted } from "./internal/started.js"
 import { traced } from "./internal/tracing.js"
 import type { ExtensionNotAvailable, RequestError } from "./LxdError.js"
-import { LxdHttp, withProject } from "./LxdHttp.js"
-import { Operations, type Outcome } from "./Operations.js"
+import { LxdHttp, type LxdRequest, withProject } from "./LxdHttp.js"
+import { type Operation, Operations, type Outcome } from "./Operations.js"
 import type * as Resource from "./Resource.js"
 
 // -----------------------------------------------------------------------------
@@ -252,6 +253,18 @@ export interface Service extends
   ) => Fails<ReadonlyArray<{ readonly type: string; readonly name: string }>>
   /** Copy a custom volume (with its snapshots unless `volumeOnly`) to a pool; returns the copy. */
   readonly copy: (source: VolumeRef, target: CopyOptions) => Fails<StorageVolume>
+  /**
+   * Start the copy of `copy` and return its operation without waiting (for
+   * `Progress.track`); `copy` is this, a wait and a read of the copy. Both LXD 5.0 and
+   * Incus 6.0 answer a copy with an operation (a server that answered synchronously fails
+   * this with `DecodeError`).
+   *
+   * With a `dir` pool neither reports progress for a copy on the same server (the
+   * operation has no metadata until it ends): `track` then reports nothing and returns
+   * when the copy is done. (A move, `POST` on the volume, is answered synchronously by
+   * both, so it has no operation to watch.)
+   */
+  readonly copyOperation: (source: VolumeRef, target: CopyOptions) => Fails<Operation>
   /** Move a custom volume to another pool (and/or project, name); returns it at its new place. */
   readonly move: (
     volume: VolumeRef,
@@ -360,26 +373,31 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     )
   }
 
+  const copyRequest = (source: VolumeRef, target: CopyOptions): LxdRequest => ({
+    method: "POST",
+    path: path`/1.0/storage-pools/${target.pool}/volumes/custom`,
+    body: defined({
+      name: target.name,
+      type: "custom",
+      description: target.description,
+      config: target.config,
+      source: defined({
+        type: "copy",
+        pool: source.pool,
+        name: source.name,
+        volume_only: target.volumeOnly
+      })
+    })
+  })
+
+  const copyOperation = (source: VolumeRef, target: CopyOptions) => ops.startOperation(copyRequest(source, target))
+
   const copy = (source: VolumeRef, target: CopyOptions) =>
-    Effect.zipRight(
-      write({
-        method: "POST",
-        path: path`/1.0/storage-pools/${target.pool}/volumes/custom`,
-        body: defined({
-          name: target.name,
-          type: "custom",
-          description: target.description,
-          config: target.config,
-          source: defined({
-            type: "copy",
-            pool: source.pool,
-            name: source.name,
-            volume_only: target.volumeOnly
-          })
-        })
-      }),
-      volumes.get({ pool: target.pool, name: target.name })
-    )
+    Effect.gen(function*() {
+      const op = yield* copyOperation(source, target)
+      yield* waitStarted(ops, op, copyRequest(source, target))
+      return yield* volumes.get({ pool: target.pool, name: target.name })
+    })
 
   const move = (v: VolumeRef, target: MoveOptions) =>
     Effect.gen(function*() {
@@ -443,6 +461,7 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     listNames,
     create,
     copy,
+    copyOperation,
     move,
     state: (v) =>
       Effect.zipRight(

@@ -43,6 +43,14 @@ export * as Server from "./Server.js"
 export * as Certificates from "./Certificates.js"
 
 /**
+ * Access management (`/1.0/auth`): identities, groups, permissions, identity provider
+ * groups, and trust tokens of fine-grained TLS identities.
+ *
+ * @since 0.1.0
+ */
+export * as Auth from "./Auth.js"
+
+/**
  * @since 0.1.0
  */
 export * as Exec from "./Exec.js"

@@ -16,6 +16,9 @@
  * answers, drop a connection in the middle of a body, make an operation fail, stop the
  * "daemon" (every websocket closes, calls fail with `TransportError`) and start it again.
  *
+ * `serveUnix` serves the same fake on a unix socket, for other clients: the real `lxc`
+ * (with `LXD_DIR` pointing at the socket's directory), or `Lxd.layerUnix`.
+ *
  * Not modelled: image uploads and exports, copies between servers and migration,
  * clustering, VMs' specifics, backups, console, metrics, certificates beyond trust
  * tokens, storage pools other than the one, networks other than the bridge.
@@ -50,7 +53,9 @@ import type * as CommandsInternal from "./internal/testing/commands.js"
 import { builtins as builtinCommands } from "./internal/testing/commands.js"
 import * as Server from "./internal/testing/server.js"
 import * as FakeTransport from "./internal/testing/transport.js"
+import * as UnixServer from "./internal/testing/unixServer.js"
 import * as Lxd from "./Lxd.js"
+import type { TransportError } from "./LxdError.js"
 import * as LxdHttp from "./LxdHttp.js"
 import * as LxdTransport from "./LxdTransport.js"
 
@@ -345,3 +350,88 @@ export const layerConnection = (options: Options = {}): Layer.Layer<FakeLxd | Lx
  */
 export const layer = (options: Options = {}): Layer.Layer<FakeLxd | Lxd.Services, Lxd.ConnectError> =>
   Lxd.layerServices.pipe(Layer.provideMerge(layerConnection(options)))
+
+/**
+ * A fake served on a unix socket (see `serveUnix`).
+ *
+ * @since 0.1.0
+ * @category models
+ */
+export interface Served {
+  /** The fake's control surface (`stop` also closes the socket's connections). */
+  readonly fake: Service
+  /** Where it listens. */
+  readonly path: string
+}
+
+/**
+ * The socket a served fake listens on (see `layerServeUnix`).
+ *
+ * @since 0.1.0
+ * @category tags
+ */
+export class FakeSocket extends Context.Tag("effect-lxd/testing/FakeSocket")<FakeSocket, { readonly path: string }>() {}
+
+/**
+ * A new fake served on a unix socket at `path`, so that other clients (the `lxc` CLI,
+ * `Lxd.layerUnix({ socketPath })`) can use it. Requests go through the same faults and
+ * the same request log as in process; exec's and the events' websockets work over the
+ * socket. The socket file is created with mode 0600 (it fails when `path` exists); when
+ * the scope closes every connection is closed and the file removed. `stop` closes every
+ * websocket and connection and refuses new ones until `start`.
+ *
+ * Point `lxc` at it with `LXD_DIR=<dir>` when `path` is `<dir>/unix.socket`, and a
+ * throwaway `LXD_CONF` directory.
+ *
+ * @since 0.1.0
+ * @category constructors
+ */
+export const serveUnix = (
+  path: string,
+  options: Options = {}
+): Effect.Effect<Served, TransportError, Scope.Scope> =>
+  Effect.gen(function*() {
+    const fake = yield* make(options)
+    let running = true
+    const unix = yield* UnixServer.serve({ path, transport: fake.transport, isRunning: () => running })
+    return {
+      path: unix.path,
+      fake: FakeLxd.of({
+        ...fake,
+        stop: Effect.zipRight(
+          Effect.zipRight(
+            Effect.sync(() => {
+              running = false
+            }),
+            fake.stop
+          ),
+          unix.dropConnections
+        ),
+        start: Effect.zipRight(
+          fake.start,
+          Effect.sync(() => {
+            running = true
+          })
+        ),
+        isRunning: Effect.sync(() => running)
+      })
+    }
+  })
+
+/**
+ * `FakeLxd` and `FakeSocket` for a fake served on a unix socket at `path` (see
+ * `serveUnix`): provide it, then connect with `Lxd.layerUnix({ socketPath: path })`.
+ *
+ * @since 0.1.0
+ * @category layers
+ */
+export const layerServeUnix = (
+  path: string,
+  options: Options = {}
+): Layer.Layer<FakeLxd | FakeSocket, TransportError> =>
+  Layer.scopedContext(
+    Effect.map(
+      serveUnix(path, options),
+      (served) => Context.make(FakeLxd, served.fake).pipe(Context.add(FakeSocket, { path: served.path }))
+    )
+  )

@@ -309,32 +309,37 @@ describe("Events buffers are bounded (scripted server)", () => {
       assert.deepStrictEqual(yield* take(slow, 3), ["/1.0/instances/e", "/1.0/instances/f", "missed:overflow:1"])
     }))
 
-  it.scopedLive("watchOperation reads the operation again where events were lost, so its end is not missed", () =>
-    Effect.gen(function*() {
-      const state = { status: "Running", status_code: 103 }
-      const { connections, events } = yield* eventsServer(undefined, (req, res) => {
-        if (req.url === "/1.0/operations/op1") return json(res, 200, sync(operation("op1", state)))
-        json(res, 404, error(404, "not found"))
-      })
-      const opFrame = (id: string, fields: Record<string, unknown>) =>
-        JSON.stringify({ type: "operation", timestamp: "2026-01-01T00:00:00Z", metadata: operation(id, fields) })
-      const watch = yield* Stream.toPull(events.watchOperation("op1"))
-      const first = yield* watch.pipe(Effect.timeout("3 seconds"))
-      assert.strictEqual(Array.from(first)[0]!.status, "Running")
-      // a subscriber with room for everything tells us when the frames have been read
-      const probe = yield* Stream.toPull(yield* events.subscribe({ types: ["operation"], bufferSize: 2000 }))
-      const connection = yield* Queue.take(connections)
-      // more than the watcher's buffer of other operations, then op1's end: dropped
-      for (let i = 0; i < 1100; i++) yield* send(connection, opFrame(`other${i}`, {}))
-      state.status = "Success"
-      state.status_code = 200
-      yield* send(connection, opFrame("op1", state))
-      let read = 0
-      while (read < 1101) read += (yield* probe.pipe(Effect.timeout("3 seconds"))).length
-      const rest = yield* Stream.fromPull(Effect.succeed(watch)).pipe(
-        Stream.runCollect,
-        Effect.timeout("3 seconds")
-      )
-      assert.deepStrictEqual(Array.from(rest, (op) => op.status), ["Success"])
-    }))
+  it.scopedLive(
+    "watchOperation reads the operation again where events were lost, so its end is not missed",
+    () =>
+      Effect.gen(function*() {
+        const state = { status: "Running", status_code: 103 }
+        const { connections, events } = yield* eventsServer(undefined, (req, res) => {
+          if (req.url === "/1.0/operations/op1") return json(res, 200, sync(operation("op1", state)))
+          json(res, 404, error(404, "not found"))
+        })
+        const opFrame = (id: string, fields: Record<string, unknown>) =>
+          JSON.stringify({ type: "operation", timestamp: "2026-01-01T00:00:00Z", metadata: operation(id, fields) })
+        const watch = yield* Stream.toPull(events.watchOperation("op1"))
+        const first = yield* watch.pipe(Effect.timeout("3 seconds"))
+        assert.strictEqual(Array.from(first)[0]!.status, "Running")
+        // a subscriber with room for everything tells us when the frames have been read
+        const probe = yield* Stream.toPull(yield* events.subscribe({ types: ["operation"], bufferSize: 2000 }))
+        const connection = yield* Queue.take(connections)
+        // more than the watcher's buffer of other operations, then op1's end: dropped
+        for (let i = 0; i < 1100; i++) yield* send(connection, opFrame(`other${i}`, {}))
+        state.status = "Success"
+        state.status_code = 200
+        yield* send(connection, opFrame("op1", state))
+        let read = 0
+        while (read < 1101) read += (yield* probe.pipe(Effect.timeout("3 seconds"))).length
+        const rest = yield* Stream.fromPull(Effect.succeed(watch)).pipe(
+          Stream.runCollect,
+          Effect.timeout("3 seconds")
+        )
+        assert.deepStrictEqual(Array.from(rest, (op) => op.status), ["Success"])
+        // 1,100 frames through a real socket: seconds on a loaded machine, beyond vitest's default 5 s
+      }),
+    30_000
+  )
 })

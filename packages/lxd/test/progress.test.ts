@@ -181,6 +181,64 @@ describe("Progress from operation metadata", () => {
   })
 })
 
+describe("metadata the long calls carry on LXD 5.0.2 and Incus 6.0.4 (as observed)", () => {
+  const value = (metadata: Record<string, unknown>) => some(Progress.fromMetadata(metadata))
+
+  it("an image download (from a URL, another server, Migration.copyImage): download_progress, both servers", () => {
+    const metadata = { download_progress: "45% (19.67MB/s)" }
+    expect(value(metadata)).toEqual({
+      stage: "download",
+      text: "45% (19.67MB/s)",
+      percent: 45,
+      bytesDone: undefined,
+      bytesTotal: undefined,
+      speed: 19_670_000,
+      raw: metadata
+    })
+    expect(Progress.format(value(metadata))).toBe("download: 45% (19.67MB/s)")
+  })
+
+  it("a publish: the pack text and the progress object, the bytes processed at 100%", () => {
+    expect(value({
+      create_image_from_container_pack_progress: "Image pack: 40% (9.47MB/s)",
+      progress: { percent: "40", speed: "9472699", stage: "create_image_from_container_pack" }
+    })).toMatchObject({
+      stage: "create_image_from_container_pack",
+      percent: 40,
+      speed: 9_472_699,
+      bytesDone: undefined
+    })
+    const last = value({
+      create_image_from_container_pack_progress: "Image pack: 100% (10.96MB/s)",
+      progress: { percent: "100", processed: "32063827", speed: "10960594", stage: "create_image_from_container_pack" }
+    })
+    expect(last).toMatchObject({ percent: 100, bytesDone: 32_063_827, speed: 10_960_594 })
+    expect(Progress.format(last)).toBe("Image pack: 100% (10.96MB/s)")
+  })
+
+  it("an instance backup: create_backup_progress, bytes and speed without a percent", () => {
+    const p = value({ create_backup_progress: "17.33MB (17.24MB/s)" })
+    expect(p).toMatchObject({ stage: "create_backup", percent: undefined, bytesDone: 17_330_000, speed: 17_240_000 })
+    expect(Progress.format(p)).toBe("create_backup: 17.33MB (17.24MB/s)")
+  })
+
+  it("a migration's target: fs_progress named after the part sent (snapshot, instance, pool_volume)", () => {
+    const snapshot = value({ fs_progress: "t-pm-o797f9/s0: 21.28MB (21.12MB/s)" })
+    expect(snapshot).toMatchObject({ stage: "fs", percent: undefined, bytesDone: 21_280_000, speed: 21_120_000 })
+    expect(Progress.parseText(snapshot.text!).label).toBe("t-pm-o797f9/s0")
+    expect(Progress.format(snapshot)).toBe("t-pm-o797f9/s0: 21.28MB (21.12MB/s)")
+    expect(value({ fs_progress: "t-pm-zagcpc: 29.95MB (29.95MB/s)" })).toMatchObject({ bytesDone: 29_950_000 })
+    const volume = value({ fs_progress: "default_t-pmv-wetdb6: 12.95MB (12.93MB/s)" })
+    expect(Progress.parseText(volume.text!).label).toBe("default_t-pmv-wetdb6")
+    expect(volume).toMatchObject({ stage: "fs", bytesDone: 12_950_000, speed: 12_930_000 })
+  })
+
+  it("the end of each: the result's metadata, with no progress in it", () => {
+    expect(Progress.fromMetadata({ fingerprint: "d45230bfd30ba756", size: "25170032" })).toEqual(Option.none())
+    expect(Progress.fromMetadata(null)).toEqual(Option.none())
+  })
+})
+
 describe("Progress.format", () => {
   const base = { stage: "push", text: undefined, bytesDone: undefined, bytesTotal: undefined, raw: undefined }
   it("prints lines like lxc", () => {

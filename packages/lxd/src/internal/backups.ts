@@ -11,8 +11,10 @@ import { DecodeError, type RequestError } from "../LxdError.js"
 import type { Service as Http } from "../LxdHttp.js"
 import type { Service as Ops } from "../Operations.js"
 import type { BackupCreateOptions as VolumeBackupCreateOptions } from "../StorageVolumeBackups.js"
+import type { Operation } from "./envelope.js"
 import { isoDate } from "./images-publish.js"
 import { createdName } from "./instances-body.js"
+import { waitStarted } from "./started.js"
 
 /** The fields every backup body has: name, expiry, format and compression. */
 const commonFields = (
@@ -61,6 +63,13 @@ export const volumeImportHeaders = (
   ...(kind === "backup" ? {} : { [`${prefix}-Type`]: kind })
 })
 
+/** Start a backup at `backupsPath` (`POST` with `body`); the operation, not waited for. */
+export const startBackup = (
+  ops: Ops,
+  backupsPath: string,
+  body: Record<string, unknown>
+): Effect.Effect<Operation, RequestError> => ops.startOperation({ method: "POST", path: backupsPath, body })
+
 /**
  * Make a backup at `backupsPath` (`POST` with `body`), wait for it, and read it back
  * with `schema` at `backupsPath/<name>` (the name given, or the one the server reports).
@@ -74,7 +83,8 @@ export const createBackup = <A, I>(
   resourceKey = "backups"
 ): Effect.Effect<A, RequestError> =>
   Effect.gen(function*() {
-    const outcome = yield* ops.run({ method: "POST", path: backupsPath, body })
+    const op = yield* startBackup(ops, backupsPath, body)
+    const outcome = yield* waitStarted(ops, op, { method: "POST", path: backupsPath })
     const given = body["name"]
     const name = typeof given === "string" ? given : createdName(outcome, resourceKey)
     if (name === undefined) {

@@ -186,7 +186,12 @@ export const makeSha256 = (): {
   const hash = Crypto.createHash("sha256")
   let result: string | undefined
   return {
-    tap: (data) => Stream.tap(data, (chunk) => Effect.sync(() => hash.update(chunk))),
+    // one synchronous pass per Effect chunk (no effect per piece of the body)
+    tap: (data) =>
+      Stream.mapChunks(data, (chunk) => {
+        for (const piece of chunk) hash.update(piece)
+        return chunk
+      }),
     digest: () => (result ??= hash.digest("hex"))
   }
 }

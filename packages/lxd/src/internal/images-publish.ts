@@ -9,8 +9,10 @@ import type { AliasSpec } from "../Images.js"
 import { DecodeError, type RequestError } from "../LxdError.js"
 import type { Service as LxdHttpService } from "../LxdHttp.js"
 import type { Outcome, Service as OperationsService } from "../Operations.js"
+import type { Operation } from "./envelope.js"
 import { Image } from "./models/image.js"
 import { path } from "./path.js"
+import { waitStarted } from "./started.js"
 
 const FingerprintMetadata = Schema.Struct({ fingerprint: Schema.String })
 
@@ -46,6 +48,33 @@ export interface PublishOptions {
 
 export const isoDate = (d: Date | string): string => typeof d === "string" ? d : d.toISOString()
 
+/** The body of `POST /1.0/images` that publishes an instance or a snapshot. */
+export const publishBody = (
+  source: { readonly type: "instance" | "snapshot"; readonly name: string },
+  options: PublishOptions | undefined
+): Record<string, unknown> => ({
+  source: { type: source.type, name: source.name },
+  public: options?.public ?? false,
+  ...(options?.properties === undefined ? {} : { properties: options.properties }),
+  ...(options?.filename === undefined ? {} : { filename: options.filename }),
+  ...(options?.compressionAlgorithm === undefined ? {} : { compression_algorithm: options.compressionAlgorithm }),
+  ...(options?.expiresAt === undefined ? {} : { expires_at: isoDate(options.expiresAt) }),
+  ...(options?.aliases === undefined || options.aliases.length === 0
+    ? {}
+    : { aliases: options.aliases.map(aliasBody) })
+})
+
+const publishOrigin = { method: "POST", path: "/1.0/images" } as const
+
+/** Start publishing an instance or a snapshot as an image; the operation, not waited for. */
+export const publishOperation = (
+  ops: OperationsService,
+  source: { readonly type: "instance" | "snapshot"; readonly name: string },
+  options: PublishOptions | undefined
+): Effect.Effect<Operation, RequestError> =>
+  ops.startOperation({ ...publishOrigin, body: publishBody(source, options) })
+
+/** Publish an instance or a snapshot as an image, wait, and return the image. */
 export const publishImage = (
   http: LxdHttpService,
   ops: OperationsService,
@@ -53,21 +82,8 @@ export const publishImage = (
   options: PublishOptions | undefined
 ): Effect.Effect<Image, RequestError> =>
   Effect.gen(function*() {
-    const origin = { method: "POST", path: "/1.0/images" } as const
-    const outcome = yield* ops.run({
-      ...origin,
-      body: {
-        source: { type: source.type, name: source.name },
-        public: options?.public ?? false,
-        ...(options?.properties === undefined ? {} : { properties: options.properties }),
-        ...(options?.filename === undefined ? {} : { filename: options.filename }),
-        ...(options?.compressionAlgorithm === undefined ? {} : { compression_algorithm: options.compressionAlgorithm }),
-        ...(options?.expiresAt === undefined ? {} : { expires_at: isoDate(options.expiresAt) }),
-        ...(options?.aliases === undefined || options.aliases.length === 0
-          ? {}
-          : { aliases: options.aliases.map(aliasBody) })
-      }
-    })
-    const fingerprint = yield* fingerprintOf(outcome, origin)
+    const op = yield* publishOperation(ops, source, options)
+    const outcome = yield* waitStarted(ops, op, publishOrigin)
+    const fingerprint = yield* fingerprintOf(outcome, publishOrigin)
     return yield* http.sync({ method: "GET", path: path`/1.0/images/${fingerprint}` }, Image)
   })

@@ -17,6 +17,7 @@ import { aliasBody, fingerprintOf } from "./images-publish.js"
 import type { RemoteEndpoint } from "./instances-remote.js"
 import { Image } from "./models/image.js"
 import { path } from "./path.js"
+import { waitStarted } from "./started.js"
 
 /** The JSON body of `POST /1.0/images` pulling from `source`. Secrets are unwrapped here. */
 export const remoteImageBody = (source: RemoteSource, options: DownloadOptions | undefined) => ({
@@ -66,6 +67,35 @@ export const imageCopyAliases = (image: Image, options: CopyImageOptions | undef
   ...(options?.copyAliases ? image.aliases : [])
 ]
 
+/** `POST /1.0/images` of an image creation (a pull, a publish). */
+export const imagesOrigin = { method: "POST", path: "/1.0/images" } as const
+
+/** Start creating an image on `onOps`'s server from a JSON body; the operation, not waited for. */
+export const startImageOn = (
+  onOps: OperationsService,
+  body: Record<string, unknown>
+): Effect.Effect<Operation, RequestError> => onOps.startOperation({ ...imagesOrigin, body })
+
+/**
+ * Wait for an image creation `op` on `on`, add the aliases, and return the image (what
+ * every waiting image creation does after its start).
+ */
+export const finishImageOn = (
+  on: LxdHttpService,
+  onOps: OperationsService,
+  op: Operation,
+  aliases: ReadonlyArray<AliasSpec>
+): Effect.Effect<Image, RequestError> =>
+  Effect.gen(function*() {
+    const outcome = yield* waitStarted(onOps, op, imagesOrigin)
+    const fp = yield* fingerprintOf(outcome, imagesOrigin)
+    for (const a of aliases) {
+      const { description, name } = aliasBody(a)
+      yield* on.send({ method: "POST", path: "/1.0/images/aliases", body: { name, target: fp, description } })
+    }
+    return yield* on.sync({ method: "GET", path: path`/1.0/images/${fp}` }, Image)
+  })
+
 /** Create an image on `on` from a JSON body, wait, add the aliases, return the image. */
 export const createImageOn = (
   on: LxdHttpService,
@@ -73,16 +103,7 @@ export const createImageOn = (
   body: Record<string, unknown>,
   aliases: ReadonlyArray<AliasSpec>
 ): Effect.Effect<Image, RequestError> =>
-  Effect.gen(function*() {
-    const origin = { method: "POST", path: "/1.0/images" } as const
-    const outcome = yield* onOps.run({ ...origin, body })
-    const fp = yield* fingerprintOf(outcome, origin)
-    for (const a of aliases) {
-      const { description, name } = aliasBody(a)
-      yield* on.send({ method: "POST", path: "/1.0/images/aliases", body: { name, target: fp, description } })
-    }
-    return yield* on.sync({ method: "GET", path: path`/1.0/images/${fp}` }, Image)
-  })
+  Effect.flatMap(startImageOn(onOps, body), (op) => finishImageOn(on, onOps, op, aliases))
 
 const SecretMetadata = Schema.Struct({ secret: Schema.String, fingerprint: Schema.optional(Schema.String) })
 

@@ -4,12 +4,17 @@
  * migration. Used by `Migration`.
  */
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Redacted from "effect/Redacted"
+import type * as Scope from "effect/Scope"
 import type { CreateOptions } from "../Instances.js"
-import { InvalidArgument } from "../LxdError.js"
-import type { Service as LxdHttpService } from "../LxdHttp.js"
+import { InvalidArgument, type RequestError } from "../LxdError.js"
+import type { LxdRequest, Service as LxdHttpService } from "../LxdHttp.js"
 import type { CopyInstanceOptions } from "../Migration.js"
+import type { Service as OperationsService } from "../Operations.js"
+import type { Operation } from "./envelope.js"
 import type { Instance } from "./models/instance.js"
+import { type Origin, waitStarted } from "./started.js"
 
 /** How another server reaches this one: its HTTPS base URL and its certificate (PEM). */
 export interface RemoteEndpoint {
@@ -164,3 +169,76 @@ export const migrationTargetOptions = (
     }
   }
 }
+
+// -----------------------------------------------------------------------------
+// Following a transfer between two servers
+// -----------------------------------------------------------------------------
+
+/**
+ * One transfer from a source server to a target server, ready to start: the target's
+ * request for each address of the source it may pull from, what to wait for on the
+ * source, what to do there when the transfer fails, and what to release at the end.
+ */
+export interface Transfer {
+  /** The target's Operations (waits and cancels on the target). */
+  readonly targetOps: OperationsService
+  /** The source addresses to try, in order. */
+  readonly urls: ReadonlyArray<string>
+  /** The target's request that pulls from the source at `url`. */
+  readonly request: (url: string) => LxdRequest
+  /** The end of the source's side (its migration operation), never cancelling it when interrupted. */
+  readonly sourceDone: Effect.Effect<void, RequestError>
+  /** What to do on the source when the transfer fails or is abandoned (cancel its operation). */
+  readonly abandon: Effect.Effect<void>
+  /** What to release on the source once the transfer is over, however it ended (a one-off secret). */
+  readonly release: Effect.Effect<void>
+}
+
+/** The target's operation, for the first of `urls` whose request the target accepts. */
+export const startTarget = (
+  t: Transfer,
+  urls: ReadonlyArray<string>
+): Effect.Effect<Operation, RequestError> => tryEachUrl(urls, (url) => t.targetOps.startOperation(t.request(url)))
+
+/**
+ * Follow a transfer to its end: `targetEnd` (the target's operation, waited for) and the
+ * source's side at the same time. When the target's side fails or is interrupted, the
+ * source's operation is abandoned (it would otherwise wait for a connection until it
+ * times out); `release` runs whatever happened.
+ */
+export const supervise = <E>(
+  t: Transfer,
+  targetEnd: Effect.Effect<unknown, E>
+): Effect.Effect<void, E | RequestError> =>
+  Effect.all([
+    Effect.onExit(targetEnd, (exit) => (Exit.isSuccess(exit) ? Effect.void : t.abandon)),
+    t.sourceDone
+  ], { concurrency: 2, discard: true }).pipe(Effect.ensuring(t.release))
+
+/**
+ * Start a transfer and return the target's operation without waiting: the target pulls
+ * from the first address whose request it accepts, and a fiber in the caller's scope
+ * follows it (`supervise`): closing the scope before the end cancels both sides.
+ */
+export const startTransfer = (t: Transfer): Effect.Effect<Operation, RequestError, Scope.Scope> =>
+  // no gap between the start and the fiber that follows it
+  Effect.uninterruptibleMask((restore) =>
+    Effect.gen(function*() {
+      const op = yield* restore(startTarget(t, t.urls)).pipe(
+        Effect.onError(() => Effect.zipRight(t.abandon, t.release))
+      )
+      yield* Effect.forkScoped(Effect.interruptible(Effect.ignore(supervise(t, t.targetOps.wait(op)))))
+      return op
+    })
+  )
+
+/**
+ * Run a transfer and wait for it: each address in turn until the target's operation
+ * succeeds (a target that cannot reach one address fails its operation, and the next
+ * address gets a new one), with the source's side followed as in `supervise`.
+ */
+export const runTransfer = (t: Transfer, origin: Origin): Effect.Effect<void, RequestError> =>
+  supervise(
+    t,
+    tryEachUrl(t.urls, (url) => Effect.flatMap(startTarget(t, [url]), (op) => waitStarted(t.targetOps, op, origin)))
+  )

@@ -9,9 +9,11 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
+import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
@@ -23,6 +25,7 @@ import { Readable } from "node:stream"
 import * as Tls from "node:tls"
 import { TransportError } from "../LxdError.js"
 import type { Dialect, HttpsOptions, Service, UnixOptions } from "../LxdTransport.js"
+import { type Exchange, type ExchangeAnswer, type ExchangeRequest, withExchange } from "./exchange.js"
 import { withoutQuery } from "./path.js"
 import * as Upgrade from "./upgrade.js"
 import { userAgent } from "./version.js"
@@ -237,6 +240,132 @@ const fastBody = (response: HttpClientResponse.HttpClientResponse): HttpClientRe
   return response
 }
 
+/** undici's response headers as one string per lower-case name (repeated ones joined with `, `, as the platform does). */
+export const flatHeaders = (
+  raw: Readonly<Record<string, string | ReadonlyArray<string> | undefined>>
+): Record<string, string> => {
+  const out: Record<string, string> = {}
+  for (const name in raw) {
+    const value = raw[name]
+    if (value === undefined) continue
+    out[name.toLowerCase()] = typeof value === "string" ? value : value.join(", ")
+  }
+  return out
+}
+
+/**
+ * One request and its whole answer on the agent, as a single asynchronous step, through
+ * undici's `dispatch` (no body stream, no promise, no abort signal: the answer's chunks
+ * are collected as they arrive). The deadline is a timer inside it (the process's own,
+ * as for the agent's close); an interruption aborts the request. In an uninterruptible
+ * region the call is not interrupted and the deadline still ends it, as with
+ * `raceDeadline`.
+ */
+const undiciExchange = (
+  agent: Undici.Dispatcher,
+  origin: string,
+  explain: (cause: unknown) => unknown = (cause) => cause
+): Exchange =>
+<E>(request: ExchangeRequest<E>) => {
+  const send = (headers: Readonly<Record<string, string>>) =>
+    Effect.async<ExchangeAnswer, E>((resume) => {
+      let done = false
+      let controller: Undici.Dispatcher.DispatchController | undefined
+      let stopped = false
+      const stop = () => {
+        stopped = true
+        if (controller !== undefined && !controller.aborted) controller.abort(new Error("the request was abandoned"))
+      }
+      const finish = (outcome: Effect.Effect<ExchangeAnswer, E>) => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        resume(outcome)
+      }
+      const timer = setTimeout(() => {
+        finish(Effect.fail(request.timedOut()))
+        stop()
+      }, request.timeoutMs)
+      let status = 0
+      let answerHeaders: Readonly<Record<string, string | ReadonlyArray<string> | undefined>> = {}
+      const parts: Array<Buffer> = []
+      let total = 0
+      const tooLarge = () => {
+        finish(Effect.fail(request.tooLarge()))
+        stop()
+      }
+      try {
+        agent.dispatch({
+          origin,
+          path: request.path,
+          method: request.method as Undici.Dispatcher.HttpMethod,
+          headers,
+          body: request.body ?? null,
+          // the deadline above bounds the whole answer
+          headersTimeout: 60 * 60 * 1000,
+          bodyTimeout: 0
+        }, {
+          onRequestStart(c) {
+            controller = c
+            if (stopped) c.abort(new Error("the request was abandoned"))
+          },
+          onResponseStart(_c, statusCode, responseHeaders) {
+            if (statusCode < 200) return // informational: the answer follows
+            status = statusCode
+            answerHeaders = responseHeaders
+            const declared = Number(responseHeaders["content-length"])
+            if (Number.isFinite(declared) && declared > request.maxBytes) tooLarge()
+          },
+          onResponseData(_c, chunk) {
+            if (done) return
+            total += chunk.length
+            if (total > request.maxBytes) tooLarge()
+            else parts.push(chunk)
+          },
+          onResponseEnd() {
+            const text = parts.length === 1 ? parts[0]!.toString("utf8") : Buffer.concat(parts, total).toString("utf8")
+            finish(Effect.succeed({ status, headers: flatHeaders(answerHeaders), text }))
+          },
+          onResponseError(_c, error) {
+            finish(Effect.fail(request.failed(explain(error))))
+          }
+        })
+      } catch (cause) {
+        finish(Effect.fail(request.failed(explain(cause))))
+      }
+      return Effect.sync(() => {
+        if (done) return
+        done = true
+        clearTimeout(timer)
+        stop()
+      })
+    })
+  if (!request.traced) return send(request.headers)
+  return Effect.withFiberRuntime<ExchangeAnswer, E>((fiber) => {
+    if (!fiber.getFiberRef(FiberRef.currentTracerEnabled)) return send(request.headers)
+    const propagate = fiber.getFiberRef(HttpClient.currentTracerPropagation)
+    const query = request.path.indexOf("?")
+    const attributes: Record<string, unknown> = {
+      "http.request.method": request.method,
+      "server.address": origin,
+      "url.full": origin + request.path,
+      "url.path": query < 0 ? request.path : request.path.slice(0, query),
+      "url.scheme": origin.slice(0, origin.indexOf(":"))
+    }
+    if (query >= 0 && query < request.path.length - 1) attributes["url.query"] = request.path.slice(query + 1)
+    // the platform's client span, the same name, kind and URL attributes (no header attributes)
+    return Effect.useSpan(
+      `http.client ${request.method}`,
+      { kind: "client", captureStackTrace: false, attributes },
+      (span) =>
+        Effect.tap(
+          send(propagate ? { ...request.headers, ...HttpTraceContext.toHeaders(span) } : request.headers),
+          (answer) => span.attribute("http.response.status_code", answer.status)
+        )
+    )
+  })
+}
+
 const withFastBodies = (client: HttpClient.HttpClient): HttpClient.HttpClient =>
   HttpClient.transformResponse(client, Effect.map(fastBody))
 
@@ -263,9 +392,13 @@ export const unix = (options: UnixOptions): Effect.Effect<Service, TransportErro
     const address = `unix:${path}`
     const agentName = options.userAgent ?? userAgent
     const agent = yield* scopedAgent({ connect: { socketPath: path } }, options.closeTimeout)
+    const exchange = undiciExchange(agent, "http://lxd")
     return {
       address,
-      client: pointedAt(withFastBodies(NodeHttpClient.makeUndici(agent)), "http://lxd", agentName),
+      client: withExchange(
+        pointedAt(withFastBodies(NodeHttpClient.makeUndici(agent)), "http://lxd", agentName),
+        (request) => exchange({ ...request, headers: { ...request.headers, "user-agent": agentName } })
+      ),
       websocket: (request) =>
         WebSocketInternal.open({
           url: `ws+unix:${path}:${request.path}`,
@@ -438,9 +571,16 @@ export const https = (options: HttpsOptions): Effect.Effect<Service, TransportEr
     const websocketTls: Readonly<Record<string, unknown>> = { ...tls, createConnection: resumingConnect() }
     const base = `${url.protocol}//${url.host}`
     const client = pointedAt(withFastBodies(NodeHttpClient.makeUndici(agent)), base, agentName)
+    const exchange = undiciExchange(agent, base, (cause) => {
+      const code = pinned ? chainErrorCode(cause) : undefined
+      return code === undefined ? cause : pinMismatch(code)
+    })
     return {
       address: base,
-      client: pinned ? explainPinFailures(client) : client,
+      client: withExchange(
+        pinned ? explainPinFailures(client) : client,
+        (request) => exchange({ ...request, headers: { ...request.headers, "user-agent": agentName } })
+      ),
       websocket: (request) =>
         WebSocketInternal.open({
           url: `wss://${url.host}${request.path}`,

@@ -9,7 +9,6 @@ import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
-import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
@@ -27,6 +26,7 @@ import type { Service as Transport } from "../LxdTransport.js"
 import { concatBytes } from "./bytes.js"
 import { raceDeadline } from "./concurrency.js"
 import { decodeEnvelope } from "./envelope.js"
+import { exchangeOf } from "./exchange.js"
 import { requiredExtensions } from "./gates.js"
 import { queryString, type QueryValue } from "./path.js"
 import { currentProject, currentTarget } from "./scoping.js"
@@ -40,25 +40,39 @@ export interface Bounds {
 
 // requests that carry a secret in their query (image secrets, untrusted operation access)
 // get no tracing span: spans record the full URL
-const carriesSecret = (request: HttpClientRequest.HttpClientRequest): boolean => /[?&]secret=/.test(request.url)
+const secretInQuery = (url: string): boolean => /[?&]secret=/.test(url)
+const carriesSecret = (request: HttpClientRequest.HttpClientRequest): boolean => secretInQuery(request.url)
+
+/** The query with the scope's project and target applied (unless the request names its own, or `null`). */
+export const applyScope = (
+  request: {
+    readonly query?: Readonly<Record<string, QueryValue>> | undefined
+    readonly project?: string | null | undefined
+    readonly target?: string | null | undefined
+  },
+  scopeProject: Option.Option<string>,
+  scopeTarget: Option.Option<string>
+): Record<string, QueryValue> => {
+  const query: Record<string, QueryValue> = { ...request.query }
+  if (request.project !== null && query.project === undefined && query["all-projects"] === undefined) {
+    const project = request.project ?? Option.getOrUndefined(scopeProject)
+    if (project !== undefined) query.project = project
+  }
+  if (request.target !== null && query.target === undefined) {
+    const target = request.target ?? Option.getOrUndefined(scopeTarget)
+    if (target !== undefined) query.target = target
+  }
+  return query
+}
 
 const scopedQuery = (request: {
   readonly query?: Readonly<Record<string, QueryValue>> | undefined
   readonly project?: string | null | undefined
   readonly target?: string | null | undefined
 }) =>
-  Effect.gen(function*() {
-    const query: Record<string, QueryValue> = { ...request.query }
-    if (request.project !== null && query.project === undefined && query["all-projects"] === undefined) {
-      const project = request.project ?? Option.getOrUndefined(yield* FiberRef.get(currentProject))
-      if (project !== undefined) query.project = project
-    }
-    if (request.target !== null && query.target === undefined) {
-      const target = request.target ?? Option.getOrUndefined(yield* FiberRef.get(currentTarget))
-      if (target !== undefined) query.target = target
-    }
-    return query
-  })
+  Effect.withFiberRuntime<Record<string, QueryValue>>((fiber) =>
+    Effect.succeed(applyScope(request, fiber.getFiberRef(currentProject), fiber.getFiberRef(currentTarget)))
+  )
 
 /** The envelope of a JSON answer, read into a success or a typed error. */
 const interpret = (
@@ -223,6 +237,26 @@ export const makeRequests = (
   const readJson = readJsonText(bounds, transportFailure)
 
   /**
+   * What every request goes through before it is sent: the check of its path, the scope's
+   * project and target, the extensions its query needs; its URL and headers.
+   */
+  const prepare = (request: LxdRequest<unknown>) =>
+    Effect.flatMap(check(request), () =>
+      Effect.flatMap(scopedQuery(request), (query) => {
+        const headers: Record<string, string> = { ...request.headers }
+        if (request.etag !== undefined) headers["if-match"] = request.etag
+        const prepared = {
+          origin: { method: request.method, path: request.path } satisfies RequestOrigin,
+          url: request.path + queryString(query),
+          headers
+        }
+        const needed = requiredExtensions(request.path, query)
+        return needed.length === 0
+          ? Effect.succeed(prepared)
+          : Effect.as(Effect.forEach(needed, requireExtension, { discard: true }), prepared)
+      }))
+
+  /**
    * Send the request; the effect ends when the answer's headers arrive. `bounded`
    * applies the request timeout from the end of the body to `until` (the headers, or
    * the whole JSON answer when the caller reads it inside).
@@ -232,13 +266,8 @@ export const makeRequests = (
     read: (response: HttpClientResponse.HttpClientResponse) => Effect.Effect<A, E2>
   ): Effect.Effect<A, RequestError | E | E2, Scope.Scope> =>
     Effect.gen(function*() {
-      yield* check(request)
-      const query = yield* scopedQuery(request)
-      for (const extension of requiredExtensions(request.path, query)) yield* requireExtension(extension)
-      const origin: RequestOrigin = { method: request.method, path: request.path }
-      const headers: Record<string, string> = { ...request.headers }
-      if (request.etag !== undefined) headers["if-match"] = request.etag
-      let req = HttpClientRequest.make(request.method)(request.path + queryString(query), { headers })
+      const { headers, origin, url } = yield* prepare(request)
+      let req = HttpClientRequest.make(request.method)(url, { headers })
       // a body stream that fails must surface with its own error, not as a transport error
       let bodyFailure: Option.Option<E> = Option.none()
       let bodySent: Deferred.Deferred<void> | undefined
@@ -288,7 +317,37 @@ export const makeRequests = (
       )
     })
 
+  const direct = exchangeOf(transport.client)
+
+  /** A JSON call through the transport's direct exchange (see `exchange.ts`): the same checks, bounds and answers. */
+  const sendDirect = (request: LxdRequest<never>, exchange: NonNullable<typeof direct>) =>
+    Effect.flatMap(prepare(request), ({ headers, origin, url }) => {
+      let body: Uint8Array | undefined
+      if (request.body !== undefined) {
+        body = new TextEncoder().encode(JSON.stringify(request.body))
+        headers["content-type"] = "application/json"
+      }
+      const timeout = request.timeout === undefined ? bounds.request : Duration.decode(request.timeout)
+      return Effect.flatMap(
+        exchange<RequestError>({
+          method: request.method,
+          path: url,
+          headers,
+          body,
+          timeoutMs: Duration.toMillis(timeout),
+          maxBytes: bounds.maxBytes,
+          traced: !secretInQuery(url),
+          failed: transportFailure(origin),
+          timedOut: () => timedOut(origin, "no answer", timeout),
+          tooLarge: () => tooLarge(origin, bounds.maxBytes)
+        }),
+        (answer) => interpret(origin, answer.status, answer.text, answer.headers)
+      )
+    })
+
   const send = <E = never>(request: LxdRequest<E>): Effect.Effect<LxdResponse, RequestError | E> => {
+    // only a raw body can fail with `E`: every other request may take the direct path
+    if (direct !== undefined && request.raw === undefined) return sendDirect(request as LxdRequest<never>, direct)
     const origin: RequestOrigin = { method: request.method, path: request.path }
     return Effect.scoped(
       execute(request, (response) =>

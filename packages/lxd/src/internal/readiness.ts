@@ -144,7 +144,7 @@ export const address = (options: AddressOptions): Readiness => {
 }
 
 /**
- * A command run in the instance (through `Exec.run`) exits with status 0.
+ * A command run in the instance (detached, its output not recorded) exits with status 0.
  */
 export const command = (
   argv: ReadonlyArray<string>,

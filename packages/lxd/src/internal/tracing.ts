@@ -21,18 +21,22 @@ export interface TraceOptions {
 
 const MAX_RECORDED = 256
 
-const attributesOf = (
+/** The span's attributes: the first argument (when recorded) and the scope's project. */
+export const spanAttributes = (
   args: ReadonlyArray<unknown>,
   record: boolean,
-  nameAttribute: string
-): Effect.Effect<Record<string, unknown>> =>
-  Effect.map(FiberRef.get(currentProject), (project) => {
-    const attributes: Record<string, unknown> = {}
-    const first = args[0]
-    if (record && typeof first === "string" && first.length <= MAX_RECORDED) attributes[nameAttribute] = first
-    if (Option.isSome(project)) attributes["lxd.project"] = project.value
-    return attributes
-  })
+  nameAttribute: string,
+  project: Option.Option<string>
+): Record<string, unknown> => {
+  const attributes: Record<string, unknown> = {}
+  const first = args[0]
+  if (record && typeof first === "string" && first.length <= MAX_RECORDED) attributes[nameAttribute] = first
+  if (Option.isSome(project)) attributes["lxd.project"] = project.value
+  return attributes
+}
+
+// the span's own stack trace would point here, into the wrapper, not at the caller: not captured
+const spanOptions = (attributes: Record<string, unknown>) => ({ attributes, captureStackTrace: false })
 
 const isStream = (u: unknown): u is Stream.Stream<unknown, unknown, unknown> =>
   Predicate.hasProperty(u, Stream.StreamTypeId)
@@ -45,16 +49,19 @@ const traceResult = (
   nameAttribute: string
 ): unknown => {
   if (Effect.isEffect(result)) {
-    return Effect.flatMap(
-      attributesOf(args, record, nameAttribute),
-      (attributes) => Effect.withSpan(result, span, { attributes })
+    return Effect.withFiberRuntime<unknown, unknown, unknown>((fiber) =>
+      Effect.withSpan(
+        result,
+        span,
+        spanOptions(spanAttributes(args, record, nameAttribute, fiber.getFiberRef(currentProject)))
+      )
     )
   }
   if (isStream(result)) {
     return Stream.unwrap(
       Effect.map(
-        attributesOf(args, record, nameAttribute),
-        (attributes) => Stream.withSpan(result, span, { attributes })
+        FiberRef.get(currentProject),
+        (project) => Stream.withSpan(result, span, spanOptions(spanAttributes(args, record, nameAttribute, project)))
       )
     )
   }

@@ -2,7 +2,8 @@
  * The API extension lists the fake advertises. LXD 5.0 and Incus 6.0 are the lists the
  * test daemons (LXD 5.0.2, Incus 6.0.4) report in `GET /1.0`; LXD 6.x is LXD 5.0's list
  * plus the later extensions whose behaviour the fake models (background storage, network
- * and profile writes, `explicit_trust_token`, selective recursion, `operation_wait`).
+ * and profile writes, `explicit_trust_token`, selective recursion, `operation_wait`,
+ * access management with TLS identities and their tokens).
  */
 
 /** `GET /1.0` `api_extensions` of LXD 5.0.2. */
@@ -335,7 +336,9 @@ export const lxd6Additions: ReadonlyArray<string> = [
   "storage_and_profile_operations",
   "project_delete_operation",
   "instances_state_selective_recursion",
-  "instance_file_head"
+  "instance_file_head",
+  "access_management",
+  "access_management_tls"
 ]
 
 /** `GET /1.0` `api_extensions` of a modelled LXD 6.x. */

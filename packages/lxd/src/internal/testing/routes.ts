@@ -7,6 +7,7 @@
  */
 import * as Effect from "effect/Effect"
 import * as H from "./http.js"
+import { auth, untrustedAllowed } from "./routes/auth.js"
 import { backups } from "./routes/backups.js"
 import { certificates } from "./routes/certificates.js"
 import { exec } from "./routes/exec.js"
@@ -60,7 +61,10 @@ const route = (server: FakeServer, request: H.FakeRequest): H.Answer | Effect.Ef
     return H.refuse(405, "Method not allowed")
   }
   // an untrusted client may only add itself with a trust token
-  if (!server.trusted && !(s[0] === "certificates" && s.length === 1 && m === "POST")) {
+  if (
+    !server.trusted && !(s[0] === "certificates" && s.length === 1 && m === "POST") &&
+    !untrustedAllowed(server, request)
+  ) {
     return H.refuse(403, "Forbidden")
   }
   switch (s[0]) {
@@ -133,6 +137,8 @@ const route = (server: FakeServer, request: H.FakeRequest): H.Answer | Effect.Ef
       return networkZones(server, request)
     case "certificates":
       return certificates(server, request)
+    case "auth":
+      return auth(server, request)
     case "warnings":
       return warnings(server, request)
     case "metrics":

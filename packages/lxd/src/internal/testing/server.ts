@@ -598,8 +598,39 @@ export class FakeServer {
     }
   }
 
-  renderState(i: InstanceRecord): Record<string, unknown> {
+  renderState(i: InstanceRecord, project?: ProjectRecord): Record<string, unknown> {
     const running = i.status !== "Stopped"
+    // as LXD 5.0.2 reports them: every interface with its counters, and one per nic
+    // device (a veth with a link-local IPv6 address; no IPv4 address is made up)
+    const counters = {
+      bytes_received: 0,
+      bytes_sent: 0,
+      packets_received: 0,
+      packets_sent: 0,
+      errors_received: 0,
+      errors_sent: 0,
+      packets_dropped_outbound: 0,
+      packets_dropped_inbound: 0
+    }
+    const nics: Record<string, unknown> = {}
+    if (running && project !== undefined) {
+      const devices = expand(project, this.profileHome(project), i).devices
+      for (const [key, d] of Object.entries(devices)) {
+        if (d.type !== "nic") continue
+        const name = d.name ?? key
+        const h = H.hash(`${project.name}/${i.name}/${key}`)
+        const mac = `00:16:3e:${h.slice(0, 2)}:${h.slice(2, 4)}:${h.slice(4, 6)}`
+        nics[name] = {
+          addresses: [{ family: "inet6", address: linkLocal(mac), netmask: "64", scope: "link" }],
+          counters,
+          hwaddr: mac,
+          host_name: `veth${h.slice(6, 14)}`,
+          mtu: 1500,
+          state: "up",
+          type: "broadcast"
+        }
+      }
+    }
     return {
       status: i.status,
       status_code: statusCode(i.status),
@@ -608,13 +639,18 @@ export class FakeServer {
       network: running
         ? {
           lo: {
-            addresses: [{ family: "inet", address: "127.0.0.1", netmask: "8", scope: "local" }],
+            addresses: [
+              { family: "inet", address: "127.0.0.1", netmask: "8", scope: "local" },
+              { family: "inet6", address: "::1", netmask: "128", scope: "local" }
+            ],
+            counters,
             hwaddr: "",
             host_name: "",
             mtu: 65536,
             state: "up",
             type: "loopback"
-          }
+          },
+          ...nics
         }
         : null,
       pid: running ? i.pid : 0,
@@ -821,6 +857,15 @@ export class FakeServer {
 
 const exitFailure = (exit: Exit.Exit<unknown, string>): string | undefined =>
   Exit.isSuccess(exit) ? undefined : Option.getOrElse(Cause.failureOption(exit.cause), () => Cause.pretty(exit.cause))
+
+/** The EUI-64 link-local IPv6 address of a MAC address (`fe80::216:3eff:fe3d:6584`). */
+const linkLocal = (mac: string): string => {
+  const b = mac.split(":").map((x) => parseInt(x, 16))
+  const bytes = [b[0]! ^ 0x02, b[1]!, b[2]!, 0xff, 0xfe, b[3]!, b[4]!, b[5]!]
+  const groups: Array<string> = []
+  for (let k = 0; k < 8; k += 2) groups.push(((bytes[k]! << 8) | bytes[k + 1]!).toString(16))
+  return `fe80::${groups.join(":")}`
+}
 
 /** A random secret for an operation websocket. */
 export const newSecret = (): string => randomHex(32)

@@ -32,8 +32,9 @@ export const files: Handler = (server, request) => {
   const i = server.instanceOf(project, request.segments[1]!)
   const given = request.query.get("path")
   if (given === null) return H.refuse(400, "Missing path argument")
-  const path = normalize(given)
-  if (path === undefined) return H.refuse(400, "The path must be absolute")
+  // a relative path is taken from the root, as LXD does (`lxc file pull c1/root/x` sends `root/x`)
+  const path = normalize(given.startsWith("/") ? given : `/${given}`)
+  if (path === undefined || given === "") return H.refuse(400, "Missing path argument")
   const tree = i.files
   switch (request.method) {
     case "GET":

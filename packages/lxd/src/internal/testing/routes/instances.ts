@@ -164,9 +164,9 @@ const fullInstance = (
 ) => ({
   ...server.renderInstance(project, i),
   state: fields === undefined
-    ? server.renderState(i)
+    ? server.renderState(i, project)
     : Object.fromEntries(
-      Object.entries(server.renderState(i)).filter(([k]) =>
+      Object.entries(server.renderState(i, project)).filter(([k]) =>
         k === "status" || k === "status_code" || fields.includes(`state.${k}`)
       )
     ),
@@ -308,7 +308,7 @@ export const deleteInstance: Handler = (server, request) => {
 
 export const getState: Handler = (server, request) => {
   const project = server.projectOf(request)
-  return H.sync(server.renderState(server.instanceOf(project, request.segments[1]!)))
+  return H.sync(server.renderState(server.instanceOf(project, request.segments[1]!), project))
 }
 
 export const putState: Handler = (server, request) => {
