@@ -7,6 +7,10 @@
 #   3. Incus 6.0 next to it, reset the same way           scripts/incus-setup.sh --reset
 #   4. both env files exported, LXD_INTEGRATION=required  (integration tests must not skip)
 #   5. pnpm run check (type-check), then pnpm exec vitest run [extra args]
+#   5b. the contract suite (test/integration: instances, snapshots, operations, exec,
+#      files, events, profiles, projects, trust, errors) once more, against the
+#      in-process fakes of effect-lxd/testing (EFFECT_LXD_SERVERS=fake: lxd-5.0, lxd-6,
+#      incus-6.0); step 5 ran the same files against the real servers
 #   6. pnpm docgen: the API reference in packages/lxd/docs, every @example compiled
 #   7. scripts/pack-check.sh: build, pack, install the tarball with npm in a fresh
 #      project, type-check the README blocks and examples against it, run the demo
@@ -48,6 +52,13 @@ pnpm run check || die "type-check failed"
 
 step "tests (pnpm exec vitest run $*)"
 pnpm exec vitest run "$@" || die "vitest reported failures"
+
+CONTRACT=(instances snapshots operations exec files events profiles projects trust errors)
+CONTRACT_FILES=()
+for f in "${CONTRACT[@]}"; do CONTRACT_FILES+=("test/integration/$f.test.ts"); done
+step "contract suite against the in-process fakes (EFFECT_LXD_SERVERS=fake: ${CONTRACT[*]})"
+EFFECT_LXD_SERVERS=fake pnpm exec vitest run --project integration "${CONTRACT_FILES[@]}" \
+  || die "the contract suite failed against the fake (effect-lxd/testing)"
 
 step "API reference from the JSDoc, every @example type-checked (pnpm docgen)"
 pnpm docgen || die "docgen failed (an @example that does not compile, or a missing @since)"

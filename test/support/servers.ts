@@ -11,6 +11,14 @@ import * as Redacted from "effect/Redacted"
 import { type DaemonEnv, daemons, readText } from "./env.js"
 import { fakeServers } from "./fakeServers.js"
 
+/**
+ * What a test may need that the in-process fakes cannot offer: a real HTTPS listener
+ * (TLS, pinning, a second client with its own certificate) and a real unix socket path.
+ * A test that needs one is registered with `it.*.skipIf(server.lacks("https"))` and says
+ * `(needs https)` in its title; the README lists every such gate.
+ */
+export type Capability = "https" | "unix-socket"
+
 export interface TestServer {
   /** e.g. `lxd 5.0.2 unix` */
   readonly name: string
@@ -24,6 +32,8 @@ export interface TestServer {
   readonly httpsWith: (certFile: string, keyFile: string) => LxdHttp.HttpsOptions
   /** HTTPS options of this daemon with another client certificate and key, as PEM text. */
   readonly httpsAs: (cert: string, key: string) => LxdHttp.HttpsOptions
+  /** Whether this server lacks `capability` (only the fakes lack any; a real daemon has them all). */
+  readonly lacks: (capability: Capability) => boolean
 }
 
 export const unixOptions = (env: DaemonEnv): LxdHttp.UnixOptions => ({ socketPath: env.socket })
@@ -54,7 +64,8 @@ const daemonServers = (): ReadonlyArray<TestServer> =>
           cert,
           key: Redacted.make(key),
           serverCert: readText(env.serverCert)
-        })
+        }),
+        lacks: () => false
       }
     }
     return [make("unix"), make("https")]

@@ -159,6 +159,12 @@ export interface Options {
    * makes the client trusted. Default `true`.
    */
   readonly trusted?: boolean | undefined
+  /**
+   * The PEM certificate the client of the in-memory transport stands for: the trust store
+   * (`Certificates.list`, `get`) lists it as a `client` certificate. Default: none, the
+   * store starts empty.
+   */
+  readonly clientCertificate?: string | undefined
   /** `server_name` in `GET /1.0`. Default `fake`. */
   readonly serverName?: string | undefined
   /** Options of the `LxdHttp` built on the fake (timeouts, sizes). */

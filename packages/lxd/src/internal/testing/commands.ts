@@ -30,6 +30,11 @@ export interface ExecContext {
   readonly files: FileTree
   /** The commands running in the instance now (this one included), for `ps`. */
   readonly processes: () => ReadonlyArray<{ readonly pid: number; readonly command: ReadonlyArray<string> }>
+  /**
+   * The terminal's size now (interactive only: the exec's `width`/`height`, then each
+   * `window-resize`), for `stty size`.
+   */
+  readonly terminal?: (() => { readonly width: number; readonly height: number }) | undefined
 }
 
 /**
@@ -250,8 +255,16 @@ export const builtins: CommandHandler = (ctx) => {
       })
     }
     case "sh": {
+      // no arguments on a terminal: an interactive shell reading lines from stdin
+      if (args.length === 0 && ctx.interactive) return interactiveShell(ctx)
       if (args[0] !== "-c" || args[1] === undefined) return undefined
       return runScript(ctx, args[1])
+    }
+    case "stty": {
+      if (args.length !== 1 || args[0] !== "size") return undefined
+      const size = ctx.terminal?.()
+      if (size === undefined) return Effect.as(ctx.stderr("stty: standard input: Inappropriate ioctl for device\n"), 1)
+      return Effect.as(ctx.stdout(`${size.height} ${size.width}\n`), 0)
     }
     default:
       return undefined
@@ -290,6 +303,13 @@ const pipeline = (ctx: ExecContext, stages: ReadonlyArray<ReadonlyArray<string>>
  * expansion, `exit N`, and `>&2` sending a command's output to stderr.
  */
 const runScript = (ctx: ExecContext, script: string): Effect.Effect<number> =>
+  Effect.map(runScriptUntilExit(ctx, script), (r) => r.code)
+
+/** A script's exit code, and whether it ended with `exit`. */
+const runScriptUntilExit = (
+  ctx: ExecContext,
+  script: string
+): Effect.Effect<{ readonly code: number; readonly exited: boolean }> =>
   Effect.gen(function*() {
     let last = 0
     for (const part of script.split(/;|\n/)) {
@@ -302,12 +322,27 @@ const runScript = (ctx: ExecContext, script: string): Effect.Effect<number> =>
         ) => words.length > 0)
         if (stages.length === 0) continue
         const first = stages[0]!
-        if (stages.length === 1 && first[0] === "exit") return Number(first[1] ?? last) & 0xff
+        if (stages.length === 1 && first[0] === "exit") return { code: Number(first[1] ?? last) & 0xff, exited: true }
         last = yield* pipeline(ctx, stages)
       }
     }
-    return last
+    return { code: last, exited: false }
   })
+
+/**
+ * `sh` on a terminal: each line typed is run as a script (its commands do not read the
+ * terminal), until `exit N` or the end of input; the last exit code counts. No prompt, no
+ * echo of what is typed.
+ */
+const interactiveShell = (ctx: ExecContext): Effect.Effect<number> =>
+  ctx.stdin.pipe(
+    Stream.decodeText(),
+    Stream.splitLines,
+    Stream.mapEffect((line) => runScriptUntilExit({ ...ctx, stdin: Stream.empty }, line)),
+    Stream.takeUntil((r) => r.exited),
+    Stream.runLast,
+    Effect.map((last) => (last._tag === "Some" ? last.value.code : 0))
+  )
 
 /** Text of a chunk, for handlers that want strings. */
 export const text = (data: Uint8Array): string => decoder.decode(data)

@@ -8,6 +8,7 @@
 import * as Effect from "effect/Effect"
 import * as H from "./http.js"
 import { auth, untrustedAllowed } from "./routes/auth.js"
+import { backups } from "./routes/backups.js"
 import { certificates } from "./routes/certificates.js"
 import { exec } from "./routes/exec.js"
 import { files } from "./routes/files.js"
@@ -24,6 +25,9 @@ import {
   updateInstance
 } from "./routes/instances.js"
 import { consoleLog, logs } from "./routes/logs.js"
+import { metadata } from "./routes/metadata.js"
+import { metrics } from "./routes/metrics.js"
+import { networkAcls, networkZones } from "./routes/network-objects.js"
 import { networks } from "./routes/networks.js"
 import { cancelOperation, getOperation, listOperations, waitOperation } from "./routes/operations.js"
 import { profiles } from "./routes/profiles.js"
@@ -37,6 +41,7 @@ import {
   updateSnapshot
 } from "./routes/snapshots.js"
 import { storage } from "./routes/storage.js"
+import { warnings } from "./routes/warnings.js"
 import type { FakeServer } from "./server.js"
 
 const route = (server: FakeServer, request: H.FakeRequest): H.Answer | Effect.Effect<H.Answer> => {
@@ -103,7 +108,9 @@ const route = (server: FakeServer, request: H.FakeRequest): H.Answer | Effect.Ef
         case "logs":
           return logs(server, request)
         case "backups":
-          return H.sync([])
+          return backups(server, request)
+        case "metadata":
+          return metadata(server, request)
         case "console":
           return consoleLog(server, request)
       }
@@ -124,12 +131,18 @@ const route = (server: FakeServer, request: H.FakeRequest): H.Answer | Effect.Ef
       return storage(server, request)
     case "networks":
       return networks(server, request)
+    case "network-acls":
+      return networkAcls(server, request)
+    case "network-zones":
+      return networkZones(server, request)
     case "certificates":
       return certificates(server, request)
     case "auth":
       return auth(server, request)
     case "warnings":
-      return H.sync([])
+      return warnings(server, request)
+    case "metrics":
+      return metrics(server, request)
   }
   return H.refuse(404, "not found")
 }

@@ -60,6 +60,7 @@ export interface ServerOptions {
   readonly serverName?: string | undefined
   readonly websocketConnectTimeout?: Duration.DurationInput | undefined
   readonly trusted?: boolean | undefined
+  readonly clientCertificate?: string | undefined
 }
 
 /** A recorded operation. */
@@ -151,6 +152,8 @@ export class FakeServer {
   readonly commands: CommandHandler
   /** Whether the server trusts the client (an untrusted one sees the short `GET /1.0` and 403 elsewhere). */
   trusted: boolean
+  /** The PEM of the in-memory client's certificate: in the trust store when given. */
+  readonly clientCertificate: string | undefined
   /** Set while the daemon is stopped. */
   stopped = false
   /** Completed when the daemon stops (renewed when it starts): cuts requests under way. */
@@ -166,6 +169,7 @@ export class FakeServer {
   ) {
     this.gate = gate
     this.trusted = options.trusted ?? true
+    this.clientCertificate = options.clientCertificate
     this.dialect = options.dialect
     this.family = options.dialect === "incus-6.0" ? "incus" : "lxd"
     this.version = options.dialect === "lxd-5.0" ? "5.0.2" : options.dialect === "lxd-6" ? "6.1" : "6.0.4"

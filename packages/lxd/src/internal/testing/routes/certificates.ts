@@ -6,17 +6,22 @@ import * as Fiber from "effect/Fiber"
 import * as H from "../http.js"
 import { zeroTime } from "../model.js"
 import { newSecret } from "../server.js"
-import { asyncOf, type Handler, recursion } from "./common.js"
+import { addCertificate, certificateItem, listCertificates } from "./certificate-store.js"
+import { asyncOf, type Handler } from "./common.js"
 
 export const certificates: Handler = (server, request) => {
   if (request.segments.length === 1 && request.method === "GET") {
-    return H.sync(recursion(request) >= 1 ? [] : [])
+    return listCertificates(server, request)
   }
   if (request.segments.length === 1 && request.method === "POST") {
     const body = H.jsonBody(request)
     if (!server.trusted) {
       // joining with a token: `trust_token` (LXD with explicit_trust_token, Incus) or `password`
-      const given = typeof body.trust_token === "string" ? body.trust_token : body.password
+      // (LXD 5.0 reads a token from `password` and knows no `trust_token`; with
+      // explicit_trust_token, and on Incus, `password` is only the trust password, which they lack)
+      const given = server.family === "incus" || server.extensions.includes("explicit_trust_token")
+        ? body.trust_token
+        : body.password
       // the join token is base64 JSON holding the secret (or the bare secret)
       let secret = given
       if (typeof given === "string") {
@@ -36,7 +41,7 @@ export const certificates: Handler = (server, request) => {
       server.trusted = true
       return Effect.as(fiber === undefined ? Effect.void : Fiber.interrupt(fiber), H.sync(null, { status: 201 }))
     }
-    if (body.token !== true) return H.refuse(501, "Adding certificates is not modelled by the fake")
+    if (body.token !== true) return addCertificate(server, request)
     const name = typeof body.name === "string" ? body.name : ""
     const secret = newSecret()
     return Effect.map(
@@ -58,5 +63,5 @@ export const certificates: Handler = (server, request) => {
       (op) => asyncOf(server, op)
     )
   }
-  return H.refuse(404, "Certificate not found")
+  return certificateItem(server, request)
 }

@@ -47,6 +47,10 @@ export const exec: Handler = (server, request) => {
     LANG: "C.UTF-8",
     ...H.stringMap(body.environment, "environment")
   }
+  const terminal = {
+    width: typeof body.width === "number" && body.width > 0 ? body.width : 80,
+    height: typeof body.height === "number" && body.height > 0 ? body.height : 25
+  }
   const path = `/1.0/instances/${enc(i.name)}`
   const names = waitForWebsocket ? (interactive ? ["0", "control"] : ["0", "1", "2", "control"]) : []
   const secrets = Object.fromEntries(names.map((n) => [n, newSecret()]))
@@ -59,6 +63,7 @@ export const exec: Handler = (server, request) => {
     user: typeof body.user === "number" ? body.user : 0,
     group: typeof body.group === "number" ? body.group : 0,
     interactive,
+    terminal: interactive ? () => terminal : undefined,
     files: i.files,
     processes:
       () => [{ pid: 1, command: ["/sbin/init"] }, ...[...i.processTable].map(([pid, command]) => ({ pid, command }))]
@@ -145,9 +150,19 @@ export const exec: Handler = (server, request) => {
                 Effect.suspend(() => {
                   if (m._tag !== "Text") return Effect.void
                   try {
-                    const parsed = JSON.parse(m.data) as { command?: unknown; signal?: unknown }
+                    const parsed = JSON.parse(m.data) as { command?: unknown; signal?: unknown; args?: unknown }
                     if (parsed.command === "signal" && typeof parsed.signal === "number") {
                       return Queue.offer(signals, parsed.signal)
+                    }
+                    if (parsed.command === "window-resize" && interactive) {
+                      const a = (typeof parsed.args === "object" && parsed.args !== null ? parsed.args : {}) as Record<
+                        string,
+                        unknown
+                      >
+                      const width = Number(a.width)
+                      const height = Number(a.height)
+                      if (Number.isInteger(width) && width > 0) terminal.width = width
+                      if (Number.isInteger(height) && height > 0) terminal.height = height
                     }
                   } catch {
                     // unknown control messages are ignored

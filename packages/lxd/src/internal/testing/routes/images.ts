@@ -6,6 +6,8 @@ import * as H from "../http.js"
 import { etagOf } from "../model.js"
 import { type FakeServer } from "../server.js"
 import { asyncOf, enc, type Handler, recursion } from "./common.js"
+import { exportImage } from "./image-files.js"
+import { createImage } from "./publish.js"
 
 const imageOf = (server: FakeServer, fingerprint: string) => {
   const matches = [...server.images.keys()].filter((f) => f.startsWith(fingerprint))
@@ -24,7 +26,7 @@ export const images: Handler = (server, request) => {
   const project = server.projectOf(request)
   const rest = request.segments.slice(1)
   if (rest.length === 0) {
-    if (request.method === "POST") return H.refuse(501, "Image uploads are not modelled by the fake")
+    if (request.method === "POST") return createImage(server, request)
     const all = [...server.images.values()]
     return H.sync(
       recursion(request) >= 1
@@ -35,6 +37,7 @@ export const images: Handler = (server, request) => {
   if (rest[0] === "aliases") return aliases(server, request)
   const image = imageOf(server, rest[0]!)
   const path = `/1.0/images/${image.fingerprint}`
+  if (rest[1] === "export") return exportImage(image, request)
   switch (request.method) {
     case "GET":
       return H.sync(server.renderImage(image, project.name), { etag: etagOf(imagePut(image)) })

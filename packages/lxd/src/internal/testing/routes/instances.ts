@@ -6,6 +6,7 @@ import { FileTree } from "../files.js"
 import * as H from "../http.js"
 import { etagOf, type InstanceRecord, type ProjectRecord, type SnapshotRecord, validInstanceName } from "../model.js"
 import { type FakeServer, newSecret } from "../server.js"
+import { importBackup, isBackupImport } from "./backups.js"
 import { asyncOf, enc, encoder, filterOf, type Handler, recursion, withProject } from "./common.js"
 
 import { concat } from "./logs.js"
@@ -27,6 +28,7 @@ const resolveImage = (server: FakeServer, source: Record<string, unknown>): stri
 }
 
 export const createInstance: Handler = (server, request) => {
+  if (isBackupImport(request)) return importBackup(server, request)
   const project = server.projectOf(request)
   const body = H.jsonBody(request)
   const name = typeof body.name === "string" ? body.name : `fake-${newSecret().slice(0, 8)}`
@@ -175,7 +177,9 @@ const fullInstance = (
 export const getInstance: Handler = (server, request) => {
   const project = server.projectOf(request)
   const i = server.instanceOf(project, request.segments[1]!)
-  const body = recursion(request) >= 1 ? fullInstance(server, project, i) : server.renderInstance(project, i)
+  const body = recursion(request) >= 1
+    ? fullInstance(server, project, i, selectedFields(server, request))
+    : server.renderInstance(project, i)
   return H.sync(body, { etag: etagOf(server.instancePut(i)) })
 }
 

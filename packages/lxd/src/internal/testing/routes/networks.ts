@@ -1,10 +1,11 @@
 /**
- * The bridge network.
+ * Managed bridge networks: the default one, and those created (`network-writes.ts`).
  */
 import * as Effect from "effect/Effect"
 import * as H from "../http.js"
 import { etagOf } from "../model.js"
 import { enc, type Handler, recursion, withProject } from "./common.js"
+import { changeNetwork, createNetwork } from "./network-writes.js"
 
 export const networks: Handler = (server, request) => {
   const name = request.segments[1]
@@ -30,7 +31,8 @@ export const networks: Handler = (server, request) => {
     }
   }
   if (name === undefined) {
-    if (request.method !== "GET") return H.refuse(501, "Creating networks is not modelled by the fake")
+    if (request.method === "POST") return createNetwork(server, request)
+    if (request.method !== "GET") return H.refuse(405, "Method not allowed")
     const all = [...server.networks.values()]
     return H.sync(recursion(request) >= 1 ? all.map(render) : all.map((n) => `/1.0/networks/${enc(n.name)}`))
   }
@@ -70,6 +72,6 @@ export const networks: Handler = (server, request) => {
       })
     }
     default:
-      return H.refuse(501, "Only reading and updating the bridge is modelled by the fake")
+      return changeNetwork(server, request)
   }
 }

@@ -6,6 +6,15 @@ import * as H from "../http.js"
 import { etagOf, validInstanceName } from "../model.js"
 import { enc, type Handler, recursion } from "./common.js"
 
+/**
+ * Profile creation, rename and delete answer at once on every dialect (LXD 6.x's
+ * `storage_and_profile_operations` made only PUT and PATCH background operations).
+ */
+const syncWrite = (apply: () => void, created?: string): H.Answer => {
+  apply()
+  return created === undefined ? H.sync(null) : H.sync(null, { status: 201, location: created })
+}
+
 export const profiles: Handler = (server, request) => {
   const project = server.projectOf(request)
   const home = server.profileHome(project)
@@ -16,14 +25,13 @@ export const profiles: Handler = (server, request) => {
       if (typeof body.name !== "string" || !validInstanceName(body.name)) {
         return H.refuse(400, "Invalid profile name")
       }
-      if (home.profiles.has(body.name)) return H.refuse(409, `The profile "${body.name}" already exists`)
+      // LXD 5.0 and Incus 6.0 answer a duplicate with 500 (a database error), not 409
+      if (home.profiles.has(body.name)) return H.refuse(500, `The profile "${body.name}" already exists`)
       const profileName = body.name
       const location = `/1.0/profiles/${enc(profileName)}`
       const config = H.stringMap(body.config, "config")
       const devices = H.deviceMap(body.devices)
-      return server.write(project.name, "Creating profile", { method: "POST", path: "/1.0/profiles" }, {
-        profiles: [location]
-      }, () => {
+      return syncWrite(() => {
         home.profiles.set(profileName, {
           name: profileName,
           description: typeof body.description === "string" ? body.description : "",
@@ -70,7 +78,7 @@ export const profiles: Handler = (server, request) => {
       if (home.profiles.has(body.name)) return H.refuse(409, `Name "${body.name}" already in use`)
       const newName = body.name
       const location = `/1.0/profiles/${enc(newName)}`
-      return server.write(project.name, "Renaming profile", origin, { profiles: [path] }, () => {
+      return syncWrite(() => {
         home.profiles.delete(name)
         profile.name = newName
         home.profiles.set(newName, profile)
@@ -84,7 +92,7 @@ export const profiles: Handler = (server, request) => {
     case "DELETE":
       if (name === "default") return H.refuse(403, "The \"default\" profile cannot be deleted")
       if (server.profileUsers(home, name).length > 0) return H.refuse(400, "Profile is currently in use")
-      return server.write(project.name, "Deleting profile", origin, { profiles: [path] }, () => {
+      return syncWrite(() => {
         home.profiles.delete(name)
         Effect.runSync(server.lifecycle(project.name, "profile-deleted", path))
       })

@@ -5,6 +5,7 @@ import * as Effect from "effect/Effect"
 import * as H from "../http.js"
 import { etagOf } from "../model.js"
 import { enc, type Handler, recursion } from "./common.js"
+import { changePool, poolEtag, poolState } from "./pool-writes.js"
 
 export const storage: Handler = (server, request) => {
   const project = server.projectOf(request)
@@ -12,20 +13,23 @@ export const storage: Handler = (server, request) => {
   const poolView = {
     name: server.pool,
     driver: "dir",
-    description: "",
-    config: { source: `/var/lib/${server.family}/storage-pools/${server.pool}` },
+    description: poolState(server).description,
+    config: poolState(server).config,
     status: "Created",
     locations: ["none"],
     used_by: []
   }
   if (poolName === undefined) {
+    if (request.method === "POST" && H.jsonBody(request).name === server.pool) {
+      return H.refuse(409, `Storage pool "${server.pool}" already exists`)
+    }
     if (request.method !== "GET") return H.refuse(501, "Creating storage pools is not modelled by the fake")
     return H.sync(recursion(request) >= 1 ? [poolView] : [`/1.0/storage-pools/${server.pool}`])
   }
   if (poolName !== server.pool) return H.refuse(404, "Storage pool not found")
   if (section === undefined) {
-    if (request.method !== "GET") return H.refuse(501, "Changing storage pools is not modelled by the fake")
-    return H.sync(poolView, { etag: etagOf(poolView.config) })
+    if (request.method !== "GET") return changePool(server, request)
+    return H.sync(poolView, { etag: poolEtag(server) })
   }
   if (section === "resources") return H.sync({ space: { used: 4096, total: 1 << 30 }, inodes: { used: 1, total: 1 } })
   if (section !== "volumes") return H.refuse(404, "not found")
