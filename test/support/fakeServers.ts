@@ -39,7 +39,7 @@ const fakeEnv = (dialect: Testing.Dialect, client: TestCert): DaemonEnv => ({
   imageSplitRootfs: `${unavailable}/busybox-rootfs.squashfs`,
   storagePool: "default",
   network: dialect === "incus-6.0" ? "incusbr0" : "lxdbr0",
-  serverVersion: dialect === "lxd-5.0" ? "5.0.2" : dialect === "lxd-6" ? "6.1" : "6.0.4"
+  serverVersion: dialect === "lxd-5.0" ? "5.0.2" : dialect === "lxd-6" ? "6.2" : "6.0.4"
 })
 
 export const fakeServers = (): ReadonlyArray<TestServer> => {

@@ -201,10 +201,19 @@ export const startTarget = (
 ): Effect.Effect<Operation, RequestError> => tryEachUrl(urls, (url) => t.targetOps.startOperation(t.request(url)))
 
 /**
+ * How long a failure of the source's side waits for the target's own answer. When the
+ * target refuses (a name taken, a pool missing), the source's operation usually fails
+ * too, a moment earlier or later, with an echo ("connection closed", a 401 on its
+ * websocket); the target's error is the one that says what went wrong.
+ */
+const SOURCE_FAILURE_GRACE = "5 seconds"
+
+/**
  * Follow a transfer to its end: `targetEnd` (the target's operation, waited for) and the
  * source's side at the same time. When the target's side fails or is interrupted, the
  * source's operation is abandoned (it would otherwise wait for a connection until it
- * times out); `release` runs whatever happened.
+ * times out); the target's error wins over the source's when both fail (see
+ * `SOURCE_FAILURE_GRACE`); `release` runs whatever happened.
  */
 export const supervise = <E>(
   t: Transfer,
@@ -212,7 +221,7 @@ export const supervise = <E>(
 ): Effect.Effect<void, E | RequestError> =>
   Effect.all([
     Effect.onExit(targetEnd, (exit) => (Exit.isSuccess(exit) ? Effect.void : t.abandon)),
-    t.sourceDone
+    Effect.catchAll(t.sourceDone, (e) => Effect.zipRight(Effect.sleep(SOURCE_FAILURE_GRACE), Effect.fail(e)))
   ], { concurrency: 2, discard: true }).pipe(Effect.ensuring(t.release))
 
 /**

@@ -172,7 +172,7 @@ export class FakeServer {
     this.clientCertificate = options.clientCertificate
     this.dialect = options.dialect
     this.family = options.dialect === "incus-6.0" ? "incus" : "lxd"
-    this.version = options.dialect === "lxd-5.0" ? "5.0.2" : options.dialect === "lxd-6" ? "6.1" : "6.0.4"
+    this.version = options.dialect === "lxd-5.0" ? "5.0.2" : options.dialect === "lxd-6" ? "6.2" : "6.0.4"
     this.extensions = [
       ...(options.dialect === "lxd-5.0"
         ? Extensions.lxd50
