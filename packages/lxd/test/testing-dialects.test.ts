@@ -70,9 +70,10 @@ describe("testing dialects: sync or background writes", () => {
         assert.deepStrictEqual([...(yield* networks.listNames())].sort(), [
           dialect === "incus-6.0" ? "incusbr0" : "lxdbr0"
         ])
-        // the fake never picks addresses itself, and the bridge the default profile uses stays
-        const auto = yield* Effect.flip(networks.create({ name: "br4", config: { "ipv4.address": "auto" } }))
-        assert.strictEqual(auto._tag, "LXDAPIException")
+        // a name that is taken is a conflict, and the bridge the default profile uses stays
+        const taken = dialect === "incus-6.0" ? "incusbr0" : "lxdbr0"
+        const again = yield* Effect.flip(networks.create({ name: taken, config }))
+        assert.strictEqual(again._tag, "Conflict")
         const used = yield* Effect.flip(networks.delete(dialect === "incus-6.0" ? "incusbr0" : "lxdbr0"))
         assert.strictEqual(used._tag, "LXDAPIException")
       }).pipe(Effect.provide(Testing.layer({ dialect }))))

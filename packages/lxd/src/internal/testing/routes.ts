@@ -10,6 +10,7 @@ import * as H from "./http.js"
 import { auth, untrustedAllowed } from "./routes/auth.js"
 import { backups } from "./routes/backups.js"
 import { certificates } from "./routes/certificates.js"
+import type { Handler } from "./routes/common.js"
 import { exec } from "./routes/exec.js"
 import { files } from "./routes/files.js"
 import { images } from "./routes/images.js"
@@ -44,6 +45,25 @@ import { storage } from "./routes/storage.js"
 import { warnings } from "./routes/warnings.js"
 import type { FakeServer } from "./server.js"
 
+/** One member's handlers by method (`PATCH` goes where `PUT` goes); 405 for any other method. */
+const byMethod =
+  (handlers: { readonly GET: Handler; readonly PUT: Handler; readonly POST: Handler; readonly DELETE: Handler }) =>
+  (server: FakeServer, request: H.FakeRequest): H.Answer | Effect.Effect<H.Answer> => {
+    const method = request.method === "PATCH" ? "PUT" : request.method
+    if (method !== "GET" && method !== "PUT" && method !== "POST" && method !== "DELETE") {
+      return H.refuse(405, "Method not allowed")
+    }
+    return handlers[method](server, request)
+  }
+
+const instanceMember = byMethod({ GET: getInstance, PUT: updateInstance, POST: postInstance, DELETE: deleteInstance })
+const snapshotMember = byMethod({
+  GET: getSnapshot,
+  PUT: updateSnapshot,
+  POST: renameSnapshot,
+  DELETE: deleteSnapshot
+})
+
 const route = (server: FakeServer, request: H.FakeRequest): H.Answer | Effect.Effect<H.Answer> => {
   const s = request.segments
   const m = request.method
@@ -70,37 +90,13 @@ const route = (server: FakeServer, request: H.FakeRequest): H.Answer | Effect.Ef
   switch (s[0]) {
     case "instances": {
       if (s.length === 1) return m === "POST" ? createInstance(server, request) : listInstances(server, request)
-      if (s.length === 2) {
-        switch (m) {
-          case "GET":
-            return getInstance(server, request)
-          case "PUT":
-          case "PATCH":
-            return updateInstance(server, request)
-          case "POST":
-            return postInstance(server, request)
-          case "DELETE":
-            return deleteInstance(server, request)
-        }
-        return H.refuse(405, "Method not allowed")
-      }
+      if (s.length === 2) return instanceMember(server, request)
       switch (s[2]) {
         case "state":
           return m === "PUT" ? putState(server, request) : getState(server, request)
         case "snapshots":
           if (s.length === 3) return m === "POST" ? createSnapshot(server, request) : listSnapshots(server, request)
-          switch (m) {
-            case "GET":
-              return getSnapshot(server, request)
-            case "PUT":
-            case "PATCH":
-              return updateSnapshot(server, request)
-            case "POST":
-              return renameSnapshot(server, request)
-            case "DELETE":
-              return deleteSnapshot(server, request)
-          }
-          return H.refuse(405, "Method not allowed")
+          return snapshotMember(server, request)
         case "exec":
           return exec(server, request)
         case "files":
