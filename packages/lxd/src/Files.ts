@@ -413,14 +413,20 @@ const singlePathCalls = (http: LxdHttpService) => {
     p: string,
     headers: Record<string, string>,
     data: Uint8Array | Stream.Stream<Uint8Array, E>,
-    contentLength?: number
+    contentLength?: number,
+    file?: { readonly path: string; readonly readFailed: (cause: unknown) => E }
   ) =>
     http.send({
       method: "POST",
       path: filesPath(instance),
       query: { path: p },
       headers,
-      raw: { contentType: "application/octet-stream", data, ...(contentLength === undefined ? {} : { contentLength }) }
+      raw: {
+        contentType: "application/octet-stream",
+        data,
+        ...(contentLength === undefined ? {} : { contentLength }),
+        ...(file === undefined ? {} : { file })
+      }
     })
 
   const ownershipHeaders = (o: Ownership | undefined) => ownershipHeadersOf(prefix, o)
@@ -443,19 +449,55 @@ const singlePathCalls = (http: LxdHttpService) => {
       yield* post(instance, p, headers, body)
     })
 
-  /** `write` of a stream whose length is known (a local file): sent with a content-length, not chunked. */
+  /**
+   * `write` of a local file: sent with a content-length, not chunked; `data` reads the file,
+   * which a transport with a bulk path reads itself (`file`).
+   */
   const writeSized = <E>(
     instance: string,
     p: string,
     data: Stream.Stream<Uint8Array, E>,
     size: number,
-    options: Ownership
+    options: Ownership,
+    file?: { readonly path: string; readonly readFailed: (cause: unknown) => E }
   ): Effect.Effect<void, FilesError | E> =>
     Effect.gen(function*() {
       yield* checkTarget(instance, "path", p, options)
       const headers = { ...ownershipHeaders(options), [header("Type")]: "file", [header("Write")]: "overwrite" }
-      yield* post(instance, p, headers, data, size)
+      yield* post(instance, p, headers, data, size, file)
     })
+
+  /**
+   * A file's contents handed to `write` (symlinks followed, as `read` does): on a
+   * transport with a bulk path, read on a connection of its own into reused buffers.
+   */
+  const saveTo = <W>(
+    instance: string,
+    p: string,
+    write: (pieces: ReadonlyArray<Uint8Array>) => Promise<void>,
+    writeFailed: (cause: unknown) => W
+  ): Effect.Effect<number, FilesError | W> => {
+    const from = (at: string, hops: number): Effect.Effect<number, FilesError | W> =>
+      Effect.scoped(Effect.gen(function*() {
+        yield* checkTarget(instance, "path", at)
+        const res = yield* http.raw({ method: "GET", path: filesPath(instance), query: { path: at }, bulk: true })
+        const info = yield* infoFrom(at, "GET", res)
+        if (info.type === "directory") {
+          return yield* Effect.fail(
+            new InvalidArgument({ argument: "path", reason: `"${at}" is a directory (use list)` })
+          )
+        }
+        if (info.type === "symlink") {
+          if (hops >= MAX_SYMLINK_HOPS) {
+            return yield* Effect.fail(new InvalidArgument({ argument: "path", reason: `too many symlinks at "${p}"` }))
+          }
+          const target = (yield* bodyText(res)).trim()
+          return yield* from(resolveLink(at, target), hops + 1)
+        }
+        return yield* res.writeTo(write, writeFailed)
+      }))
+    return from(p, 0)
+  }
 
   const stat = (instance: string, p: string): Effect.Effect<FileInfo, FilesError> =>
     Effect.scoped(Effect.gen(function*() {
@@ -518,7 +560,7 @@ const singlePathCalls = (http: LxdHttpService) => {
       )
     })
 
-  return { read, write, writeSized, stat, list, mkdir, delete: remove, symlink }
+  return { read, write, writeSized, saveTo, stat, list, mkdir, delete: remove, symlink }
 }
 
 /**
@@ -614,8 +656,8 @@ const sftpCalls = (http: LxdHttpService, single: ReturnType<typeof singlePathCal
  */
 export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*() {
   const http = yield* LxdHttp
-  const { writeSized, ...single } = singlePathCalls(http)
-  const transfers = { ...single, writeSized }
+  const { saveTo, writeSized, ...single } = singlePathCalls(http)
+  const transfers = { ...single, writeSized, saveTo }
   const { chmod, chown, remove, sftp } = sftpCalls(http, transfers)
 
   const push = (

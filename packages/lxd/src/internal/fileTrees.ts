@@ -4,7 +4,6 @@
  * with bounded concurrency that waits for every clean-up.
  */
 import * as NodeStream from "@effect/platform-node/NodeStream"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
@@ -21,8 +20,16 @@ export type SingleFiles = Pick<Files, "read" | "write" | "stat" | "list" | "mkdi
     path: string,
     data: Stream.Stream<Uint8Array, E>,
     size: number,
-    options: Ownership
+    options: Ownership,
+    file?: { readonly path: string; readonly readFailed: (cause: unknown) => E }
   ) => Effect.Effect<void, FilesError | E>
+  /** A file's contents handed to `write` batch by batch (see `RawResponse.writeTo`). */
+  readonly saveTo: <W>(
+    instance: string,
+    path: string,
+    write: (pieces: ReadonlyArray<Uint8Array>) => Promise<void>,
+    writeFailed: (cause: unknown) => W
+  ) => Effect.Effect<number, FilesError | W>
 }
 
 /**
@@ -103,7 +110,8 @@ const pushFile = (
       (cause) => localError(`cannot read ${local}`, cause)
     ),
     size,
-    { mode, uid: ids?.uid, gid: ids?.gid }
+    { mode, uid: ids?.uid, gid: ids?.gid },
+    { path: local, readFailed: (cause) => localError(`cannot read ${local}`, cause) }
   )
 
 /** `Files.push`: a file, or a directory tree (directories parent first, then files and links). */
@@ -170,12 +178,13 @@ const pullFile = (files: SingleFiles, instance: string, remote: string, local: s
           }),
           (h) => Effect.promise(() => h.close())
         )
-        // all the chunks that have arrived go to the disk in one writev
-        yield* Stream.runForEachChunk(files.read(instance, remote), (chunk) =>
-          Effect.tryPromise({
-            try: () => handle.writev(Chunk.toArray(chunk)),
-            catch: (cause) => localError(`cannot write ${local}`, cause)
-          }))
+        // all the pieces that have arrived go to the disk in one writev
+        yield* files.saveTo(
+          instance,
+          remote,
+          (pieces) => handle.writev(pieces as Array<Uint8Array>).then(() => undefined),
+          (cause) => localError(`cannot write ${local}`, cause)
+        )
       })
     )
     yield* Effect.tryPromise({
