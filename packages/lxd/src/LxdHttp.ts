@@ -202,6 +202,8 @@ export interface RawBody<E = never> {
   readonly file?: {
     readonly path: string
     readonly readFailed: (cause: unknown) => E
+    /** Sees each piece of the file as it is read (e.g. to hash it), on either path. */
+    readonly observe?: ((piece: Uint8Array) => void) | undefined
   } | undefined
 }
 

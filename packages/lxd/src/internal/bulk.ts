@@ -233,6 +233,7 @@ class Connection<E> {
         )
       }
       this.position += bytes
+      upload.observe?.(buffer.subarray(0, bytes))
       this.writesInFlight++
       this.socket.write(buffer.subarray(0, bytes), (writeError) => {
         this.writesInFlight--

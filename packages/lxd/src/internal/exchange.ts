@@ -62,8 +62,12 @@ export interface BulkRequest<E> {
   /** The path with its query, already encoded. */
   readonly path: string
   readonly headers: Readonly<Record<string, string>>
-  /** The body: this many bytes of a local file. */
-  readonly upload?: { readonly path: string; readonly size: number } | undefined
+  /** The body: this many bytes of a local file; `observe` sees each piece as it is read (e.g. to hash it). */
+  readonly upload?: {
+    readonly path: string
+    readonly size: number
+    readonly observe?: ((piece: Uint8Array) => void) | undefined
+  } | undefined
   /** The answer's head must have arrived within this many milliseconds of the body's end. */
   readonly timeoutMs: number
   /** The longest wait for the next bytes of the answer's body (or for the socket to take the upload's). */

@@ -3,7 +3,6 @@
  * `Files.pull` of directories), built on the single-file calls. Work on many files runs
  * with bounded concurrency that waits for every clean-up.
  */
-import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
@@ -11,6 +10,7 @@ import * as NodePath from "node:path"
 import type { FileInfo, FilesError, Ownership, Service as Files, TransferOptions } from "../Files.js"
 import { InvalidArgument } from "../LxdError.js"
 import { forEachBounded, forEachBoundedDiscard } from "./concurrency.js"
+import { fileStream, localFailure } from "./localFiles.js"
 
 /** The single-file calls a tree transfer is made of. */
 export type SingleFiles = Pick<Files, "read" | "write" | "stat" | "list" | "mkdir" | "symlink"> & {
@@ -32,18 +32,8 @@ export type SingleFiles = Pick<Files, "read" | "write" | "stat" | "list" | "mkdi
   ) => Effect.Effect<number, FilesError | W>
 }
 
-/**
- * The size of the reads of a local file being pushed: 1 MiB chunks keep the per-chunk
- * work (the Effect stream, the body adapter, the socket writes) small next to the copy.
- */
-const READ_CHUNK = 1024 * 1024
-
 /** A local failure (reading, creating, writing a local file), named after the local path. */
-export const localError = (what: string, cause: unknown): InvalidArgument =>
-  new InvalidArgument({
-    argument: "localPath",
-    reason: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`
-  })
+export const localError = localFailure
 
 /** `dir` + `/` + `name`, without doubling the slash. */
 export const joinRemote = (dir: string, name: string): string => (dir.endsWith("/") ? dir + name : `${dir}/${name}`)
@@ -105,10 +95,7 @@ const pushFile = (
   files.writeSized(
     instance,
     remote,
-    NodeStream.fromReadable<InvalidArgument, Uint8Array>(
-      () => Fs.createReadStream(local, { highWaterMark: READ_CHUNK }),
-      (cause) => localError(`cannot read ${local}`, cause)
-    ),
+    fileStream(local),
     size,
     { mode, uid: ids?.uid, gid: ids?.gid },
     { path: local, readFailed: (cause) => localError(`cannot read ${local}`, cause) }

@@ -275,11 +275,17 @@ export const makeRequests = (
       if (request.raw !== undefined) {
         const raw = request.raw
         if (raw.data instanceof Uint8Array) {
+          raw.file?.observe?.(raw.data)
           req = HttpClientRequest.bodyUint8Array(req, raw.data, raw.contentType)
         } else {
           const sent = yield* Deferred.make<void>()
           bodySent = sent
-          const body = raw.data.pipe(
+          const observe = raw.file?.observe
+          const data = observe === undefined ? raw.data : Stream.mapChunks(raw.data, (chunk) => {
+            for (const piece of chunk) observe(piece)
+            return chunk
+          })
+          const body = data.pipe(
             Stream.tapError((e) =>
               Effect.sync(() => {
                 bodyFailure = Option.some(e)
@@ -352,7 +358,12 @@ export const makeRequests = (
   const bulkRequest = <E>(
     request: LxdRequest<E>,
     prepared: { readonly headers: Record<string, string>; readonly origin: RequestOrigin; readonly url: string },
-    upload?: { readonly path: string; readonly size: number; readonly readFailed: (cause: unknown) => E }
+    upload?: {
+      readonly path: string
+      readonly size: number
+      readonly readFailed: (cause: unknown) => E
+      readonly observe?: ((piece: Uint8Array) => void) | undefined
+    }
   ): BulkRequest<RequestError | E> => {
     const { headers, origin, url } = prepared
     const timeout = request.timeout === undefined ? bounds.request : Duration.decode(request.timeout)
@@ -378,7 +389,12 @@ export const makeRequests = (
   const sendFile = <E>(
     request: LxdRequest<E>,
     path: Bulk,
-    file: { readonly path: string; readonly size: number; readonly readFailed: (cause: unknown) => E }
+    file: {
+      readonly path: string
+      readonly size: number
+      readonly readFailed: (cause: unknown) => E
+      readonly observe?: ((piece: Uint8Array) => void) | undefined
+    }
   ): Effect.Effect<LxdResponse, RequestError | E> =>
     Effect.flatMap(prepare(request), (prepared) => {
       prepared.headers["content-type"] = request.raw!.contentType
