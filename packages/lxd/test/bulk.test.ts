@@ -21,7 +21,7 @@ import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { Files, LxdHttp, LxdTransport } from "../src/index.js"
+import { Files, Images, InstanceBackups, LxdHttp, LxdTransport, Operations } from "../src/index.js"
 import { error, serverInfo, sync } from "./fakeServer.js"
 import { recordingTracer } from "./recordingTracer.js"
 
@@ -521,5 +521,75 @@ describe("bulk path: only for the transport's own client", () => {
       assert.notStrictEqual(post.headers["connection"], "close")
       assert.strictEqual(sha(post.body), sha(data))
       assert.strictEqual(sha(Fs.readFileSync(Path.join(dir, "back.bin"))), sha(data))
+    })))
+})
+
+describe("bulk path: images and backups into local files", () => {
+  it.live("Images.exportTo checks the bytes against the fingerprint and leaves no file when they differ", () =>
+    scoped(Effect.gen(function*() {
+      const good = random(700_000)
+      const goodFp = sha(good)
+      const { socketPath } = yield* server((req, res) => {
+        const fp = /\/1\.0\/images\/([0-9a-f]+)\/export/.exec(req.url)?.[1]
+        res.writeHead(200, { "content-type": "application/octet-stream", "content-length": String(good.length) })
+        // for any other fingerprint, the same bytes: they do not hash to it
+        res.end(fp === undefined ? undefined : good)
+      })
+      const dir = yield* tmpDir
+      const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath })
+      const images = yield* Images.Images.pipe(
+        Effect.provide(
+          Images.layer.pipe(Layer.provide(Operations.layer), Layer.provideMerge(Layer.succeed(LxdHttp.LxdHttp, http)))
+        )
+      )
+      yield* images.exportTo(goodFp.slice(0, 16), Path.join(dir, "ok.tar"))
+      assert.strictEqual(sha(Fs.readFileSync(Path.join(dir, "ok.tar"))), goodFp)
+      const other = "ab".repeat(32)
+      const exit = yield* Effect.exit(images.exportTo(other, Path.join(dir, "bad.tar")))
+      assert.match(errorText(exit), /^DecodeError: .*hash to/)
+      assert.isFalse(Fs.existsSync(Path.join(dir, "bad.tar")))
+      assert.strictEqual(LxdHttp.openBulkConnectionCount(), 0)
+    })))
+
+  it.live("InstanceBackups.importFile sends the tarball straight from the file", () =>
+    scoped(Effect.gen(function*() {
+      const tarball = random(1_500_000)
+      const { seen, socketPath } = yield* server((req, res) => {
+        res.writeHead(200, { "content-type": "application/json" })
+        if (req.method === "POST") {
+          res.end(JSON.stringify({
+            type: "sync",
+            status: "Success",
+            status_code: 200,
+            metadata: {}
+          }))
+          return
+        }
+        res.end(JSON.stringify(sync({
+          name: "restored",
+          status: "Stopped",
+          status_code: 102,
+          architecture: "x86_64",
+          created_at: "2026-01-01T00:00:00Z"
+        })))
+      })
+      const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath })
+      const backups = yield* InstanceBackups.InstanceBackups.pipe(
+        Effect.provide(
+          InstanceBackups.layer.pipe(
+            Layer.provide(Operations.layer),
+            Layer.provideMerge(Layer.succeed(LxdHttp.LxdHttp, http))
+          )
+        )
+      )
+      const dir = yield* tmpDir
+      Fs.writeFileSync(Path.join(dir, "b.tar"), tarball)
+      const restored = yield* backups.importFile(Path.join(dir, "b.tar"), { name: "restored" })
+      assert.strictEqual(restored.name, "restored")
+      const post = seen.find((s) => s.method === "POST")!
+      assert.strictEqual(post.url, "/1.0/instances")
+      assert.strictEqual(post.headers["connection"], "close")
+      assert.strictEqual(post.headers["content-length"], String(tarball.length))
+      assert.strictEqual(sha(post.body), sha(tarball))
     })))
 })
