@@ -386,11 +386,15 @@ const singlePathCalls = (http: LxdHttpService) => {
   const get = (instance: string, p: string) =>
     http.raw({ method: "GET", path: filesPath(instance), query: { path: p } })
 
-  const read = (instance: string, p: string): Stream.Stream<Uint8Array, FilesError> => {
-    const from = (at: string, hops: number): Stream.Stream<Uint8Array, FilesError> =>
-      Stream.unwrapScoped(Effect.gen(function*() {
+  /**
+   * The answer to a GET of a file, symlinks followed (each link read on its own request);
+   * `bulk` asks for the transport's bulk path (the answer will go to `writeTo`).
+   */
+  const openFile = (instance: string, p: string, bulk: boolean) => {
+    const from = (at: string, hops: number): Effect.Effect<RawResponse, FilesError, Scope.Scope> =>
+      Effect.gen(function*() {
         yield* checkTarget(instance, "path", at)
-        const res = yield* get(instance, at)
+        const res = yield* http.raw({ method: "GET", path: filesPath(instance), query: { path: at }, bulk })
         const info = yield* infoFrom(at, "GET", res)
         if (info.type === "directory") {
           return yield* Effect.fail(
@@ -401,12 +405,15 @@ const singlePathCalls = (http: LxdHttpService) => {
           if (hops >= MAX_SYMLINK_HOPS) {
             return yield* Effect.fail(new InvalidArgument({ argument: "path", reason: `too many symlinks at "${p}"` }))
           }
-          return from(resolveLink(at, (yield* bodyText(res)).trim()), hops + 1)
+          return yield* from(resolveLink(at, (yield* bodyText(res)).trim()), hops + 1)
         }
-        return res.body
-      }))
+        return res
+      })
     return from(p, 0)
   }
+
+  const read = (instance: string, p: string): Stream.Stream<Uint8Array, FilesError> =>
+    Stream.unwrapScoped(Effect.map(openFile(instance, p, false), (res) => res.body))
 
   const post = <E = never>(
     instance: string,
@@ -476,28 +483,8 @@ const singlePathCalls = (http: LxdHttpService) => {
     p: string,
     write: (pieces: ReadonlyArray<Uint8Array>) => Promise<void>,
     writeFailed: (cause: unknown) => W
-  ): Effect.Effect<number, FilesError | W> => {
-    const from = (at: string, hops: number): Effect.Effect<number, FilesError | W> =>
-      Effect.scoped(Effect.gen(function*() {
-        yield* checkTarget(instance, "path", at)
-        const res = yield* http.raw({ method: "GET", path: filesPath(instance), query: { path: at }, bulk: true })
-        const info = yield* infoFrom(at, "GET", res)
-        if (info.type === "directory") {
-          return yield* Effect.fail(
-            new InvalidArgument({ argument: "path", reason: `"${at}" is a directory (use list)` })
-          )
-        }
-        if (info.type === "symlink") {
-          if (hops >= MAX_SYMLINK_HOPS) {
-            return yield* Effect.fail(new InvalidArgument({ argument: "path", reason: `too many symlinks at "${p}"` }))
-          }
-          const target = (yield* bodyText(res)).trim()
-          return yield* from(resolveLink(at, target), hops + 1)
-        }
-        return yield* res.writeTo(write, writeFailed)
-      }))
-    return from(p, 0)
-  }
+  ): Effect.Effect<number, FilesError | W> =>
+    Effect.scoped(Effect.flatMap(openFile(instance, p, true), (res) => res.writeTo(write, writeFailed)))
 
   const stat = (instance: string, p: string): Effect.Effect<FileInfo, FilesError> =>
     Effect.scoped(Effect.gen(function*() {

@@ -92,6 +92,12 @@ const fileHeaders = (type: string, size?: number): Http.OutgoingHttpHeaders => (
   ...(size === undefined ? {} : { "content-length": String(size) })
 })
 
+/** An empty synchronous success. */
+const answerOk: Route = (_req, res) => {
+  res.writeHead(200, { "content-type": "application/json" })
+  res.end(JSON.stringify(sync({})))
+}
+
 const filesOn = (socketPath: string, options: Omit<LxdHttp.UnixOptions, "socketPath"> = {}) =>
   Effect.gen(function*() {
     const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath, ...options })
@@ -121,10 +127,7 @@ const scoped = <A, E>(effect: Effect.Effect<A, E, Scope.Scope>) => Effect.scoped
 describe("bulk path: push", () => {
   it.live("Files.push sends the local file's exact bytes with its length, on a connection of its own", () =>
     scoped(Effect.gen(function*() {
-      const { seen, socketPath } = yield* server((_req, res) => {
-        res.writeHead(200, { "content-type": "application/json" })
-        res.end(JSON.stringify(sync({})))
-      })
+      const { seen, socketPath } = yield* server(answerOk)
       const dir = yield* tmpDir
       const data = random(3 * 1024 * 1024 + 12345)
       Fs.writeFileSync(Path.join(dir, "f.bin"), data, { mode: 0o640 })
@@ -146,10 +149,7 @@ describe("bulk path: push", () => {
 
   it.live("a server that never answers 100 Continue still gets the body", () =>
     scoped(Effect.gen(function*() {
-      const { seen, socketPath } = yield* server((_req, res) => {
-        res.writeHead(200, { "content-type": "application/json" })
-        res.end(JSON.stringify(sync({})))
-      }, { sendContinue: false })
+      const { seen, socketPath } = yield* server(answerOk, { sendContinue: false })
       const dir = yield* tmpDir
       const data = random(100_000)
       Fs.writeFileSync(Path.join(dir, "f.bin"), data)
@@ -160,10 +160,7 @@ describe("bulk path: push", () => {
 
   it.live("an empty file is sent as an empty body", () =>
     scoped(Effect.gen(function*() {
-      const { seen, socketPath } = yield* server((_req, res) => {
-        res.writeHead(200, { "content-type": "application/json" })
-        res.end(JSON.stringify(sync({})))
-      })
+      const { seen, socketPath } = yield* server(answerOk)
       const dir = yield* tmpDir
       Fs.writeFileSync(Path.join(dir, "empty"), "")
       const files = yield* filesOn(socketPath)
@@ -189,10 +186,7 @@ describe("bulk path: push", () => {
 
   it.live("a local file shorter than the declared length, or missing, fails with the caller's error", () =>
     scoped(Effect.gen(function*() {
-      const { socketPath } = yield* server((_req, res) => {
-        res.writeHead(200, { "content-type": "application/json" })
-        res.end(JSON.stringify(sync({})))
-      })
+      const { socketPath } = yield* server(answerOk)
       const dir = yield* tmpDir
       Fs.writeFileSync(Path.join(dir, "f.bin"), random(1000))
       const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath })
@@ -246,10 +240,7 @@ describe("bulk path: push", () => {
 
   it.live("the request gets an HTTP client span with its status", () =>
     scoped(Effect.gen(function*() {
-      const { seen, socketPath } = yield* server((_req, res) => {
-        res.writeHead(200, { "content-type": "application/json" })
-        res.end(JSON.stringify(sync({})))
-      })
+      const { seen, socketPath } = yield* server(answerOk)
       const dir = yield* tmpDir
       Fs.writeFileSync(Path.join(dir, "f.bin"), random(10))
       const files = yield* filesOn(socketPath)
