@@ -232,20 +232,10 @@ const pull = Effect.gen(function*() {
 })
 
 /**
- * How the image and backup rows read their local file: `fs.stream` with 1 MiB chunks (the
- * size `Files.push` reads with). The platform's default, 64 KiB, costs about 1.5-2x the
- * CPU per byte (each chunk crosses the file read, the Stream stages, the platform's body
- * adapter and a socket write): see bench/README.md, "Where the time goes".
- */
-const READ_CHUNK = FileSystem.MiB(1)
-
-/**
- * Upload a unified image tarball (`Images.unified` of `fs.stream` of the file, its size
- * as the content length), then delete it (not timed) so that the next repetition uploads
- * it anew.
+ * Upload a unified image tarball from its local file (`Images.unifiedFile`: the bulk path),
+ * then delete it (not timed) so that the next repetition uploads it anew.
  */
 const imageUpload = Effect.gen(function*() {
-  const fs = yield* FileSystem.FileSystem
   const images = yield* Images.Images
   const file = flag(flags, "file")
   const fingerprint = flag(flags, "fingerprint")
@@ -256,9 +246,7 @@ const imageUpload = Effect.gen(function*() {
   const baseRssKiB = rssKiB()
   for (let r = 0; r < reps; r++) {
     times.start()
-    const image = yield* images.upload(
-      Images.unified(fs.stream(file, { chunkSize: READ_CHUNK }), { contentLength: bytes })
-    )
+    const image = yield* images.upload(Images.unifiedFile(file))
     const s = times.stop()
     yield* images.delete(image.fingerprint)
     if (image.fingerprint !== fingerprint || image.size !== bytes) {
@@ -269,9 +257,8 @@ const imageUpload = Effect.gen(function*() {
   emit({ scenario: "imageup", tool, transport, ...times, bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
 })
 
-/** Export an image to a local file (`Images.export`, its chunks' bytes into `fs.sink`). */
+/** Export an image to a local file (`Images.exportTo`: the bulk path, the fingerprint checked). */
 const imageExport = Effect.gen(function*() {
-  const fs = yield* FileSystem.FileSystem
   const images = yield* Images.Images
   const fingerprint = flag(flags, "fingerprint")
   const out = flag(flags, "out")
@@ -282,7 +269,7 @@ const imageExport = Effect.gen(function*() {
   for (let r = 0; r < reps; r++) {
     Fs.rmSync(out, { force: true })
     times.start()
-    yield* images.export(fingerprint).pipe(Stream.map((c) => c.data), Stream.run(fs.sink(out)))
+    yield* images.exportTo(fingerprint, out)
     const s = times.stop()
     const bytes = Fs.statSync(out).size
     Fs.rmSync(out, { force: true })
@@ -293,11 +280,10 @@ const imageExport = Effect.gen(function*() {
 })
 
 /**
- * What `lxc export` does: make a backup (instance only, uncompressed), stream it into a
- * local file, delete the backup on the server.
+ * What `lxc export` does: make a backup (instance only, uncompressed), save it into a
+ * local file (`InstanceBackups.exportTo`: the bulk path), delete the backup on the server.
  */
 const backupExport = Effect.gen(function*() {
-  const fs = yield* FileSystem.FileSystem
   const backups = yield* InstanceBackups.InstanceBackups
   const name = flag(flags, "name")
   const out = flag(flags, "out")
@@ -309,8 +295,7 @@ const backupExport = Effect.gen(function*() {
     Fs.rmSync(out, { force: true })
     times.start()
     const backup = yield* backups.create(name, { instanceOnly: true, compressionAlgorithm: "none" })
-    yield* backups.export(name, backup.name).pipe(
-      Stream.run(fs.sink(out)),
+    yield* backups.exportTo(name, backup.name, out).pipe(
       Effect.ensuring(backups.delete(name, backup.name).pipe(Effect.orDie))
     )
     const s = times.stop()
@@ -321,9 +306,8 @@ const backupExport = Effect.gen(function*() {
   emit({ scenario: "backupexport", tool, transport, ...times, bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
 })
 
-/** A new instance from a backup tarball (`fs.stream` of the file), deleted after each repetition (not timed). */
+/** A new instance from a local backup tarball (`InstanceBackups.importFile`: the bulk path), deleted after each repetition (not timed). */
 const backupImport = Effect.gen(function*() {
-  const fs = yield* FileSystem.FileSystem
   const backups = yield* InstanceBackups.InstanceBackups
   const instances = yield* Instances.Instances
   const file = flag(flags, "file")
@@ -335,7 +319,7 @@ const backupImport = Effect.gen(function*() {
   for (let r = 0; r < reps; r++) {
     const name = `${prefix}-${transport}-${r}`
     times.start()
-    const made = yield* backups.import(fs.stream(file, { chunkSize: READ_CHUNK }), { name, contentLength: bytes }).pipe(
+    const made = yield* backups.importFile(file, { name }).pipe(
       Effect.onError(() => instances.delete(name, { force: true }).pipe(Effect.ignore))
     )
     const s = times.stop()

@@ -451,8 +451,8 @@ sectionOf(
   "## (g) Image upload and export",
   "A unified image tarball (uncompressed: `metadata.yaml` and a rootfs holding random bytes) uploaded " +
     "(`POST /1.0/images`, waited until the image is in; deleted after each repetition, not timed), then " +
-    "exported to a local file (`GET /1.0/images/<fp>/export`). effect-lxd: `Images.upload(Images.unified(" +
-    "fs.stream(file, { chunkSize: 1 MiB }), { contentLength }))` / `Images.export` into `fs.sink`; lxc: `lxc image import` / " +
+    "exported to a local file (`GET /1.0/images/<fp>/export`). effect-lxd: `Images.upload(Images.unifiedFile(file))` / " +
+    "`Images.exportTo(fp, out)` (local files, the bulk path; both hash what they move); lxc: `lxc image import` / " +
     "`lxc image export`; pylxd: `images.create(open(f).read())` / `image.export()` copied to the file. " +
     "MiB/s counts the tarball's bytes.",
   [{ scenario: "imageup", heading: "upload" }, { scenario: "imageexport", heading: "export" }]
@@ -461,9 +461,9 @@ sectionOf(
   "## (h) Instance backup export and import",
   "A stopped container holding random bytes. *Export* is what `lxc export --instance-only --compression none` " +
     "does: make the backup on the server (waited), download its tarball to a local file, delete the backup " +
-    "(effect-lxd: `InstanceBackups.create` / `export` into `fs.sink` / `delete`). *Import* creates a new " +
+    "(effect-lxd: `InstanceBackups.create` / `exportTo(instance, backup, out)` / `delete`). *Import* creates a new " +
     "instance from that tarball (`POST /1.0/instances` with the tarball as the body, waited; the instance is " +
-    "deleted after each repetition, not timed; effect-lxd: `InstanceBackups.import(fs.stream(file, { chunkSize: 1 MiB }))`, lxc: " +
+    "deleted after each repetition, not timed; effect-lxd: `InstanceBackups.importFile(file)`, lxc: " +
     "`lxc import`). Uncompressed, so that the daemon's compression does not hide the transfer. MiB/s counts " +
     "the tarball's bytes.",
   [{ scenario: "backupexport", heading: "export" }, { scenario: "backupimport", heading: "import" }]

@@ -1,8 +1,9 @@
 import { assert } from "@effect/vitest"
-import { Exec, Files } from "effect-lxd"
+import { Exec, Files, LxdHttp } from "effect-lxd"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
@@ -222,6 +223,70 @@ forEachServer("files", (it, server) => {
             )
           assert.strictEqual(count(back), count(src))
         }), { timeout: 120_000 })
+
+      it.scoped(
+        "one large file pushed and pulled (the bulk path) is byte-identical and leaves no connection",
+        () =>
+          Effect.gen(function*() {
+            const files = yield* Files.Files
+            const exec = yield* Exec.Exec
+            const box = yield* Box
+            const dir = yield* tempDir
+            const data = Crypto.randomBytes((24 << 20) + 4321)
+            Fs.writeFileSync(NodePath.join(dir, "big.bin"), data, { mode: 0o604 })
+            const remote = `${remoteDir()}.big`
+            yield* files.push(box, NodePath.join(dir, "big.bin"), remote)
+            const sum = yield* exec.run(box, ["sha256sum", remote])
+            assert.strictEqual(sum.stdout.split(" ")[0], Crypto.createHash("sha256").update(data).digest("hex"))
+            yield* files.pull(box, remote, NodePath.join(dir, "back.bin"))
+            assert.isTrue(Fs.readFileSync(NodePath.join(dir, "back.bin")).equals(data))
+            assert.strictEqual(Fs.statSync(NodePath.join(dir, "back.bin")).mode & 0o777, 0o604)
+            assert.strictEqual(LxdHttp.openBulkConnectionCount(), 0)
+          }),
+        { timeout: 120_000 }
+      )
+
+      it.scoped("a file pushed to a missing instance or pulled from a missing path fails with NotFound", () =>
+        Effect.gen(function*() {
+          const files = yield* Files.Files
+          const box = yield* Box
+          const dir = yield* tempDir
+          // larger than the socket buffers: the daemon refuses before reading the body
+          Fs.writeFileSync(NodePath.join(dir, "f.bin"), Crypto.randomBytes(8 << 20))
+          const pushed = yield* Effect.flip(files.push("no-such-instance-bulk", NodePath.join(dir, "f.bin"), "/tmp/f"))
+          assert.strictEqual(pushed._tag, "NotFound")
+          const pulled = yield* Effect.flip(files.pull(box, `${remoteDir()}.missing`, NodePath.join(dir, "x")))
+          assert.strictEqual(pulled._tag, "NotFound")
+          assert.strictEqual(LxdHttp.openBulkConnectionCount(), 0)
+        }))
+
+      it.scoped.skipIf(server.lacks("bulk-path"))(
+        "interrupting a large pull closes its connection (needs bulk-path)",
+        () =>
+          Effect.gen(function*() {
+            const files = yield* Files.Files
+            const exec = yield* Exec.Exec
+            const box = yield* Box
+            const dir = yield* tempDir
+            const remote = `${remoteDir()}.zero`
+            yield* exec.run(box, ["sh", "-c", `head -c 268435456 /dev/zero > ${remote}`])
+            const fiber = yield* Effect.fork(files.pull(box, remote, NodePath.join(dir, "z.bin")))
+            // some of it has arrived: the transfer is under way
+            for (let i = 0; i < 500; i++) {
+              const size = Fs.existsSync(NodePath.join(dir, "z.bin"))
+                ? Fs.statSync(NodePath.join(dir, "z.bin")).size
+                : 0
+              if (size > 0) break
+              yield* Effect.sleep("10 millis")
+            }
+            assert.strictEqual(LxdHttp.openBulkConnectionCount(), 1)
+            yield* Fiber.interrupt(fiber)
+            assert.strictEqual(LxdHttp.openBulkConnectionCount(), 0)
+            assert.isBelow(Fs.statSync(NodePath.join(dir, "z.bin")).size, 268435456)
+            yield* exec.run(box, ["rm", "-f", remote])
+          }),
+        { timeout: 120_000 }
+      )
 
       it.effect("push of a missing local path fails with InvalidArgument", () =>
         Effect.gen(function*() {

@@ -169,6 +169,34 @@ forEachServer("images", (it, server) => {
       assert.strictEqual(sha256(...base.map((c) => c.data)), server.env.imageFingerprint)
     }))
 
+  it.scoped("unifiedFile and exportTo: a local tarball uploaded and exported to a local file (the bulk path)", () =>
+    Effect.gen(function*() {
+      const images = yield* Images.Images
+      const built = yield* buildImage
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-lxd-imgfile-"))),
+        (d) => Effect.sync(() => Fs.rmSync(d, { recursive: true, force: true }))
+      )
+      Fs.writeFileSync(Path.join(dir, "image.tar.gz"), built.unified)
+      const image = yield* uploaded(Images.unifiedFile(Path.join(dir, "image.tar.gz")), { aliases: [uniqueName("f")] })
+      assert.strictEqual(image.fingerprint, sha256(built.unified))
+      assert.strictEqual(image.properties["description"], `effect-lxd test ${built.marker}`)
+      yield* images.exportTo(image.fingerprint.slice(0, 12), Path.join(dir, "out.tar.gz"))
+      assert.isTrue(Fs.readFileSync(Path.join(dir, "out.tar.gz")).equals(built.unified))
+      assert.strictEqual(Fs.statSync(Path.join(dir, "out.tar.gz")).mode & 0o777, 0o600)
+      assert.strictEqual(LxdHttp.openBulkConnectionCount(), 0)
+      // failures: a missing local file, a missing image (no file left behind), a split image
+      const missing = failureOf(yield* Effect.exit(images.upload(Images.unifiedFile(Path.join(dir, "nope")))))
+      assert.strictEqual(missing._tag, "InvalidArgument")
+      const gone = failureOf(yield* Effect.exit(images.exportTo("0".repeat(64), Path.join(dir, "gone.tar"))))
+      assert.strictEqual(gone._tag, "NotFound")
+      assert.isFalse(Fs.existsSync(Path.join(dir, "gone.tar")))
+      const splitImage = yield* uploaded(Images.split(built.metadata, built.rootfs))
+      const split = failureOf(yield* Effect.exit(images.exportTo(splitImage.fingerprint, Path.join(dir, "s.tar"))))
+      assert.strictEqual(split._tag, "InvalidArgument")
+      assert.isFalse(Fs.existsSync(Path.join(dir, "s.tar")))
+    }))
+
   it.scoped("export of a split image gives both parts, metadata first", () =>
     Effect.gen(function*() {
       const images = yield* Images.Images

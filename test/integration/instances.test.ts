@@ -15,6 +15,9 @@ import * as Exit from "effect/Exit"
 import * as Layer from "effect/Layer"
 import * as Schedule from "effect/Schedule"
 import * as Stream from "effect/Stream"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 import { deleteInstance } from "../support/fixtures.js"
 import { forEachServer, quietly, uniqueName } from "../support/servers.js"
 
@@ -504,6 +507,28 @@ forEachServer("instances", (it, server) => {
       assert.strictEqual(imported.config["user.backed"], "up")
       yield* instances.start(importedName)
       assert.strictEqual((yield* instances.state(importedName)).status, "Running")
+
+      // the same through local files (the bulk path): exportTo writes what export streams
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-lxd-backup-"))),
+        (d) => Effect.sync(() => Fs.rmSync(d, { recursive: true, force: true }))
+      )
+      const local = Path.join(dir, "b2.tar.gz")
+      yield* backups.exportTo(c.name, "b2", local)
+      assert.strictEqual(Fs.statSync(local).size, size)
+      assert.strictEqual(Fs.statSync(local).mode & 0o777, 0o600)
+      const fromFileName = uniqueName("from-file")
+      yield* Effect.addFinalizer(() => deleteInstance(fromFileName))
+      const fromFile = yield* backups.importFile(local, { name: fromFileName, pool: server.env.storagePool })
+      assert.strictEqual(fromFile.config["user.backed"], "up")
+      const missing = failureOf(yield* Effect.exit(backups.exportTo(c.name, "no-such-backup", Path.join(dir, "x"))))
+      assert.strictEqual(missing._tag, "NotFound")
+      assert.isFalse(Fs.existsSync(Path.join(dir, "x")))
+      assert.strictEqual(
+        failureOf(yield* Effect.exit(backups.importFile(Path.join(dir, "nope"))))._tag,
+        "InvalidArgument"
+      )
+      assert.strictEqual(LxdHttp.openBulkConnectionCount(), 0)
 
       yield* backups.delete(c.name, "b2")
       yield* backups.delete(c.name, made.name)

@@ -19,7 +19,7 @@ const fingerprint = Crypto.createHash("sha256").update("effect-lxd fake busybox"
 const unavailable = "/nonexistent/effect-lxd-fake"
 
 /** What the fakes lack, for every dialect (see `Capability`). */
-const lacking: ReadonlyArray<Capability> = ["https", "unix-socket"]
+const lacking: ReadonlyArray<Capability> = ["https", "unix-socket", "bulk-path"]
 
 const fakeEnv = (dialect: Testing.Dialect, client: TestCert): DaemonEnv => ({
   kind: dialect === "incus-6.0" ? "incus" : "lxd",

@@ -13,11 +13,12 @@ import { fakeServers } from "./fakeServers.js"
 
 /**
  * What a test may need that the in-process fakes cannot offer: a real HTTPS listener
- * (TLS, pinning, a second client with its own certificate) and a real unix socket path.
+ * (TLS, pinning, a second client with its own certificate), a real unix socket path, and
+ * the Node transports' bulk path for local files (the fakes move files through streams).
  * A test that needs one is registered with `it.*.skipIf(server.lacks("https"))` and says
  * `(needs https)` in its title; the README lists every such gate.
  */
-export type Capability = "https" | "unix-socket"
+export type Capability = "https" | "unix-socket" | "bulk-path"
 
 export interface TestServer {
   /** e.g. `lxd 5.0.2 unix` */

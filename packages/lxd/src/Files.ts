@@ -386,11 +386,15 @@ const singlePathCalls = (http: LxdHttpService) => {
   const get = (instance: string, p: string) =>
     http.raw({ method: "GET", path: filesPath(instance), query: { path: p } })
 
-  const read = (instance: string, p: string): Stream.Stream<Uint8Array, FilesError> => {
-    const from = (at: string, hops: number): Stream.Stream<Uint8Array, FilesError> =>
-      Stream.unwrapScoped(Effect.gen(function*() {
+  /**
+   * The answer to a GET of a file, symlinks followed (each link read on its own request);
+   * `bulk` asks for the transport's bulk path (the answer will go to `writeTo`).
+   */
+  const openFile = (instance: string, p: string, bulk: boolean) => {
+    const from = (at: string, hops: number): Effect.Effect<RawResponse, FilesError, Scope.Scope> =>
+      Effect.gen(function*() {
         yield* checkTarget(instance, "path", at)
-        const res = yield* get(instance, at)
+        const res = yield* http.raw({ method: "GET", path: filesPath(instance), query: { path: at }, bulk })
         const info = yield* infoFrom(at, "GET", res)
         if (info.type === "directory") {
           return yield* Effect.fail(
@@ -401,26 +405,35 @@ const singlePathCalls = (http: LxdHttpService) => {
           if (hops >= MAX_SYMLINK_HOPS) {
             return yield* Effect.fail(new InvalidArgument({ argument: "path", reason: `too many symlinks at "${p}"` }))
           }
-          return from(resolveLink(at, (yield* bodyText(res)).trim()), hops + 1)
+          return yield* from(resolveLink(at, (yield* bodyText(res)).trim()), hops + 1)
         }
-        return res.body
-      }))
+        return res
+      })
     return from(p, 0)
   }
+
+  const read = (instance: string, p: string): Stream.Stream<Uint8Array, FilesError> =>
+    Stream.unwrapScoped(Effect.map(openFile(instance, p, false), (res) => res.body))
 
   const post = <E = never>(
     instance: string,
     p: string,
     headers: Record<string, string>,
     data: Uint8Array | Stream.Stream<Uint8Array, E>,
-    contentLength?: number
+    contentLength?: number,
+    file?: { readonly path: string; readonly readFailed: (cause: unknown) => E }
   ) =>
     http.send({
       method: "POST",
       path: filesPath(instance),
       query: { path: p },
       headers,
-      raw: { contentType: "application/octet-stream", data, ...(contentLength === undefined ? {} : { contentLength }) }
+      raw: {
+        contentType: "application/octet-stream",
+        data,
+        ...(contentLength === undefined ? {} : { contentLength }),
+        ...(file === undefined ? {} : { file })
+      }
     })
 
   const ownershipHeaders = (o: Ownership | undefined) => ownershipHeadersOf(prefix, o)
@@ -443,19 +456,35 @@ const singlePathCalls = (http: LxdHttpService) => {
       yield* post(instance, p, headers, body)
     })
 
-  /** `write` of a stream whose length is known (a local file): sent with a content-length, not chunked. */
+  /**
+   * `write` of a local file: sent with a content-length, not chunked; `data` reads the file,
+   * which a transport with a bulk path reads itself (`file`).
+   */
   const writeSized = <E>(
     instance: string,
     p: string,
     data: Stream.Stream<Uint8Array, E>,
     size: number,
-    options: Ownership
+    options: Ownership,
+    file?: { readonly path: string; readonly readFailed: (cause: unknown) => E }
   ): Effect.Effect<void, FilesError | E> =>
     Effect.gen(function*() {
       yield* checkTarget(instance, "path", p, options)
       const headers = { ...ownershipHeaders(options), [header("Type")]: "file", [header("Write")]: "overwrite" }
-      yield* post(instance, p, headers, data, size)
+      yield* post(instance, p, headers, data, size, file)
     })
+
+  /**
+   * A file's contents handed to `write` (symlinks followed, as `read` does): on a
+   * transport with a bulk path, read on a connection of its own into reused buffers.
+   */
+  const saveTo = <W>(
+    instance: string,
+    p: string,
+    write: (pieces: ReadonlyArray<Uint8Array>) => Promise<void>,
+    writeFailed: (cause: unknown) => W
+  ): Effect.Effect<number, FilesError | W> =>
+    Effect.scoped(Effect.flatMap(openFile(instance, p, true), (res) => res.writeTo(write, writeFailed)))
 
   const stat = (instance: string, p: string): Effect.Effect<FileInfo, FilesError> =>
     Effect.scoped(Effect.gen(function*() {
@@ -518,7 +547,7 @@ const singlePathCalls = (http: LxdHttpService) => {
       )
     })
 
-  return { read, write, writeSized, stat, list, mkdir, delete: remove, symlink }
+  return { read, write, writeSized, saveTo, stat, list, mkdir, delete: remove, symlink }
 }
 
 /**
@@ -614,8 +643,8 @@ const sftpCalls = (http: LxdHttpService, single: ReturnType<typeof singlePathCal
  */
 export const make: Effect.Effect<Service, never, LxdHttp> = Effect.gen(function*() {
   const http = yield* LxdHttp
-  const { writeSized, ...single } = singlePathCalls(http)
-  const transfers = { ...single, writeSized }
+  const { saveTo, writeSized, ...single } = singlePathCalls(http)
+  const transfers = { ...single, writeSized, saveTo }
   const { chmod, chown, remove, sftp } = sftpCalls(http, transfers)
 
   const push = (

@@ -39,12 +39,13 @@ import {
   startBackup
 } from "./internal/backups.js"
 import { createdInstanceName, instancePath } from "./internal/instances-body.js"
+import { fileBody, saveAnswer } from "./internal/localFiles.js"
 import { Backup } from "./internal/models/backup.js"
 import { Instance } from "./internal/models/instance.js"
 import { path } from "./internal/path.js"
 import { traced } from "./internal/tracing.js"
 import type { RequestError } from "./LxdError.js"
-import { LxdHttp } from "./LxdHttp.js"
+import { LxdHttp, type RawBody } from "./LxdHttp.js"
 import { type Operation, Operations } from "./Operations.js"
 
 export {
@@ -123,11 +124,25 @@ export interface Service {
   readonly delete: (instance: string, backup: string) => Effect.Effect<void, RequestError>
   /** The backup tarball as it streams from the server. */
   readonly export: (instance: string, backup: string) => Stream.Stream<Uint8Array, RequestError>
+  /**
+   * The backup tarball saved into the local file at `path` (created or truncated, mode
+   * 0600): what `lxc export` does after making the backup. The Node transports write it
+   * with a few reused buffers; a transfer that fails or is interrupted leaves no file.
+   */
+  readonly exportTo: (instance: string, backup: string, path: string) => Effect.Effect<void, RequestError>
   /** Create an instance from a backup tarball (streamed, not buffered) and return it. */
   readonly import: <E = never>(
     data: Stream.Stream<Uint8Array, E> | Uint8Array,
     options?: ImportOptions
   ) => Effect.Effect<Instance, RequestError | E>
+  /**
+   * `import` of a backup tarball in a local file (`lxc import`): the Node transports send
+   * it straight from the file. A failed read of the file is an `InvalidArgument`.
+   */
+  readonly importFile: (
+    path: string,
+    options?: Omit<ImportOptions, "contentLength">
+  ) => Effect.Effect<Instance, RequestError>
 }
 
 /**
@@ -164,21 +179,35 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   const exportBackup = (instance: string, backup: string) => exportBackup_(http, backupPath(instance, backup))
 
-  const importBackup = <E = never>(data: Stream.Stream<Uint8Array, E> | Uint8Array, options?: ImportOptions) =>
+  const importRaw = <E>(raw: RawBody<E>, options: ImportOptions | undefined) =>
     Effect.gen(function*() {
       const outcome = yield* ops.run<E>({
         method: "POST",
         path: "/1.0/instances",
         headers: importHeaders(http.headerPrefix, options),
-        raw: {
-          contentType: "application/octet-stream",
-          data,
-          contentLength: options?.contentLength ?? (data instanceof Uint8Array ? data.byteLength : undefined)
-        }
+        raw
       })
       const name = yield* createdInstanceName(outcome, options?.name, undefined)
       return yield* http.sync({ method: "GET", path: instancePath(name) }, Instance)
     })
+
+  const importBackup = <E = never>(data: Stream.Stream<Uint8Array, E> | Uint8Array, options?: ImportOptions) =>
+    importRaw({
+      contentType: "application/octet-stream",
+      data,
+      contentLength: options?.contentLength ?? (data instanceof Uint8Array ? data.byteLength : undefined)
+    }, options)
+
+  const importFile = (local: string, options?: Omit<ImportOptions, "contentLength">) =>
+    Effect.flatMap(fileBody(local, "application/octet-stream"), (raw) => importRaw(raw, options))
+
+  const exportTo = (instance: string, backup: string, local: string) =>
+    Effect.scoped(
+      Effect.flatMap(
+        http.raw({ method: "GET", path: `${backupPath(instance, backup)}/export`, bulk: true }),
+        (response) => Effect.asVoid(saveAnswer(response, local))
+      )
+    )
 
   return InstanceBackups.of(traced("InstanceBackups", {
     list,
@@ -188,7 +217,9 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     rename,
     delete: del,
     export: exportBackup,
-    import: importBackup
+    exportTo,
+    import: importBackup,
+    importFile
   }, { nameAttribute: "lxd.instance" }))
 })
 

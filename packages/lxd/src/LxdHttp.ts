@@ -46,6 +46,7 @@ import * as Ref from "effect/Ref"
 import * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
+import * as Bulk from "./internal/bulk.js"
 import * as ConnectionSettings from "./internal/connectionConfig.js"
 import { Operation } from "./internal/envelope.js"
 import type { QueryValue } from "./internal/path.js"
@@ -163,6 +164,16 @@ export const openWebSocketCount: () => number = WebSocketInternal.openWebSocketC
  */
 export const openUpgradedSocketCount: () => number = UpgradeInternal.openUpgradedSocketCount
 
+/**
+ * How many connections of the bulk path (file pushes and pulls, see `RawBody.file` and
+ * `LxdRequest.bulk`) this process has open right now (all connections). Useful to prove
+ * in tests that nothing leaks.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const openBulkConnectionCount: () => number = Bulk.openBulkConnectionCount
+
 // -----------------------------------------------------------------------------
 // Requests and responses
 // -----------------------------------------------------------------------------
@@ -183,6 +194,17 @@ export interface RawBody<E = never> {
   readonly contentType: string
   readonly data: Uint8Array | Stream.Stream<Uint8Array, E>
   readonly contentLength?: number | undefined
+  /**
+   * The local file `data` reads, when the body is one (`contentLength` is then its size).
+   * A transport with a bulk path (the Node transports) sends the file itself, with a few
+   * reused buffers, and reports a failed read with `readFailed`; any other sends `data`.
+   */
+  readonly file?: {
+    readonly path: string
+    readonly readFailed: (cause: unknown) => E
+    /** Sees each piece of the file as it is read (e.g. to hash it), on either path. */
+    readonly observe?: ((piece: Uint8Array) => void) | undefined
+  } | undefined
 }
 
 /**
@@ -216,6 +238,13 @@ export interface LxdRequest<E = never> {
    * sent. Defaults to the connection's `requestTimeout`.
    */
   readonly timeout?: Duration.DurationInput | undefined
+  /**
+   * For `raw`: the answer is large and will most likely be written out with
+   * `RawResponse.writeTo`. A transport with a bulk path (the Node transports) then reads
+   * it on a connection of its own into reused buffers; its `body` stream is then read
+   * whole (at most `maxResponseBytes`), so use `writeTo` for the large ones.
+   */
+  readonly bulk?: boolean | undefined
 }
 
 /**
@@ -250,6 +279,17 @@ export interface RawResponse {
   readonly status: number
   readonly headers: Readonly<Record<string, string>>
   readonly body: Stream.Stream<Uint8Array, TransportError>
+  /**
+   * The body handed to `write` batch by batch (read it this way or through `body`, not
+   * both). Each batch is awaited before the next is handed over, and its buffers may be
+   * reused once the promise resolves, so `write` must be done with them by then (a
+   * `FileHandle.writev` is). A rejected write fails with `writeFailed`. Succeeds with the
+   * number of bytes written.
+   */
+  readonly writeTo: <W>(
+    write: (pieces: ReadonlyArray<Uint8Array>) => Promise<void>,
+    writeFailed: (cause: unknown) => W
+  ) => Effect.Effect<number, TransportError | W>
 }
 
 // -----------------------------------------------------------------------------

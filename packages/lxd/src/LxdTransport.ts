@@ -248,8 +248,8 @@ export const layerHttps = (options: HttpsOptions): Layer.Layer<LxdTransport, Tra
 /**
  * Change the HTTP client of a transport layer (middleware: retries, logging, tracing
  * settings). Websockets are left as they are. The changed client carries every request:
- * the Node transports send JSON calls by a direct path only through their own, unchanged
- * client.
+ * the Node transports send JSON calls by a direct path, and local files by their bulk
+ * path, only through their own, unchanged client.
  *
  * @since 0.1.0
  * @category combinators

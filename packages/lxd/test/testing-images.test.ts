@@ -9,6 +9,9 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Crypto from "node:crypto"
+import * as Fs from "node:fs"
+import * as Os from "node:os"
+import * as Path from "node:path"
 
 const bytes = (text: string, repeat: number) => new TextEncoder().encode(text.repeat(repeat))
 
@@ -55,4 +58,44 @@ describe("testing: image upload and export", () => {
         assert.strictEqual(none._tag, "NotFound")
       }).pipe(Effect.provide(Testing.layer({ dialect }))))
   }
+})
+
+describe("testing: local-file uploads and exports (the stream path of unifiedFile and exportTo)", () => {
+  it.scoped("a tarball in a local file goes up and comes back into a local file; a split image is refused", () =>
+    Effect.gen(function*() {
+      const images = yield* Images.Images
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-lxd-fake-img-"))),
+        (d) => Effect.sync(() => Fs.rmSync(d, { recursive: true, force: true }))
+      )
+      const tarball = Crypto.randomBytes(3 * 1024 * 1024 + 17)
+      Fs.writeFileSync(Path.join(dir, "in.tar"), tarball)
+      const up = yield* images.upload(Images.unifiedFile(Path.join(dir, "in.tar")))
+      assert.strictEqual(up.fingerprint, sha256(tarball))
+      yield* images.exportTo(up.fingerprint, Path.join(dir, "out.tar"))
+      assert.isTrue(Fs.readFileSync(Path.join(dir, "out.tar")).equals(tarball))
+      assert.strictEqual(Fs.statSync(Path.join(dir, "out.tar")).mode & 0o777, 0o600)
+
+      const missing = yield* Effect.flip(images.upload(Images.unifiedFile(Path.join(dir, "nope.tar"))))
+      assert.strictEqual(missing._tag, "InvalidArgument")
+      const split = yield* images.upload(Images.split(bytes("metadata\n", 10), bytes("rootfs\n", 10)))
+      const refused = yield* Effect.flip(images.exportTo(split.fingerprint, Path.join(dir, "split.tar")))
+      assert.strictEqual(refused._tag, "InvalidArgument")
+      assert.isFalse(Fs.existsSync(Path.join(dir, "split.tar")))
+    }).pipe(Effect.provide(Testing.layer())))
+
+  it.scoped("an export cut off half-way fails with a transport error and leaves no file", () =>
+    Effect.gen(function*() {
+      const images = yield* Images.Images
+      const fake = yield* Testing.FakeLxd
+      const dir = yield* Effect.acquireRelease(
+        Effect.sync(() => Fs.mkdtempSync(Path.join(Os.tmpdir(), "effect-lxd-fake-img-"))),
+        (d) => Effect.sync(() => Fs.rmSync(d, { recursive: true, force: true }))
+      )
+      const up = yield* images.upload(Images.unified(Crypto.randomBytes(2 * 1024 * 1024)))
+      yield* fake.dropConnection({ method: "GET", path: `/1.0/images/${up.fingerprint}/export` })
+      const error = yield* Effect.flip(images.exportTo(up.fingerprint, Path.join(dir, "cut.tar")))
+      assert.strictEqual(error._tag, "TransportError")
+      assert.isFalse(Fs.existsSync(Path.join(dir, "cut.tar")))
+    }).pipe(Effect.provide(Testing.layer())))
 })

@@ -3,8 +3,6 @@
  * `Files.pull` of directories), built on the single-file calls. Work on many files runs
  * with bounded concurrency that waits for every clean-up.
  */
-import * as NodeStream from "@effect/platform-node/NodeStream"
-import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
@@ -12,6 +10,7 @@ import * as NodePath from "node:path"
 import type { FileInfo, FilesError, Ownership, Service as Files, TransferOptions } from "../Files.js"
 import { InvalidArgument } from "../LxdError.js"
 import { forEachBounded, forEachBoundedDiscard } from "./concurrency.js"
+import { fileStream, localFailure } from "./localFiles.js"
 
 /** The single-file calls a tree transfer is made of. */
 export type SingleFiles = Pick<Files, "read" | "write" | "stat" | "list" | "mkdir" | "symlink"> & {
@@ -21,22 +20,20 @@ export type SingleFiles = Pick<Files, "read" | "write" | "stat" | "list" | "mkdi
     path: string,
     data: Stream.Stream<Uint8Array, E>,
     size: number,
-    options: Ownership
+    options: Ownership,
+    file?: { readonly path: string; readonly readFailed: (cause: unknown) => E }
   ) => Effect.Effect<void, FilesError | E>
+  /** A file's contents handed to `write` batch by batch (see `RawResponse.writeTo`). */
+  readonly saveTo: <W>(
+    instance: string,
+    path: string,
+    write: (pieces: ReadonlyArray<Uint8Array>) => Promise<void>,
+    writeFailed: (cause: unknown) => W
+  ) => Effect.Effect<number, FilesError | W>
 }
 
-/**
- * The size of the reads of a local file being pushed: 1 MiB chunks keep the per-chunk
- * work (the Effect stream, the body adapter, the socket writes) small next to the copy.
- */
-const READ_CHUNK = 1024 * 1024
-
 /** A local failure (reading, creating, writing a local file), named after the local path. */
-export const localError = (what: string, cause: unknown): InvalidArgument =>
-  new InvalidArgument({
-    argument: "localPath",
-    reason: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`
-  })
+export const localError = localFailure
 
 /** `dir` + `/` + `name`, without doubling the slash. */
 export const joinRemote = (dir: string, name: string): string => (dir.endsWith("/") ? dir + name : `${dir}/${name}`)
@@ -98,12 +95,10 @@ const pushFile = (
   files.writeSized(
     instance,
     remote,
-    NodeStream.fromReadable<InvalidArgument, Uint8Array>(
-      () => Fs.createReadStream(local, { highWaterMark: READ_CHUNK }),
-      (cause) => localError(`cannot read ${local}`, cause)
-    ),
+    fileStream(local),
     size,
-    { mode, uid: ids?.uid, gid: ids?.gid }
+    { mode, uid: ids?.uid, gid: ids?.gid },
+    { path: local, readFailed: (cause) => localError(`cannot read ${local}`, cause) }
   )
 
 /** `Files.push`: a file, or a directory tree (directories parent first, then files and links). */
@@ -170,12 +165,13 @@ const pullFile = (files: SingleFiles, instance: string, remote: string, local: s
           }),
           (h) => Effect.promise(() => h.close())
         )
-        // all the chunks that have arrived go to the disk in one writev
-        yield* Stream.runForEachChunk(files.read(instance, remote), (chunk) =>
-          Effect.tryPromise({
-            try: () => handle.writev(Chunk.toArray(chunk)),
-            catch: (cause) => localError(`cannot write ${local}`, cause)
-          }))
+        // all the pieces that have arrived go to the disk in one writev
+        yield* files.saveTo(
+          instance,
+          remote,
+          (pieces) => handle.writev(pieces as Array<Uint8Array>).then(() => undefined),
+          (cause) => localError(`cannot write ${local}`, cause)
+        )
       })
     )
     yield* Effect.tryPromise({

@@ -181,6 +181,7 @@ export const splitMultipart = <E, E2>(
  */
 export const makeSha256 = (): {
   readonly tap: <E>(data: Stream.Stream<Uint8Array, E>) => Stream.Stream<Uint8Array, E>
+  readonly update: (piece: Uint8Array) => void
   readonly digest: () => string
 } => {
   const hash = Crypto.createHash("sha256")
@@ -192,6 +193,9 @@ export const makeSha256 = (): {
         for (const piece of chunk) hash.update(piece)
         return chunk
       }),
+    update: (piece) => {
+      hash.update(piece)
+    },
     digest: () => (result ??= hash.digest("hex"))
   }
 }

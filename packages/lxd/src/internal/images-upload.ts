@@ -39,7 +39,10 @@ export const uploadHeaders = (prefix: string, options: UploadOptions | undefined
  * request): a unified tarball as it is, a split image as `metadata` then `rootfs`
  * (`rootfs.img` for a VM) parts of a `multipart/form-data` body.
  */
-export const uploadBody = <E>(source: UploadSource<E>, sha: ReturnType<typeof makeSha256>): RawBody<E> => {
+export const uploadBody = <E>(
+  source: Exclude<UploadSource<E>, { readonly _tag: "UnifiedFile" }>,
+  sha: ReturnType<typeof makeSha256>
+): RawBody<E> => {
   if (source._tag === "Unified") {
     return {
       contentType: "application/octet-stream",

@@ -9,11 +9,9 @@ import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientError from "@effect/platform/HttpClientError"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
-import * as HttpTraceContext from "@effect/platform/HttpTraceContext"
 import * as Chunk from "effect/Chunk"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
-import * as FiberRef from "effect/FiberRef"
 import * as Option from "effect/Option"
 import * as Redacted from "effect/Redacted"
 import type * as Scope from "effect/Scope"
@@ -25,7 +23,9 @@ import { Readable } from "node:stream"
 import * as Tls from "node:tls"
 import { TransportError } from "../LxdError.js"
 import type { Dialect, HttpsOptions, Service, UnixOptions } from "../LxdTransport.js"
-import { type Exchange, type ExchangeAnswer, type ExchangeRequest, withExchange } from "./exchange.js"
+import * as Bulk from "./bulk.js"
+import { withClientSpan } from "./clientSpan.js"
+import { type Exchange, type ExchangeAnswer, type ExchangeRequest, withBulk, withExchange } from "./exchange.js"
 import { withoutQuery } from "./path.js"
 import * as Upgrade from "./upgrade.js"
 import { userAgent } from "./version.js"
@@ -340,30 +340,7 @@ const undiciExchange = (
         stop()
       })
     })
-  if (!request.traced) return send(request.headers)
-  return Effect.withFiberRuntime<ExchangeAnswer, E>((fiber) => {
-    if (!fiber.getFiberRef(FiberRef.currentTracerEnabled)) return send(request.headers)
-    const propagate = fiber.getFiberRef(HttpClient.currentTracerPropagation)
-    const query = request.path.indexOf("?")
-    const attributes: Record<string, unknown> = {
-      "http.request.method": request.method,
-      "server.address": origin,
-      "url.full": origin + request.path,
-      "url.path": query < 0 ? request.path : request.path.slice(0, query),
-      "url.scheme": origin.slice(0, origin.indexOf(":"))
-    }
-    if (query >= 0 && query < request.path.length - 1) attributes["url.query"] = request.path.slice(query + 1)
-    // the platform's client span, the same name, kind and URL attributes (no header attributes)
-    return Effect.useSpan(
-      `http.client ${request.method}`,
-      { kind: "client", captureStackTrace: false, attributes },
-      (span) =>
-        Effect.tap(
-          send(propagate ? { ...request.headers, ...HttpTraceContext.toHeaders(span) } : request.headers),
-          (answer) => span.attribute("http.response.status_code", answer.status)
-        )
-    )
-  })
+  return withClientSpan(request, origin, send, (answer) => answer.status)
 }
 
 const withFastBodies = (client: HttpClient.HttpClient): HttpClient.HttpClient =>
@@ -393,11 +370,24 @@ export const unix = (options: UnixOptions): Effect.Effect<Service, TransportErro
     const agentName = options.userAgent ?? userAgent
     const agent = yield* scopedAgent({ connect: { socketPath: path } }, options.closeTimeout)
     const exchange = undiciExchange(agent, "http://lxd")
+    const bulk = Bulk.make(
+      {
+        dial: (onread) => Net.connect(onread === undefined ? { path } : { path, onread }),
+        ownBuffers: true,
+        readyEvent: "connect",
+        host: "lxd"
+      },
+      "http://lxd",
+      agentName
+    )
     return {
       address,
-      client: withExchange(
-        pointedAt(withFastBodies(NodeHttpClient.makeUndici(agent)), "http://lxd", agentName),
-        (request) => exchange({ ...request, headers: { ...request.headers, "user-agent": agentName } })
+      client: withBulk(
+        withExchange(
+          pointedAt(withFastBodies(NodeHttpClient.makeUndici(agent)), "http://lxd", agentName),
+          (request) => exchange({ ...request, headers: { ...request.headers, "user-agent": agentName } })
+        ),
+        bulk
       ),
       websocket: (request) =>
         WebSocketInternal.open({
@@ -575,11 +565,38 @@ export const https = (options: HttpsOptions): Effect.Effect<Service, TransportEr
       const code = pinned ? chainErrorCode(cause) : undefined
       return code === undefined ? cause : pinMismatch(code)
     })
+    // a fresh TLS connection with the same settings as HTTP and websockets (pin included); SNI only for names
+    const dialTls = () =>
+      Tls.connect({
+        ...tls,
+        host: bareHost(url.hostname),
+        port: url.port === "" ? 443 : Number(url.port),
+        ...(Net.isIP(bareHost(url.hostname)) === 0 ? { servername: url.hostname } : {}),
+        ALPNProtocols: ["http/1.1"]
+      })
+    const explain = (cause: unknown) => {
+      const code = pinned ? chainErrorCode(cause) : undefined
+      return code === undefined ? cause : pinMismatch(code)
+    }
+    const bulk = Bulk.make(
+      {
+        dial: () => dialTls(),
+        ownBuffers: false,
+        readyEvent: "secureConnect",
+        host: url.host,
+        explain
+      },
+      base,
+      agentName
+    )
     return {
       address: base,
-      client: withExchange(
-        pinned ? explainPinFailures(client) : client,
-        (request) => exchange({ ...request, headers: { ...request.headers, "user-agent": agentName } })
+      client: withBulk(
+        withExchange(
+          pinned ? explainPinFailures(client) : client,
+          (request) => exchange({ ...request, headers: { ...request.headers, "user-agent": agentName } })
+        ),
+        bulk
       ),
       websocket: (request) =>
         WebSocketInternal.open({
@@ -592,14 +609,7 @@ export const https = (options: HttpsOptions): Effect.Effect<Service, TransportEr
       upgrade: (request) =>
         Upgrade.open({
           // the same TLS settings as HTTP and websockets (pin included); SNI only for names
-          dial: () =>
-            Tls.connect({
-              ...tls,
-              host: bareHost(url.hostname),
-              port: url.port === "" ? 443 : Number(url.port),
-              ...(Net.isIP(bareHost(url.hostname)) === 0 ? { servername: url.hostname } : {}),
-              ALPNProtocols: ["http/1.1"]
-            }),
+          dial: dialTls,
           readyEvent: "secureConnect",
           host: url.host,
           path: request.path,

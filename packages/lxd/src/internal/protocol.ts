@@ -5,6 +5,7 @@
 import * as HttpClient from "@effect/platform/HttpClient"
 import * as HttpClientRequest from "@effect/platform/HttpClientRequest"
 import type * as HttpClientResponse from "@effect/platform/HttpClientResponse"
+import * as Chunk from "effect/Chunk"
 import * as Deferred from "effect/Deferred"
 import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
@@ -26,7 +27,7 @@ import type { Service as Transport } from "../LxdTransport.js"
 import { concatBytes } from "./bytes.js"
 import { raceDeadline } from "./concurrency.js"
 import { decodeEnvelope } from "./envelope.js"
-import { exchangeOf } from "./exchange.js"
+import { type Bulk, bulkOf, type BulkRequest, exchangeOf } from "./exchange.js"
 import { requiredExtensions } from "./gates.js"
 import { queryString, type QueryValue } from "./path.js"
 import { currentProject, currentTarget } from "./scoping.js"
@@ -274,11 +275,17 @@ export const makeRequests = (
       if (request.raw !== undefined) {
         const raw = request.raw
         if (raw.data instanceof Uint8Array) {
+          raw.file?.observe?.(raw.data)
           req = HttpClientRequest.bodyUint8Array(req, raw.data, raw.contentType)
         } else {
           const sent = yield* Deferred.make<void>()
           bodySent = sent
-          const body = raw.data.pipe(
+          const observe = raw.file?.observe
+          const data = observe === undefined ? raw.data : Stream.mapChunks(raw.data, (chunk) => {
+            for (const piece of chunk) observe(piece)
+            return chunk
+          })
+          const body = data.pipe(
             Stream.tapError((e) =>
               Effect.sync(() => {
                 bodyFailure = Option.some(e)
@@ -345,7 +352,63 @@ export const makeRequests = (
       )
     })
 
+  const bulk = bulkOf(transport.client)
+
+  /** What a request on the bulk path (see `bulk.ts`) is asked for, its bounds and errors included. */
+  const bulkRequest = <E>(
+    request: LxdRequest<E>,
+    prepared: { readonly headers: Record<string, string>; readonly origin: RequestOrigin; readonly url: string },
+    upload?: {
+      readonly path: string
+      readonly size: number
+      readonly readFailed: (cause: unknown) => E
+      readonly observe?: ((piece: Uint8Array) => void) | undefined
+    }
+  ): BulkRequest<RequestError | E> => {
+    const { headers, origin, url } = prepared
+    const timeout = request.timeout === undefined ? bounds.request : Duration.decode(request.timeout)
+    return {
+      method: request.method,
+      path: url,
+      headers,
+      upload,
+      timeoutMs: Duration.toMillis(timeout),
+      idleMs: Duration.toMillis(bounds.idle),
+      maxBytes: bounds.maxBytes,
+      traced: !secretInQuery(url),
+      failed: transportFailure(origin),
+      readFailed: upload?.readFailed,
+      timedOut: () => timedOut(origin, "no answer", timeout),
+      stalled: () =>
+        timedOut(origin, upload === undefined ? "the answer stalled: no data" : "the upload stalled", bounds.idle),
+      tooLarge: () => tooLarge(origin, bounds.maxBytes)
+    }
+  }
+
+  /** A body that is a local file, sent by the bulk path. */
+  const sendFile = <E>(
+    request: LxdRequest<E>,
+    path: Bulk,
+    file: {
+      readonly path: string
+      readonly size: number
+      readonly readFailed: (cause: unknown) => E
+      readonly observe?: ((piece: Uint8Array) => void) | undefined
+    }
+  ): Effect.Effect<LxdResponse, RequestError | E> =>
+    Effect.flatMap(prepare(request), (prepared) => {
+      prepared.headers["content-type"] = request.raw!.contentType
+      return Effect.flatMap(
+        path.send(bulkRequest(request, prepared, file)),
+        (answer) => interpret(prepared.origin, answer.status, answer.text, answer.headers)
+      )
+    })
+
   const send = <E = never>(request: LxdRequest<E>): Effect.Effect<LxdResponse, RequestError | E> => {
+    const file = request.raw?.file
+    if (bulk !== undefined && file !== undefined && request.raw?.contentLength !== undefined) {
+      return sendFile(request, bulk, { ...file, size: request.raw.contentLength })
+    }
     // only a raw body can fail with `E`: every other request may take the direct path
     if (direct !== undefined && request.raw === undefined) return sendDirect(request as LxdRequest<never>, direct)
     const origin: RequestOrigin = { method: request.method, path: request.path }
@@ -376,30 +439,80 @@ export const makeRequests = (
     )
   }
 
+  /** An error status: the envelope's error, or the status itself when the body is not one. */
+  const errorAnswer = (
+    origin: RequestOrigin,
+    status: number,
+    text: string,
+    headers: Readonly<Record<string, string>>
+  ) =>
+    Effect.zipRight(
+      interpret(origin, status, text, headers),
+      Effect.fail(fromErrorAnswer(origin, { status, errorCode: status, serverMessage: `HTTP ${status}` }))
+    )
+
+  /** `raw` on the bulk path: the body is meant for `writeTo`; `body` reads it whole. */
+  const rawBulk = <E>(request: LxdRequest<E>, path: Bulk): Effect.Effect<RawResponse, RequestError | E, Scope.Scope> =>
+    Effect.flatMap(
+      prepare(request),
+      (prepared) =>
+        Effect.flatMap(path.open(bulkRequest(request, prepared)), (answer) => {
+          const { origin } = prepared
+          if (answer.status >= 400) {
+            return Effect.flatMap(
+              answer.bytes,
+              (bytes) => errorAnswer(origin, answer.status, new TextDecoder().decode(bytes), answer.headers)
+            )
+          }
+          // on this path every error is the transport's (the constructors above)
+          const bytes = answer.bytes as Effect.Effect<Uint8Array, TransportError>
+          return Effect.succeed<RawResponse>({
+            status: answer.status,
+            headers: answer.headers,
+            body: Stream.fromEffect(bytes),
+            writeTo: (write, writeFailed) =>
+              answer.writeTo(write, writeFailed) as Effect.Effect<
+                number,
+                TransportError | ReturnType<typeof writeFailed>
+              >
+          })
+        })
+    )
+
+  /** `writeTo` over a body stream: each chunk's pieces in one write, awaited before the next pull. */
+  const writeStream = (body: Stream.Stream<Uint8Array, TransportError>) =>
+  <W>(
+    write: (pieces: ReadonlyArray<Uint8Array>) => Promise<void>,
+    writeFailed: (cause: unknown) => W
+  ): Effect.Effect<number, TransportError | W> =>
+    Effect.suspend(() => {
+      let total = 0
+      return Effect.map(
+        Stream.runForEachChunk(body, (chunk) => {
+          const pieces = Chunk.toReadonlyArray(chunk)
+          for (const p of pieces) total += p.length
+          return Effect.tryPromise({ try: () => write(pieces), catch: writeFailed })
+        }),
+        () => total
+      )
+    })
+
   const raw = <E = never>(request: LxdRequest<E>): Effect.Effect<RawResponse, RequestError | E, Scope.Scope> => {
+    if (bulk !== undefined && request.bulk === true && request.raw === undefined) return rawBulk(request, bulk)
     const origin: RequestOrigin = { method: request.method, path: request.path }
     return execute(request, (response) =>
       response.status >= 400
-        ? Effect.flatMap(readJson(response, origin), (text) =>
-          // an error envelope fails here; anything else behind an error status fails as the status says
-          Effect.zipRight(
-            interpret(origin, response.status, text, response.headers),
-            Effect.fail(
-              fromErrorAnswer(origin, {
-                status: response.status,
-                errorCode: response.status,
-                serverMessage: `HTTP ${response.status}`
-              })
-            )
-          ))
-        : Effect.succeed<RawResponse>({
-          status: response.status,
-          headers: response.headers,
-          body: failWhenIdle(
+        ? Effect.flatMap(
+          readJson(response, origin),
+          (text) => errorAnswer(origin, response.status, text, response.headers)
+        )
+        : Effect.sync((): RawResponse => {
+          const body = failWhenIdle(
             Stream.mapError(response.stream, transportFailure(origin)),
             bounds.idle,
             () => timedOut(origin, "the answer stalled: no data", bounds.idle)
           )
+          return { status: response.status, headers: response.headers, body, writeTo: writeStream(body) }
         }))
   }
 
