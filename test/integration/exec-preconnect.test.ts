@@ -25,6 +25,8 @@ forEachServer("exec on pre-dialled connections", (it, server) => {
     it.scoped("the opener dials ahead over HTTPS only, and a websocket takes one of its connections", () =>
       Effect.gen(function*() {
         const http = yield* LxdHttp.LxdHttp
+        // one websocket first: before a TLS session can be resumed only one is dialled ahead
+        yield* Effect.scoped(Effect.flatMap(http.websocket("/1.0/events", { type: "lifecycle" }), (ws) => ws.close))
         const before = held()
         const open = yield* http.preconnectWebsockets(3)
         const ahead = server.transport === "https" ? 3 : 0

@@ -246,16 +246,36 @@ const firstText = (ws: LxdTransport.LxdWebSocket) =>
   )
 
 describe("HTTPS websockets on pre-dialled connections (local TLS server)", () => {
+  it.scopedLive("before any session to resume, only one connection is dialled ahead", () =>
+    Effect.gen(function*() {
+      const server = yield* tlsServer()
+      const transport = yield* httpsTransport(server.url, serverCert.cert)
+      const baseline = LxdHttp.openPreconnectedSocketCount()
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* transport.preconnectWebsockets!(4)
+        assert.strictEqual(LxdHttp.openPreconnectedSocketCount(), baseline + 1)
+      }))
+      // one websocket later, its session is there: all four are dialled
+      yield* Effect.scoped(Effect.flatMap(transport.websocket({ path: "/1.0/warm", headers: {} }), firstText))
+      yield* Effect.scoped(Effect.gen(function*() {
+        yield* transport.preconnectWebsockets!(4)
+        assert.strictEqual(LxdHttp.openPreconnectedSocketCount(), baseline + 4)
+      }))
+      assert.strictEqual(LxdHttp.openPreconnectedSocketCount(), baseline)
+    }))
+
   it.scopedLive("the websockets use the connections dialled ahead: no further handshake, same answers", () =>
     Effect.gen(function*() {
       const server = yield* tlsServer()
       const transport = yield* httpsTransport(server.url, serverCert.cert)
       assert.isDefined(transport.preconnectWebsockets)
+      yield* Effect.scoped(Effect.flatMap(transport.websocket({ path: "/1.0/warm", headers: {} }), firstText))
+      assert.strictEqual(server.secured(), 1)
       const baseline = LxdHttp.openPreconnectedSocketCount()
       const open = yield* transport.preconnectWebsockets!(3)
       assert.strictEqual(LxdHttp.openPreconnectedSocketCount(), baseline + 3)
       // all three handshakes are done before any websocket is asked for
-      assert.isTrue(yield* until(() => server.secured() === 3), "three TLS handshakes ahead")
+      assert.isTrue(yield* until(() => server.secured() === 4), "three TLS handshakes ahead")
       const paths = ["/1.0/a?secret=1", "/1.0/b?secret=2", "/1.0/c?secret=3"]
       const texts: Array<string | undefined> = []
       for (const p of paths) {
@@ -263,12 +283,12 @@ describe("HTTPS websockets on pre-dialled connections (local TLS server)", () =>
         texts.push(yield* firstText(ws))
       }
       assert.deepStrictEqual(texts, paths)
-      assert.strictEqual(server.secured(), 3, "no connection beyond the three dialled ahead")
+      assert.strictEqual(server.secured(), 4, "no connection beyond the three dialled ahead")
       assert.strictEqual(LxdHttp.openPreconnectedSocketCount(), baseline)
       // used up: the next one dials its own
       const fourth = yield* open({ path: "/1.0/d", headers: {} })
       assert.strictEqual(yield* firstText(fourth), "/1.0/d")
-      assert.strictEqual(server.secured(), 4)
+      assert.strictEqual(server.secured(), 5)
     }))
 
   it.scopedLive("unused connections are closed with the scope", () =>
@@ -276,6 +296,7 @@ describe("HTTPS websockets on pre-dialled connections (local TLS server)", () =>
       const server = yield* tlsServer()
       const transport = yield* httpsTransport(server.url, serverCert.cert)
       const baseline = LxdHttp.openPreconnectedSocketCount()
+      yield* Effect.scoped(Effect.flatMap(transport.websocket({ path: "/1.0/warm", headers: {} }), firstText))
       const sockets = LxdHttp.openWebSocketCount()
       yield* Effect.scoped(Effect.gen(function*() {
         const open = yield* transport.preconnectWebsockets!(4)
@@ -285,7 +306,7 @@ describe("HTTPS websockets on pre-dialled connections (local TLS server)", () =>
       }))
       assert.strictEqual(LxdHttp.openPreconnectedSocketCount(), baseline)
       assert.isTrue(yield* until(() => LxdHttp.openWebSocketCount() === sockets), "the websocket closed too")
-      assert.strictEqual(server.upgrades(), 1)
+      assert.strictEqual(server.upgrades(), 2)
     }))
 
   it.scopedLive("a wrong pin fails each websocket with the pin explanation, and nothing stays open", () =>
@@ -321,7 +342,7 @@ describe("HTTPS websockets on pre-dialled connections (local TLS server)", () =>
       const sockets = LxdHttp.openWebSocketCount()
       const failure = yield* Effect.scoped(Effect.gen(function*() {
         const open = yield* transport.preconnectWebsockets!(2)
-        assert.isTrue(yield* until(() => server.secured() === 2))
+        assert.isTrue(yield* until(() => server.secured() >= 1))
         return yield* Effect.flip(open({ path: "/1.0/x", headers: {} }))
       }))
       assert.strictEqual(failure._tag, "TransportError")
@@ -341,13 +362,14 @@ describe("HTTPS websockets on pre-dialled connections (local TLS server)", () =>
           const open = yield* transport.preconnectWebsockets!(2)
           return yield* open({ path: "/1.0/x", headers: {} })
         })))
-        assert.isTrue(yield* until(() => silent.accepted() === 2))
+        // no session yet (the handshake never ends): one connection ahead, taken by the websocket
+        assert.isTrue(yield* until(() => silent.accepted() === 1))
         yield* Effect.sleep("50 millis")
         yield* Fiber.interrupt(fiber)
         assert.strictEqual(LxdHttp.openPreconnectedSocketCount(), baseline)
         assert.strictEqual(LxdHttp.openWebSocketCount(), sockets)
-        yield* until(() => silent.closed() === 2)
-        assert.strictEqual(silent.closed(), 2, `closed on the server: ${silent.closed()} of ${silent.accepted()}`)
+        yield* until(() => silent.closed() === 1)
+        assert.strictEqual(silent.closed(), 1, `closed on the server: ${silent.closed()} of ${silent.accepted()}`)
       }))
     }))
 })

@@ -536,7 +536,11 @@ const bareHost = (hostname: string): string => hostname.replace(/^\[(.*)\]$/, "$
  * (the pin, or the CA) are kept: a resumed session is not verified again. undici does
  * the same for the HTTP connections.
  */
-const websocketConnections = (tls: TlsSettings, url: URL): () => Tls.TLSSocket => {
+const websocketConnections = (tls: TlsSettings, url: URL): {
+  readonly dial: () => Tls.TLSSocket
+  /** Whether a verified session is there to resume. */
+  readonly resumable: () => boolean
+} => {
   const secureContext = Tls.createSecureContext({
     cert: tls.cert,
     key: tls.key,
@@ -546,7 +550,7 @@ const websocketConnections = (tls: TlsSettings, url: URL): () => Tls.TLSSocket =
   const host = bareHost(url.hostname)
   const port = url.port === "" ? 443 : Number(url.port)
   let session: Buffer | undefined
-  return () => {
+  const dial = () => {
     // what ws itself would give `tls.connect` for this URL (SNI only for names), with
     // the connection's verification: the CA or the pin, and its identity check
     const socket = Tls.connect({
@@ -571,6 +575,7 @@ const websocketConnections = (tls: TlsSettings, url: URL): () => Tls.TLSSocket =
     })
     return socket
   }
+  return { dial, resumable: () => session !== undefined }
 }
 
 /** The transport over HTTPS with a client certificate. */
@@ -587,7 +592,7 @@ export const https = (options: HttpsOptions): Effect.Effect<Service, TransportEr
     const pinned = options.serverCert !== undefined
     const agentName = options.userAgent ?? userAgent
     const agent = yield* scopedAgent({ connect: tls }, options.closeTimeout)
-    const dial = websocketConnections(tls, url)
+    const { dial, resumable } = websocketConnections(tls, url)
     // a websocket on the connection `connection` gives (ws asks for it once, at once)
     const websocketOn = (request: WebSocketRequest, connection: () => Tls.TLSSocket) =>
       WebSocketInternal.open({
@@ -611,10 +616,12 @@ export const https = (options: HttpsOptions): Effect.Effect<Service, TransportEr
       ),
       websocket: (request) => websocketOn(request, dial),
       // the connections are dialled now; a websocket takes one that is still sound, or
-      // dials its own (so a failure, a wrong pin included, reads as it would without them)
+      // dials its own (so a failure, a wrong pin included, reads as it would without them).
+      // Before any session can be resumed only one is dialled: the others would each make
+      // a full handshake, where dialled after it they resume its session.
       preconnectWebsockets: (count) =>
         Effect.map(
-          Preconnect.pool(dial, count),
+          Preconnect.pool(dial, resumable() ? count : Math.min(count, 1)),
           (ready) => (request: WebSocketRequest) => websocketOn(request, () => ready.take() ?? dial())
         ),
       upgrade: (request) =>
