@@ -38,6 +38,7 @@ forEachServer("exec interruption", (it, server) => {
           yield* exec.run(box, ["true"])
           const base = markerBase()
           const sockets = LxdHttp.openWebSocketCount()
+          const preconnected = LxdHttp.openPreconnectedSocketCount()
           const latencies: Array<number> = []
           const survivors: Array<string> = []
           for (let i = 0; i < 30; i++) {
@@ -57,6 +58,8 @@ forEachServer("exec interruption", (it, server) => {
           assert.deepStrictEqual(survivors, [], "no interrupted command is still running")
           assert.isBelow(Math.max(...latencies), INTERRUPT_BOUND_MS, `latencies: ${latencies.join(" ")}`)
           assert.strictEqual(LxdHttp.openWebSocketCount(), sockets)
+          // and no connection dialled ahead for the sockets (over HTTPS) is left behind
+          assert.strictEqual(LxdHttp.openPreconnectedSocketCount(), preconnected)
         }),
       { timeout: 120_000 }
     )

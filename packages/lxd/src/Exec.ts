@@ -212,6 +212,9 @@ const RecordedMetadata = Schema.Struct({
   output: Schema.optionalWith(Schema.Record({ key: Schema.String, value: Schema.String }), { default: () => ({}) })
 })
 
+/** The websockets of an exec: stdin, stdout, stderr (only `0` on a terminal) and control. */
+type SocketName = "0" | "1" | "2" | "control"
+
 const SIGKILL = 9
 const SIGTERM = 15
 
@@ -466,11 +469,31 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
     Effect.gen(function*() {
       yield* checkExec(instance, command, options)
       yield* needsUserGroupCwd(options)
+      const names: ReadonlyArray<SocketName> = options?.interactive === true
+        ? ["0", "control"]
+        : ["0", "1", "2", "control"]
+
+      // The connections of the sockets are dialled now, while the exec request is in
+      // flight (over HTTPS each is a TCP and a TLS handshake); those not taken are closed
+      // once `start` ends, whatever the way (a refused request, a failure, an interruption).
+      const preconnected = yield* Scope.make()
+      return yield* attach(instance, command, options, names, preconnected).pipe(
+        Effect.onExit((exit) => Scope.close(preconnected, exit))
+      )
+    })
+
+  const attach = (
+    instance: string,
+    command: ReadonlyArray<string>,
+    options: ExecOptions | undefined,
+    names: ReadonlyArray<SocketName>,
+    preconnected: Scope.Scope
+  ) =>
+    Effect.gen(function*() {
       const interactive = options?.interactive === true
       const execPath = path`/1.0/instances/${instance}/exec`
       const origin = { method: "POST", path: execPath }
-      const names = interactive ? (["0", "control"] as const) : (["0", "1", "2", "control"] as const)
-      type Name = (typeof names)[number]
+      const websocket = yield* http.preconnectWebsockets(names.length).pipe(Scope.extend(preconnected))
 
       // The kill is in place as soon as the operation exists, before any socket is
       // attached: LXD starts the command the moment the last socket is attached, which
@@ -495,8 +518,8 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
             Effect.forkScoped
           )
           const sockets = yield* Scope.make()
-          const opened: Partial<Record<Name, LxdWebSocket>> = {}
-          const dialled = new Set<Name>()
+          const opened: Partial<Record<SocketName, LxdWebSocket>> = {}
+          const dialled = new Set<SocketName>()
           yield* Effect.addFinalizer((exit) =>
             release(finished, opened, () => dialled.size === names.length, sockets, exit)
           )
@@ -504,7 +527,8 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
         })
       )
 
-      const sockets: Partial<Record<Name, LxdWebSocket>> = yield* connectFds(http, operation, names, origin, {
+      const sockets: Partial<Record<SocketName, LxdWebSocket>> = yield* connectFds(http, operation, names, origin, {
+        websocket,
         onDial: (name) => dialled.add(name),
         onOpen: (name, ws) => {
           opened[name] = ws

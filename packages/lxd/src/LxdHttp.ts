@@ -50,6 +50,7 @@ import * as Bulk from "./internal/bulk.js"
 import * as ConnectionSettings from "./internal/connectionConfig.js"
 import { Operation } from "./internal/envelope.js"
 import type { QueryValue } from "./internal/path.js"
+import * as PreconnectInternal from "./internal/preconnect.js"
 import { type Bounds, makeRequests } from "./internal/protocol.js"
 import * as Scoping from "./internal/scoping.js"
 import { detectDialect, ServerEnvironment, ServerInfo, StorageDriver } from "./internal/serverInfo.js"
@@ -173,6 +174,17 @@ export const openUpgradedSocketCount: () => number = UpgradeInternal.openUpgrade
  * @category utils
  */
 export const openBulkConnectionCount: () => number = Bulk.openBulkConnectionCount
+
+/**
+ * How many connections dialled ahead for websockets (`preconnectWebsockets`) this process
+ * holds right now that no websocket has taken yet (all connections). Useful to prove in
+ * tests that nothing leaks; a connection a websocket has taken counts in
+ * `openWebSocketCount`.
+ *
+ * @since 0.1.0
+ * @category utils
+ */
+export const openPreconnectedSocketCount: () => number = PreconnectInternal.openPreconnectedSocketCount
 
 // -----------------------------------------------------------------------------
 // Requests and responses
@@ -404,6 +416,24 @@ export interface Service {
     query?: Readonly<Record<string, QueryValue>>
   ) => Effect.Effect<LxdWebSocket, TransportError, Scope.Scope>
   /**
+   * An opener like `websocket` for the next `count` websockets, whose connections are
+   * started now: over HTTPS their TCP and TLS handshakes run while, say, the request
+   * that creates the sockets is in flight (an exec knows how many it will attach). Each
+   * websocket opened takes one; once they are used up it dials as `websocket` does.
+   * Connections not taken are closed with the scope. Transports without the capability
+   * (`LxdTransport.Service.preconnectWebsockets`) give `websocket` itself.
+   */
+  readonly preconnectWebsockets: (
+    count: number
+  ) => Effect.Effect<
+    (
+      path: string,
+      query?: Readonly<Record<string, QueryValue>>
+    ) => Effect.Effect<LxdWebSocket, TransportError, Scope.Scope>,
+    never,
+    Scope.Scope
+  >
+  /**
    * Switch a fresh connection to another protocol (`Upgrade: <protocol>`, e.g. `sftp`
    * on `/1.0/instances/<name>/sftp`); project and target apply as for requests. The
    * connection lives until the scope closes. A refusal fails like every other error answer
@@ -528,7 +558,7 @@ export const make = (
           )
       })
 
-    const { raw, send, sync, syncWithEtag, timedOut, upgrade, websocket } = makeRequests(
+    const { preconnectWebsockets, raw, send, sync, syncWithEtag, timedOut, upgrade, websocket } = makeRequests(
       transport,
       bounds,
       requireExtension
@@ -565,6 +595,7 @@ export const make = (
       syncWithEtag,
       raw,
       websocket,
+      preconnectWebsockets,
       upgrade
     })
   })

@@ -121,6 +121,18 @@ export interface Service {
   readonly upgrade?:
     | ((request: UpgradeRequest) => Effect.Effect<UpgradeAnswer, TransportError, Scope.Scope>)
     | undefined
+  /**
+   * Start `count` connections for websockets now, before their paths are known, and
+   * give an opener that uses them: each websocket it opens takes one that is still sound
+   * (its handshakes may be under way), or dials as `websocket` does when none is left.
+   * Connections not taken when the scope closes are destroyed. An exec knows how many
+   * sockets it will attach before it sends its request: over HTTPS their TCP and TLS
+   * handshakes then run while the request is in flight. Optional: without it every
+   * websocket is dialled when it is opened.
+   */
+  readonly preconnectWebsockets?:
+    | ((count: number) => Effect.Effect<Service["websocket"], never, Scope.Scope>)
+    | undefined
 }
 
 /**
@@ -210,6 +222,7 @@ export const fromHttpClient = (options: {
   readonly userAgent?: string | undefined
   readonly websocket: Service["websocket"]
   readonly upgrade?: Service["upgrade"]
+  readonly preconnectWebsockets?: Service["preconnectWebsockets"]
 }): Effect.Effect<Service, never, HttpClient.HttpClient> =>
   Effect.map(HttpClient.HttpClient, (client) =>
     make({
@@ -221,7 +234,8 @@ export const fromHttpClient = (options: {
           options.userAgent ?? defaultUserAgent
         )),
       websocket: options.websocket,
-      upgrade: options.upgrade
+      upgrade: options.upgrade,
+      preconnectWebsockets: options.preconnectWebsockets
     }))
 
 /**

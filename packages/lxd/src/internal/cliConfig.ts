@@ -214,6 +214,8 @@ export const withDefaultProject = (service: LxdHttpService, project: string): Lx
     sync: (request, schema) => scoped(service.sync(request, schema)),
     syncWithEtag: (request, schema) => scoped(service.syncWithEtag(request, schema)),
     raw: (request) => scoped(service.raw(request)),
-    websocket: (path, query) => scoped(service.websocket(path, query))
+    websocket: (path, query) => scoped(service.websocket(path, query)),
+    preconnectWebsockets: (count) =>
+      Effect.map(service.preconnectWebsockets(count), (open) => (path, query) => scoped(open(path, query)))
   }
 }

@@ -22,11 +22,12 @@ import * as Net from "node:net"
 import { Readable } from "node:stream"
 import * as Tls from "node:tls"
 import { TransportError } from "../LxdError.js"
-import type { Dialect, HttpsOptions, Service, UnixOptions } from "../LxdTransport.js"
+import type { Dialect, HttpsOptions, Service, UnixOptions, WebSocketRequest } from "../LxdTransport.js"
 import * as Bulk from "./bulk.js"
 import { withClientSpan } from "./clientSpan.js"
 import { type Exchange, type ExchangeAnswer, type ExchangeRequest, withBulk, withExchange } from "./exchange.js"
 import { withoutQuery } from "./path.js"
+import * as Preconnect from "./preconnect.js"
 import * as Upgrade from "./upgrade.js"
 import { userAgent } from "./version.js"
 import * as WebSocketInternal from "./websocket.js"
@@ -516,21 +517,45 @@ const explainPinFailures = (client: HttpClient.HttpClient): HttpClient.HttpClien
 const bareHost = (hostname: string): string => hostname.replace(/^\[(.*)\]$/, "$1")
 
 /**
- * `tls.connect` for the websockets, resuming the TLS session of an earlier websocket (an
- * exec attaches three or four in a row; a full handshake each, with the client
- * certificate's signature, was most of an exec's time over HTTPS). undici does the same
- * for the HTTP connections. Only sessions of connections whose server passed the
- * verification (the pin, or the CA) are kept: a resumed session is not verified again.
+ * The TLS connections of the websockets. Each resumes the TLS session of an earlier one
+ * (an exec attaches three or four in a row; a full handshake each, with the client
+ * certificate's signature, was most of an exec's time over HTTPS), and all share one
+ * secure context, built once: `tls.connect` given the certificate, key and CA builds a
+ * new one every time (parsing the key and the CA), which was half of a resumed
+ * handshake's CPU. Only sessions of connections whose server passed the verification
+ * (the pin, or the CA) are kept: a resumed session is not verified again. undici does
+ * the same for the HTTP connections.
  */
-const resumingConnect = () => {
+const websocketConnections = (tls: TlsSettings, url: URL): {
+  readonly dial: () => Tls.TLSSocket
+  /** Whether a verified session is there to resume. */
+  readonly resumable: () => boolean
+} => {
+  const secureContext = Tls.createSecureContext({
+    cert: tls.cert,
+    key: tls.key,
+    minVersion: tls.minVersion,
+    ...(tls.ca === undefined ? {} : { ca: tls.ca })
+  })
+  const host = bareHost(url.hostname)
+  const port = url.port === "" ? 443 : Number(url.port)
   let session: Buffer | undefined
-  return (options: Tls.ConnectionOptions & { readonly host?: string; path?: string | undefined }): Tls.TLSSocket => {
+  const dial = () => {
+    // what ws itself would give `tls.connect` for this URL (SNI only for names), with
+    // the connection's verification: the CA or the pin, and its identity check
     const socket = Tls.connect({
-      ...options,
-      path: undefined,
-      servername: options.servername ?? (Net.isIP(options.host ?? "") ? "" : options.host),
+      host,
+      port,
+      servername: Net.isIP(host) === 0 ? host : "",
+      secureContext,
+      rejectUnauthorized: tls.rejectUnauthorized,
+      ...(tls.checkServerIdentity === undefined ? {} : { checkServerIdentity: tls.checkServerIdentity }),
       ...(session === undefined ? {} : { session })
     })
+    // the upgrade request is written at once, not held back by Nagle's algorithm until
+    // the server acknowledges the handshake's last flight (40 ms of delayed ACK, when the
+    // connection was dialled ahead and sat idle); ws sets it too, after the upgrade
+    socket.setNoDelay(true)
     let verified = false
     socket.once("secureConnect", () => {
       verified = socket.authorized
@@ -540,6 +565,7 @@ const resumingConnect = () => {
     })
     return socket
   }
+  return { dial, resumable: () => session !== undefined }
 }
 
 /** The transport over HTTPS with a client certificate. */
@@ -556,15 +582,18 @@ export const https = (options: HttpsOptions): Effect.Effect<Service, TransportEr
     const pinned = options.serverCert !== undefined
     const agentName = options.userAgent ?? userAgent
     const agent = yield* scopedAgent({ connect: tls }, options.closeTimeout)
-    // ws's typings describe an older checkServerIdentity; at run time it hands these
-    // options to tls.connect, exactly as undici does
-    const websocketTls: Readonly<Record<string, unknown>> = { ...tls, createConnection: resumingConnect() }
+    const { dial, resumable } = websocketConnections(tls, url)
+    // a websocket on the connection `connection` gives (ws asks for it once, at once)
+    const websocketOn = (request: WebSocketRequest, connection: () => Tls.TLSSocket) =>
+      WebSocketInternal.open({
+        url: `wss://${url.host}${request.path}`,
+        options: { headers: { ...request.headers, "user-agent": agentName }, createConnection: connection },
+        address: base,
+        path: withoutQuery(request.path),
+        openTimeoutMs: WEBSOCKET_OPEN_TIMEOUT_MS
+      }).pipe(Effect.mapError((error) => explainPinFailure(error, pinned)))
     const base = `${url.protocol}//${url.host}`
     const client = pointedAt(withFastBodies(NodeHttpClient.makeUndici(agent)), base, agentName)
-    const exchange = undiciExchange(agent, base, (cause) => {
-      const code = pinned ? chainErrorCode(cause) : undefined
-      return code === undefined ? cause : pinMismatch(code)
-    })
     // a fresh TLS connection with the same settings as HTTP and websockets (pin included); SNI only for names
     const dialTls = () =>
       Tls.connect({
@@ -574,13 +603,15 @@ export const https = (options: HttpsOptions): Effect.Effect<Service, TransportEr
         ...(Net.isIP(bareHost(url.hostname)) === 0 ? { servername: url.hostname } : {}),
         ALPNProtocols: ["http/1.1"]
       })
+    // with a pin, a chain failure means the server showed another certificate
     const explain = (cause: unknown) => {
       const code = pinned ? chainErrorCode(cause) : undefined
       return code === undefined ? cause : pinMismatch(code)
     }
+    const exchange = undiciExchange(agent, base, explain)
     const bulk = Bulk.make(
       {
-        dial: () => dialTls(),
+        dial: dialTls,
         ownBuffers: false,
         readyEvent: "secureConnect",
         host: url.host,
@@ -598,14 +629,16 @@ export const https = (options: HttpsOptions): Effect.Effect<Service, TransportEr
         ),
         bulk
       ),
-      websocket: (request) =>
-        WebSocketInternal.open({
-          url: `wss://${url.host}${request.path}`,
-          options: { ...websocketTls, headers: { ...request.headers, "user-agent": agentName } },
-          address: base,
-          path: withoutQuery(request.path),
-          openTimeoutMs: WEBSOCKET_OPEN_TIMEOUT_MS
-        }).pipe(Effect.mapError((error) => explainPinFailure(error, pinned))),
+      websocket: (request) => websocketOn(request, dial),
+      // the connections are dialled now; a websocket takes one that is still sound, or
+      // dials its own (so a failure, a wrong pin included, reads as it would without them).
+      // Before any session can be resumed only one is dialled: the others would each make
+      // a full handshake, where dialled after it they resume its session.
+      preconnectWebsockets: (count) =>
+        Effect.map(
+          Preconnect.pool(dial, resumable() ? count : Math.min(count, 1)),
+          (ready) => (request: WebSocketRequest) => websocketOn(request, () => ready.take() ?? dial())
+        ),
       upgrade: (request) =>
         Upgrade.open({
           // the same TLS settings as HTTP and websockets (pin included); SNI only for names

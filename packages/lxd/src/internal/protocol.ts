@@ -225,7 +225,7 @@ export const makeRequests = (
 ):
   & Pick<
     Service,
-    "send" | "sync" | "syncWithEtag" | "raw" | "websocket" | "upgrade"
+    "send" | "sync" | "syncWithEtag" | "raw" | "websocket" | "preconnectWebsockets" | "upgrade"
   >
   & { readonly timedOut: (origin: RequestOrigin, what: string, after: Duration.Duration) => TransportError } =>
 {
@@ -516,7 +516,8 @@ export const makeRequests = (
         }))
   }
 
-  const websocket = (path: string, query?: Readonly<Record<string, QueryValue>>) =>
+  // the checks of every websocket, then the transport's opener (or a preconnected one)
+  const websocketVia = (open: Transport["websocket"]) => (path: string, query?: Readonly<Record<string, QueryValue>>) =>
     Effect.gen(function*() {
       const checked = checkRequestTarget(path, query)
       if (Either.isLeft(checked)) {
@@ -530,8 +531,14 @@ export const makeRequests = (
         )
       }
       const q = yield* scopedQuery({ query })
-      return yield* transport.websocket({ path: path + queryString(q), headers: {} })
+      return yield* open({ path: path + queryString(q), headers: {} })
     })
+  const websocket = websocketVia(transport.websocket)
+
+  const preconnectWebsockets = (count: number) =>
+    transport.preconnectWebsockets === undefined || count <= 0
+      ? Effect.succeed(websocket)
+      : Effect.map(transport.preconnectWebsockets(count), websocketVia)
 
   const upgrade = (path: string, protocol: string, query?: Readonly<Record<string, QueryValue>>) =>
     Effect.gen(function*() {
@@ -552,5 +559,5 @@ export const makeRequests = (
       )
     })
 
-  return { raw, send, sync, syncWithEtag, timedOut, websocket, upgrade }
+  return { raw, send, sync, syncWithEtag, timedOut, websocket, preconnectWebsockets, upgrade }
 }

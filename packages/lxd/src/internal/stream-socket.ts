@@ -27,6 +27,11 @@ export interface ConnectHooks<K extends string> {
   readonly onDial?: ((name: K) => void) | undefined
   /** A socket is open (it is also in the scope). */
   readonly onOpen?: ((name: K, ws: LxdWebSocket) => void) | undefined
+  /**
+   * Opens the sockets instead of `http.websocket`: one from `http.preconnectWebsockets`,
+   * whose connections were dialled while the operation was being created.
+   */
+  readonly websocket?: Http["websocket"] | undefined
 }
 
 /**
@@ -61,7 +66,8 @@ export const connectFds = <const K extends string>(
       )
     }
     const wsPath = path`/1.0/operations/${operation.id}/websocket`
-    const connect = (name: K) => http.websocket(wsPath, { secret: decoded.fds[name]! })
+    const open = hooks?.websocket ?? http.websocket
+    const connect = (name: K) => open(wsPath, { secret: decoded.fds[name]! })
     const out = {} as Record<K, LxdWebSocket>
     // One after the other, control first, then 0, 1, 2 (the order of LXD's own client).
     // Control first: the server starts the command once the data sockets are attached,
