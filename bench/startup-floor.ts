@@ -23,7 +23,8 @@
  * `run` starts the stages in turn, `--reps` rounds (so outside load hits every stage alike),
  * and prints per stage the median, min and max of: the wall time from spawn to exit, the
  * time from the process's origin to the end of the stage's module (`performance.now()`),
- * the CPU time (`process.cpuUsage()`) and the peak RSS (`maxRSS`) at that point. One more
+ * the CPU time (`process.cpuUsage()`) and the peak RSS (`maxRSS`) at that point, and the
+ * peak RSS up to exit (GNU `time`: V8 may still be compiling after the module ends). One more
  * process per stage counts the modules it loads and their source bytes by package (ESM
  * through a `module.register` load hook, CommonJS through `Module.prototype._compile`;
  * the counting processes are not timed).
@@ -176,12 +177,15 @@ interface Measure {
   readonly sinceOrigin: number
   readonly cpu: number
   readonly rss: number
+  /** Peak RSS up to exit (GNU time), KiB. */
+  readonly exitRss: number
 }
 
-const spawn = (argv: ReadonlyArray<string>) =>
+const spawn = (argv: ReadonlyArray<string>, wrapper: ReadonlyArray<string> = []) =>
   new Promise<{ wall: number; stdout: string }>((resolve, reject) => {
     const t0 = now()
-    const child = ChildProcess.spawn(process.execPath, argv, { stdio: ["ignore", "pipe", "pipe"] })
+    const [exe, ...args] = [...wrapper, process.execPath, ...argv]
+    const child = ChildProcess.spawn(exe!, args, { stdio: ["ignore", "pipe", "pipe"] })
     let stdout = ""
     let stderr = ""
     child.stdout.on("data", (d: Buffer) => (stdout += d.toString()))
@@ -194,10 +198,12 @@ const spawn = (argv: ReadonlyArray<string>) =>
     })
   })
 
+/** One process of the stage, under GNU time for the peak RSS up to exit (V8's work after the module ends included). */
 const measure = async (stage: Stage): Promise<Measure> => {
-  const { stdout, wall } = await spawn([stage.file])
-  const r = JSON.parse(stdout.trim().split("\n").pop()!) as Omit<Measure, "wall">
-  return { wall, ...r }
+  const rssFile = Path.join(tmp, "floor-time.out")
+  const { stdout, wall } = await spawn([stage.file], ["/usr/bin/time", "-f", "%M", "-o", rssFile])
+  const r = JSON.parse(stdout.trim().split("\n").pop()!) as Omit<Measure, "wall" | "exitRss">
+  return { wall, ...r, exitRss: Number(Fs.readFileSync(rssFile, "utf8").trim().split("\n").pop()) }
 }
 
 /** Which package a loaded module belongs to. */
@@ -280,9 +286,9 @@ const run = async () => {
   const rows: Array<string> = []
   rows.push(`load ${loadStart} -> ${loadEnd}; ${reps} fresh processes per stage; median (min-max)`)
   rows.push(
-    "| stage | modules (all / this stage's package) | wall, spawn to exit, ms | origin to loaded, ms | CPU, ms | peak RSS, MiB |"
+    "| stage | modules by package | wall, spawn to exit, ms | origin to loaded, ms | CPU, ms | peak RSS at the end, MiB | peak RSS to exit, MiB |"
   )
-  rows.push("| --- | --- | --- | --- | --- | --- |")
+  rows.push("| --- | --- | --- | --- | --- | --- | --- |")
   for (const stage of stages) {
     const xs = results.get(stage.name)!
     const packages = await count(stage)
@@ -299,14 +305,15 @@ const run = async () => {
         wall: xs.map((m) => m.wall),
         sinceOrigin: xs.map((m) => m.sinceOrigin),
         cpu: xs.map((m) => m.cpu),
-        rssKiB: xs.map((m) => m.rss)
+        rssKiB: xs.map((m) => m.rss),
+        exitRssKiB: xs.map((m) => m.exitRss)
       }) + "\n"
     )
     const byPkg = [...packages].sort((a, b) => b[1].modules - a[1].modules).map(([p, c]) => `${p} ${c.modules}`)
     rows.push(
       `| ${stage.name} | ${modules}: ${byPkg.join(", ")} | ${f((m) => m.wall, ms)} | ${f((m) => m.sinceOrigin, ms)} | ${
         f((m) => m.cpu, ms)
-      } | ${f((m) => m.rss, mib)} |`
+      } | ${f((m) => m.rss, mib)} | ${f((m) => m.exitRss, mib)} |`
     )
   }
   process.stderr.write(rows.join("\n") + "\n")
