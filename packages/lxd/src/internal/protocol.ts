@@ -11,7 +11,8 @@ import * as Duration from "effect/Duration"
 import * as Effect from "effect/Effect"
 import * as Either from "effect/Either"
 import * as Option from "effect/Option"
-import * as Schema from "effect/Schema"
+import * as ParseResult from "effect/ParseResult"
+import type * as Schema from "effect/Schema"
 import type * as Scope from "effect/Scope"
 import * as Stream from "effect/Stream"
 import {
@@ -29,6 +30,7 @@ import { raceDeadline } from "./concurrency.js"
 import { decodeEnvelope } from "./envelope.js"
 import { type Bulk, bulkOf, type BulkRequest, exchangeOf } from "./exchange.js"
 import { requiredExtensions } from "./gates.js"
+import { onePass } from "./models/onePass.js"
 import { queryString, type QueryValue } from "./path.js"
 import { currentProject, currentTarget } from "./scoping.js"
 import { checkRequestTarget } from "./validation.js"
@@ -111,15 +113,42 @@ const interpret = (
   }
 }
 
-const decodeMetadata = <A, I>(schema: Schema.Schema<A, I, never>, origin: RequestOrigin, metadata: unknown) =>
-  Schema.decodeUnknown(schema, { onExcessProperty: "ignore" })(metadata).pipe(
-    Effect.mapError((error) => DecodeError.fromParseError(origin, error))
-  )
+type Decoder = (u: unknown) => Effect.Effect<unknown, ParseResult.ParseIssue>
 
-const expectSync = (origin: RequestOrigin, response: LxdResponse) =>
-  response._tag === "Sync"
-    ? Effect.succeed(response)
-    : Effect.fail(DecodeError.because(origin, "expected a synchronous answer, got a background operation"))
+// one decoder per schema, made on its first answer (not one per call)
+const decoders = new WeakMap<Schema.Schema.Any, Decoder>()
+
+const decoderOf = <A, I>(
+  schema: Schema.Schema<A, I, never>
+): (u: unknown) => Effect.Effect<A, ParseResult.ParseIssue> => {
+  let decode = decoders.get(schema)
+  if (decode === undefined) {
+    decode = ParseResult.decodeUnknown(onePass(schema), { onExcessProperty: "ignore" })
+    decoders.set(schema, decode)
+  }
+  return decode as (u: unknown) => Effect.Effect<A, ParseResult.ParseIssue>
+}
+
+const decodeFailed = (origin: RequestOrigin, issue: ParseResult.ParseIssue) =>
+  DecodeError.fromParseError(origin, ParseResult.parseError(issue))
+
+/** The metadata through `schema`; a synchronous schema's `Either` becomes the answer without an Effect step of its own. */
+export const decodeMetadata = <A, I>(
+  schema: Schema.Schema<A, I, never>,
+  origin: RequestOrigin,
+  metadata: unknown
+): Effect.Effect<A, DecodeError> => {
+  const decoded = decoderOf(schema)(metadata)
+  if (Either.isEither(decoded)) {
+    return Either.isRight(decoded)
+      ? Effect.succeed(decoded.right as A)
+      : Effect.fail(decodeFailed(origin, decoded.left as ParseResult.ParseIssue))
+  }
+  return Effect.mapError(decoded, (issue) => decodeFailed(origin, issue))
+}
+
+const notSync = (origin: RequestOrigin) =>
+  Effect.fail(DecodeError.because(origin, "expected a synchronous answer, got a background operation"))
 
 const tooLarge = (origin: RequestOrigin, limit: number) =>
   DecodeError.because(origin, `the answer is larger than maxResponseBytes (${limit} bytes)`)
@@ -187,6 +216,13 @@ const check = (request: LxdRequest<unknown>) => {
   return Either.isLeft(checked) ? Effect.fail(checked.left) : Effect.void
 }
 
+/** A request ready to send: what errors name it by, its URL with the scoped query, its headers. */
+interface Prepared {
+  readonly origin: RequestOrigin
+  readonly url: string
+  readonly headers: Record<string, string>
+}
+
 /** The whole JSON body as text, at most `maxBytes`. */
 const readJsonText = (
   bounds: Bounds,
@@ -241,21 +277,24 @@ export const makeRequests = (
    * What every request goes through before it is sent: the check of its path, the scope's
    * project and target, the extensions its query needs; its URL and headers.
    */
-  const prepare = (request: LxdRequest<unknown>) =>
-    Effect.flatMap(check(request), () =>
-      Effect.flatMap(scopedQuery(request), (query) => {
-        const headers: Record<string, string> = { ...request.headers }
-        if (request.etag !== undefined) headers["if-match"] = request.etag
-        const prepared = {
-          origin: { method: request.method, path: request.path } satisfies RequestOrigin,
-          url: request.path + queryString(query),
-          headers
-        }
-        const needed = requiredExtensions(request.path, query)
-        return needed.length === 0
-          ? Effect.succeed(prepared)
-          : Effect.as(Effect.forEach(needed, requireExtension, { discard: true }), prepared)
-      }))
+  const prepare = (request: LxdRequest<unknown>): Effect.Effect<Prepared, RequestError> =>
+    // one step: the check, then the scope read from the fiber running the request
+    Effect.withFiberRuntime((fiber) => {
+      const checked = checkRequestTarget(request.path, request.query)
+      if (Either.isLeft(checked)) return Effect.fail(checked.left)
+      const query = applyScope(request, fiber.getFiberRef(currentProject), fiber.getFiberRef(currentTarget))
+      const headers: Record<string, string> = { ...request.headers }
+      if (request.etag !== undefined) headers["if-match"] = request.etag
+      const prepared: Prepared = {
+        origin: { method: request.method, path: request.path },
+        url: request.path + queryString(query),
+        headers
+      }
+      const needed = requiredExtensions(request.path, query)
+      return needed.length === 0
+        ? Effect.succeed(prepared)
+        : Effect.as(Effect.forEach(needed, requireExtension, { discard: true }), prepared)
+    })
 
   /**
    * Send the request; the effect ends when the answer's headers arrive. `bounded`
@@ -421,23 +460,19 @@ export const makeRequests = (
     )
   }
 
-  const sync = <A, I, E = never>(request: LxdRequest<E>, schema: Schema.Schema<A, I, never>) => {
-    const origin: RequestOrigin = { method: request.method, path: request.path }
-    return send(request).pipe(
-      Effect.flatMap((response) => expectSync(origin, response)),
-      Effect.flatMap((response) => decodeMetadata(schema, origin, response.metadata))
-    )
-  }
+  const sync = <A, I, E = never>(request: LxdRequest<E>, schema: Schema.Schema<A, I, never>) =>
+    Effect.flatMap(send(request), (response) => {
+      const origin: RequestOrigin = { method: request.method, path: request.path }
+      return response._tag === "Sync" ? decodeMetadata(schema, origin, response.metadata) : notSync(origin)
+    })
 
-  const syncWithEtag = <A, I>(request: LxdRequest, schema: Schema.Schema<A, I, never>) => {
-    const origin: RequestOrigin = { method: request.method, path: request.path }
-    return send(request).pipe(
-      Effect.flatMap((response) => expectSync(origin, response)),
-      Effect.flatMap((response) =>
-        Effect.map(decodeMetadata(schema, origin, response.metadata), (value) => ({ value, etag: response.etag }))
-      )
-    )
-  }
+  const syncWithEtag = <A, I>(request: LxdRequest, schema: Schema.Schema<A, I, never>) =>
+    Effect.flatMap(send(request), (response) => {
+      const origin: RequestOrigin = { method: request.method, path: request.path }
+      return response._tag === "Sync"
+        ? Effect.map(decodeMetadata(schema, origin, response.metadata), (value) => ({ value, etag: response.etag }))
+        : notSync(origin)
+    })
 
   /** An error status: the envelope's error, or the status itself when the body is not one. */
   const errorAnswer = (
