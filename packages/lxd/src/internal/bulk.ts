@@ -233,7 +233,6 @@ class Connection<E> {
         )
       }
       this.position += bytes
-      upload.observe?.(buffer.subarray(0, bytes))
       this.writesInFlight++
       this.socket.write(buffer.subarray(0, bytes), (writeError) => {
         this.writesInFlight--
@@ -241,7 +240,10 @@ class Connection<E> {
         // a failed write also fails the socket: its error event says why
         if (!writeError) this.readMore()
       })
+      // the next read is under way and the socket sends this piece while it is observed
+      // (hashed): the buffer is reused only once the write's callback has run
       this.readMore()
+      upload.observe?.(buffer.subarray(0, bytes))
     })
   }
 
