@@ -92,6 +92,10 @@ const fileHeaders = (type: string, size?: number): Http.OutgoingHttpHeaders => (
   ...(size === undefined ? {} : { "content-length": String(size) })
 })
 
+/** `GET` of a file of `c1` on the bulk path. */
+const getBulk = (http: LxdHttp.Service, path: string) =>
+  http.raw({ method: "GET", path: "/1.0/instances/c1/files", query: { path }, bulk: true })
+
 /** An empty synchronous success. */
 const answerOk: Route = (_req, res) => {
   res.writeHead(200, { "content-type": "application/json" })
@@ -324,12 +328,7 @@ describe("bulk path: pull", () => {
       const files = yield* Files.make.pipe(Effect.provideService(LxdHttp.LxdHttp, http))
       // through the raw call the tree code uses: the link, then its target
       const chunks: Array<Buffer> = []
-      const res = yield* http.raw({
-        method: "GET",
-        path: "/1.0/instances/c1/files",
-        query: { path: "/real" },
-        bulk: true
-      })
+      const res = yield* getBulk(http, "/real")
       const n = yield* res.writeTo((pieces) => {
         for (const p of pieces) chunks.push(Buffer.from(p))
         return Promise.resolve()
@@ -402,12 +401,7 @@ describe("bulk path: pull", () => {
       const { socketPath } = yield* server(serveFile(data, "length"))
       const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath })
       const exit = yield* Effect.exit(scoped(Effect.gen(function*() {
-        const res = yield* http.raw({
-          method: "GET",
-          path: "/1.0/instances/c1/files",
-          query: { path: "/x" },
-          bulk: true
-        })
+        const res = yield* getBulk(http, "/x")
         return yield* res.writeTo(() => Promise.reject(new Error("disk full")), (cause) => (cause as Error).message)
       })))
       assert.deepStrictEqual(exit, Exit.fail("disk full"))
@@ -425,12 +419,7 @@ describe("bulk path: pull", () => {
       let writing = 0
       let wrote = 0
       const fiber = yield* Effect.fork(scoped(Effect.gen(function*() {
-        const res = yield* http.raw({
-          method: "GET",
-          path: "/1.0/instances/c1/files",
-          query: { path: "/x" },
-          bulk: true
-        })
+        const res = yield* getBulk(http, "/x")
         return yield* res.writeTo(
           () =>
             new Promise<void>((resolve) => {
@@ -459,23 +448,13 @@ describe("bulk path: pull", () => {
       const { socketPath } = yield* server(serveFile(random(200_000), "chunked"))
       const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath, maxResponseBytes: 100_000 })
       const exit = yield* Effect.exit(scoped(Effect.gen(function*() {
-        const res = yield* http.raw({
-          method: "GET",
-          path: "/1.0/instances/c1/files",
-          query: { path: "/x" },
-          bulk: true
-        })
+        const res = yield* getBulk(http, "/x")
         return yield* res.writeTo(() => Promise.resolve(), () => "x").pipe(Effect.zipRight(Effect.void))
       })))
       // writeTo is not bounded: the whole file arrives
       assert.isTrue(Exit.isSuccess(exit))
       const bounded = yield* Effect.exit(scoped(Effect.gen(function*() {
-        const res = yield* http.raw({
-          method: "GET",
-          path: "/1.0/instances/c1/files",
-          query: { path: "/x" },
-          bulk: true
-        })
+        const res = yield* getBulk(http, "/x")
         return yield* Stream.runDrain(res.body)
       })))
       assert.match(errorText(bounded), /^DecodeError: .*maxResponseBytes/)
