@@ -38,6 +38,7 @@ import * as Fs from "node:fs"
 import * as Events from "./Events.js"
 import * as Files from "./Files.js"
 import type { Operation } from "./internal/envelope.js"
+import { localFailure } from "./internal/localFiles.js"
 import { path } from "./internal/path.js"
 import * as internal from "./internal/progress.js"
 import { InvalidArgument, LXDAPIException, type RequestError, type TransportError } from "./LxdError.js"
@@ -343,12 +344,6 @@ export interface PushFileOptions<E2, R2> extends Files.WriteOptions {
   readonly onProgress: (progress: Progress) => Effect.Effect<void, E2, R2>
 }
 
-const localError = (what: string, cause: unknown) =>
-  new InvalidArgument({
-    argument: "localPath",
-    reason: `${what}: ${cause instanceof Error ? cause.message : String(cause)}`
-  })
-
 /**
  * Push one local file to `remotePath` in an instance (through `Files.write`, streamed),
  * reporting progress on the way, like `lxc file push`. The total is the file's size, so
@@ -378,13 +373,13 @@ export const pushFile = <E2 = never, R2 = never>(
     const files = yield* Files.Files
     const st = yield* Effect.tryPromise({
       try: () => Fs.promises.stat(localPath),
-      catch: (cause) => localError(`cannot read ${localPath}`, cause)
+      catch: (cause) => localFailure(`cannot read ${localPath}`, cause)
     })
-    if (!st.isFile()) return yield* Effect.fail(localError(`cannot push ${localPath}`, "not a regular file"))
+    if (!st.isFile()) return yield* Effect.fail(localFailure(`cannot push ${localPath}`, "not a regular file"))
     const { onProgress, ...writeOptions } = options
     const bytes = NodeStream.fromReadable<InvalidArgument, Uint8Array>(
       () => Fs.createReadStream(localPath, { highWaterMark: 256 * 1024 }),
-      (cause) => localError(`cannot read ${localPath}`, cause)
+      (cause) => localFailure(`cannot read ${localPath}`, cause)
     )
     // Files.write takes a stream that needs nothing: hand it what onProgress needs
     const context = yield* Effect.context<R2>()
@@ -410,7 +405,7 @@ export const pullFile = <E2 = never, R2 = never>(
     const files = yield* Files.Files
     const sink = NodeSink.fromWritable(
       () => Fs.createWriteStream(localPath),
-      (cause) => localError(`cannot write ${localPath}`, cause)
+      (cause) => localFailure(`cannot write ${localPath}`, cause)
     )
     yield* Stream.run(onBytes(files.read(instance, remotePath), options.onProgress, { stage: "pull" }), sink)
   }).pipe(Effect.withSpan("Progress.pullFile", { attributes: { "lxd.name": instance } }))

@@ -288,10 +288,11 @@ class Connection<E> {
     this.deadline = undefined
   }
 
+  /** (Re)start the idle bound; called on every read, so the one timer is refreshed, not replaced. */
   private armIdle(): void {
-    this.clearIdle()
-    if (this.parser.complete || this.failure !== undefined) return
-    this.idle = setTimeout(() => this.fail(this.request.stalled()), this.request.idleMs)
+    if (this.parser.complete || this.failure !== undefined) return this.clearIdle()
+    if (this.idle !== undefined) this.idle.refresh()
+    else this.idle = setTimeout(() => this.fail(this.request.stalled()), this.request.idleMs)
   }
 
   private clearIdle(): void {

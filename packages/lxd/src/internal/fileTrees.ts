@@ -32,9 +32,6 @@ export type SingleFiles = Pick<Files, "read" | "write" | "stat" | "list" | "mkdi
   ) => Effect.Effect<number, FilesError | W>
 }
 
-/** A local failure (reading, creating, writing a local file), named after the local path. */
-export const localError = localFailure
-
 /** `dir` + `/` + `name`, without doubling the slash. */
 export const joinRemote = (dir: string, name: string): string => (dir.endsWith("/") ? dir + name : `${dir}/${name}`)
 
@@ -80,7 +77,7 @@ const localTree = (root: string): Effect.Effect<Array<LocalEntry>, InvalidArgume
       await walk("")
       return out
     },
-    catch: (cause) => localError(`cannot read ${root}`, cause)
+    catch: (cause) => localFailure(`cannot read ${root}`, cause)
   })
 
 const pushFile = (
@@ -98,7 +95,7 @@ const pushFile = (
     fileStream(local),
     size,
     { mode, uid: ids?.uid, gid: ids?.gid },
-    { path: local, readFailed: (cause) => localError(`cannot read ${local}`, cause) }
+    { path: local, readFailed: (cause) => localFailure(`cannot read ${local}`, cause) }
   )
 
 /** `Files.push`: a file, or a directory tree (directories parent first, then files and links). */
@@ -113,7 +110,7 @@ export const pushTree = (
     const concurrency = options?.concurrency ?? 4
     const st = yield* Effect.tryPromise({
       try: () => Fs.promises.stat(localPath),
-      catch: (cause) => localError(`cannot read ${localPath}`, cause)
+      catch: (cause) => localFailure(`cannot read ${localPath}`, cause)
     })
     const ids = { uid: options?.uid, gid: options?.gid }
     const parent = NodePath.posix.dirname(remotePath)
@@ -161,7 +158,7 @@ const pullFile = (files: SingleFiles, instance: string, remote: string, local: s
         const handle = yield* Effect.acquireRelease(
           Effect.tryPromise({
             try: () => Fs.promises.open(local, "w", 0o600),
-            catch: (cause) => localError(`cannot open ${local}`, cause)
+            catch: (cause) => localFailure(`cannot open ${local}`, cause)
           }),
           (h) => Effect.promise(() => h.close())
         )
@@ -170,13 +167,13 @@ const pullFile = (files: SingleFiles, instance: string, remote: string, local: s
           instance,
           remote,
           (pieces) => handle.writev(pieces as Array<Uint8Array>).then(() => undefined),
-          (cause) => localError(`cannot write ${local}`, cause)
+          (cause) => localFailure(`cannot write ${local}`, cause)
         )
       })
     )
     yield* Effect.tryPromise({
       try: () => Fs.promises.chmod(local, mode),
-      catch: (cause) => localError(`cannot chmod ${local}`, cause)
+      catch: (cause) => localFailure(`cannot chmod ${local}`, cause)
     })
   })
 
@@ -191,7 +188,7 @@ export const pullTree = (
   Effect.gen(function*() {
     const concurrency = options?.concurrency ?? 4
     const local = <A>(what: string, f: () => Promise<A>) =>
-      Effect.tryPromise({ try: f, catch: (cause) => localError(what, cause) })
+      Effect.tryPromise({ try: f, catch: (cause) => localFailure(what, cause) })
     const root = yield* files.stat(instance, remotePath)
     if (root.type === "file") return yield* pullFile(files, instance, remotePath, localPath, root.mode)
     if (root.type === "symlink") {
