@@ -3,6 +3,7 @@
  * the HTTP status: `/wait` answers 200 with an error envelope inside).
  */
 import * as Schema from "effect/Schema"
+import { decodeUnknownEither } from "./models/compiled.js"
 
 /** The operation object (`api.Operation`), shared by LXD and Incus. */
 export class Operation extends Schema.Class<Operation>("effect-lxd/Operation")({
@@ -63,4 +64,5 @@ export const ErrorEnvelope = Schema.Struct({
 export const Envelope = Schema.Union(SyncEnvelope, AsyncEnvelope, ErrorEnvelope)
 export type Envelope = typeof Envelope.Type
 
-export const decodeEnvelope = Schema.decodeUnknownEither(Envelope, { errors: "first" })
+// the compiled check first (`models/compiled.ts`); a malformed envelope fails as the schema says
+export const decodeEnvelope = decodeUnknownEither(Envelope, { errors: "first" })

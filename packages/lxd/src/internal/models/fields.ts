@@ -11,6 +11,7 @@
  */
 import * as ParseResult from "effect/ParseResult"
 import * as Schema from "effect/Schema"
+import { FAIL } from "./compiled.js"
 import { lazily, onePass, standingFor } from "./onePass.js"
 
 /** `{ [key]: string }` as `Schema.Record` decodes it: what `JSON.parse` makes of a JSON object of strings. */
@@ -50,7 +51,8 @@ const fastRecord = <A extends object>(record: Schema.Schema<A>, is: (u: unknown)
   return standingFor(
     record,
     (u, options) => is(u) ? ParseResult.succeed(u) : decodeRecord()(u, options),
-    (u, options) => is(u) ? ParseResult.succeed(u) : encodeRecord()(u, options)
+    (u, options) => is(u) ? ParseResult.succeed(u) : encodeRecord()(u, options),
+    () => (u) => is(u) ? u : FAIL
   )
 }
 

@@ -25,6 +25,7 @@ import * as ParseResult from "effect/ParseResult"
 import * as Pretty from "effect/Pretty"
 import * as Schema from "effect/Schema"
 import * as AST from "effect/SchemaAST"
+import { type Check, compile, FAIL, registerCheck, standsForOptions } from "./compiled.js"
 
 /**
  * A schema that decodes with `decode` and encodes with `encode`, and otherwise stands for
@@ -34,9 +35,11 @@ import * as AST from "effect/SchemaAST"
 export const standingFor = <A, I>(
   original: Schema.Schema<A, I, never>,
   decode: (u: unknown, options: AST.ParseOptions) => Effect.Effect<A, ParseResult.ParseIssue>,
-  encode: (u: unknown, options: AST.ParseOptions) => Effect.Effect<I, ParseResult.ParseIssue>
-): Schema.Schema<A, I, never> =>
-  Schema.declare<A, I, readonly []>([], {
+  encode: (u: unknown, options: AST.ParseOptions) => Effect.Effect<I, ParseResult.ParseIssue>,
+  /** The compiled check of the decoding (`compiled.ts`), made when first needed. */
+  check?: () => Check | undefined
+): Schema.Schema<A, I, never> => {
+  const schema = Schema.declare<A, I, readonly []>([], {
     decode: () => decode,
     encode: () => encode
   }, {
@@ -46,6 +49,9 @@ export const standingFor = <A, I>(
     equivalence: () => Schema.equivalence(original),
     [AST.SurrogateAnnotationId]: original.ast
   })
+  if (check !== undefined) registerCheck(schema.ast, check)
+  return schema
+}
 
 /** `make()`, made on the first call. */
 export const lazily = <A>(make: () => A): () => A => {
@@ -134,18 +140,34 @@ const make = <A, I>(schema: Schema.Schema<A, I, never>): Schema.Schema<A, I, nev
   // the class's own parsers are built when first needed (a failure, an encoding), not up front
   const decodeClass = lazily(() => ParseResult.decodeUnknown(schema))
   const encodeClass = lazily(() => ParseResult.encodeUnknown(schema))
+  // the encoded side compiled (`compiled.ts`), when all of it compiles
+  const checkEncoded = lazily(() => compile(plan.encoded))
+  const check = lazily((): Check | undefined => {
+    const encoded = checkEncoded()
+    if (encoded === undefined) return undefined
+    return (u) => {
+      const fields = encoded(u)
+      return fields === FAIL ? FAIL : new klass(build(plan.steps, fields as Record<PropertyKey, unknown>), true)
+    }
+  })
   return standingFor(
     schema,
     (u, options) => {
       if (options.onExcessProperty === "preserve" || options.propertyOrder === "original") {
         return decodeClass()(u, options)
       }
+      const fast = standsForOptions(options) ? check() : undefined
+      if (fast !== undefined) {
+        const value = fast(u)
+        if (value !== FAIL) return ParseResult.succeed(value as A)
+      }
       const encoded = decodeEncoded(u, options)
       // a failure (or a field that is not synchronous) is the class's to report
       if (!Either.isEither(encoded) || Either.isLeft(encoded)) return decodeClass()(u, options)
       return ParseResult.succeed(new klass(build(plan.steps, encoded.right as Record<PropertyKey, unknown>), true) as A)
     },
-    (u, options) => encodeClass()(u, options)
+    (u, options) => encodeClass()(u, options),
+    check
   )
 }
 
