@@ -69,13 +69,45 @@ export const cpuNow = (): number => {
   return (u.user + u.system) / 1e6
 }
 
-/** Wall-clock and CPU seconds of each repetition. */
+/**
+ * Taking turns (`bench/turns.ts`): when the coordinator runs this driver beside the other
+ * tools of a row, it sets `BENCH_TURNS=1` and gives the driver fd 3. Before each
+ * repetition the driver says `ready` on fd 3 (its previous repetition, untimed clean-up
+ * included, is over) and blocks until the coordinator writes a line on its stdin. The
+ * block is synchronous on purpose: while another tool is measured, this process runs
+ * nothing at all, not even its event loop.
+ */
+const turns = process.env.BENCH_TURNS === "1"
+
+export const waitForTurn = (): void => {
+  if (!turns) return
+  Fs.writeSync(3, "ready\n")
+  const byte = Buffer.alloc(1)
+  for (;;) {
+    let n: number
+    try {
+      n = Fs.readSync(0, byte, 0, 1, null)
+    } catch (e) {
+      // a non-blocking stdin: wait a little and read again
+      if ((e as NodeJS.ErrnoException).code === "EAGAIN") {
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1)
+        continue
+      }
+      throw e
+    }
+    if (n === 0) throw new Error("the turn coordinator went away")
+    if (byte[0] === 0x0a) return
+  }
+}
+
+/** Wall-clock and CPU seconds of each repetition (each one taken in turn, see `waitForTurn`). */
 export class Reps {
   readonly seconds: Array<number> = []
   readonly cpuSeconds: Array<number> = []
   private t0 = 0
   private c0 = 0
   start(): void {
+    waitForTurn()
     this.t0 = now()
     this.c0 = cpuNow()
   }

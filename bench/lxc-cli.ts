@@ -21,7 +21,19 @@
 import * as ChildProcess from "node:child_process"
 import * as Fs from "node:fs"
 import * as Path from "node:path"
-import { emit, fanoutNames, fanoutSettings, flag, intFlag, now, parseArgs, pool, progress, Reps } from "./common.js"
+import {
+  emit,
+  fanoutNames,
+  fanoutSettings,
+  flag,
+  intFlag,
+  now,
+  parseArgs,
+  pool,
+  progress,
+  Reps,
+  waitForTurn
+} from "./common.js"
 
 const { command, flags } = parseArgs(process.argv.slice(2))
 const tool = "lxc"
@@ -81,6 +93,7 @@ const get = async () => {
   const rounds = intFlag(flags, "rounds", 1)
   const seconds: Array<number> = []
   for (let r = 0; r < rounds; r++) {
+    waitForTurn()
     const t0 = now()
     for (let i = 0; i < count; i++) await lxc(["query", `/1.0/instances/${encodeURIComponent(name)}`])
     seconds.push(now() - t0)
@@ -130,6 +143,7 @@ const list = async () => {
   const reps = intFlag(flags, "reps", 10)
   const seconds: Array<number> = []
   for (let r = 0; r < reps; r++) {
+    waitForTurn()
     const t0 = now()
     const { stdout } = await lxc(["query", `/1.0/instances?recursion=1&project=${encodeURIComponent(project)}`])
     seconds.push(now() - t0)
@@ -144,6 +158,7 @@ const fanout = async () => {
   const seconds: Array<number> = []
   for (let r = 0; r < reps; r++) {
     const names = fanoutNames(prefix, r, count)
+    waitForTurn()
     const t0 = now()
     await pool(names, concurrency, async (name) => {
       try {
@@ -179,6 +194,7 @@ const transfers = async (
   const cpuSeconds: Array<number> = []
   let peak = 0
   for (let r = 0; r < reps; r++) {
+    waitForTurn()
     const t0 = now()
     await once(rssFile, r)
     seconds.push(now() - t0)

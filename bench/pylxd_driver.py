@@ -60,13 +60,31 @@ def cpu_now():
     return r.ru_utime + r.ru_stime
 
 
+TURNS = os.environ.get("BENCH_TURNS") == "1"
+
+
+def wait_for_turn():
+    """Taking turns with the other tools of a row (bench/turns.ts, as in common.ts):
+    say `ready` on fd 3, then block until the coordinator writes a line on stdin."""
+    if not TURNS:
+        return
+    os.write(3, b"ready\n")
+    while True:
+        byte = os.read(0, 1)
+        if byte == b"":
+            raise SystemExit("the turn coordinator went away")
+        if byte == b"\n":
+            return
+
+
 class Reps:
-    """Wall-clock and CPU seconds of each repetition."""
+    """Wall-clock and CPU seconds of each repetition (each taken in turn)."""
 
     def __init__(self):
         self.seconds, self.cpu = [], []
 
     def start(self):
+        wait_for_turn()
         self.t0, self.c0 = time.perf_counter(), cpu_now()
 
     def stop(self):

@@ -79,11 +79,15 @@ p(
     "all tools against the same LXD daemon in one run. How to run and what each scenario does: " +
     "[README.md](README.md).",
   "",
+  "The tools of a row take **turns** (`bench/turns.ts`): every tool's first repetition, then every " +
+    "tool's second, the order rotated each round, each driver idle while another is measured. The " +
+    "daemon's own speed drifts over minutes; in turns the drift falls on every tool alike.",
+  "",
   "**Ratio** = the tool's median time ÷ effect-lxd's median time (unix socket) for the same work: " +
     "above 1× the tool is slower than effect-lxd, below 1× faster. Times are **min / median / max** " +
     "over the repetitions. **CPU** is the median CPU time (user + system) of the client process per " +
     "repetition (or per call): the figure least bent by the machine's load. **Load** is the " +
-    "1-minute load average when the row's driver started and ended (2 cores: above 2 the tools " +
+    "1-minute load average when the tool's driver started and ended (2 cores: above 2 the tools " +
     "share the CPU with other work). MiB/s uses 1 MiB = 2^20 bytes. " +
     "Peak RSS is the peak resident memory of the client process doing the work (getrusage; " +
     "for `lxc`, GNU time), *base* its RSS just before the first repetition.",

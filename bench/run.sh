@@ -170,60 +170,78 @@ note "creating $RUN-get, $RUN-io and $LIST containers in project $RUN"
 drv fixtures.js setup --run "$RUN" --list "$LIST" --concurrency 5 --image "$IMAGE" 2>>"$LOG" ||
   die "fixture setup failed (see ${LOG#"$ROOT"/})"
 
-EFF=(drv effect-lxd.js)
-UND=(drv undici-loop.js)
-LXC=(drv lxc-cli.js)
+EFF=(node "$DIST/effect-lxd.js")
+UND=(node "$DIST/undici-loop.js")
+LXC=(node "$DIST/lxc-cli.js")
 PYL=("$PY" bench/pylxd_driver.py)
+
+# A row's tools are measured in turns (bench/turns.ts): repetition 1 of each, then
+# repetition 2 of each, the order rotated every round, so that the daemon's drift over
+# minutes falls on every tool alike. `turn CMD...` queues a driver; `in_turns LABEL` runs
+# the queued ones.
+TURN=()
+turn() { TURN+=("::" "$@"); }
+in_turns() {
+  measure "$1" node "$DIST/turns.js" "${TURN[@]}"
+  TURN=()
+}
 
 note "(a) get one instance, $GETS calls"
 get=(get --name "$RUN-get" --count "$GETS")
-measure "effect-lxd get" "${EFF[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
-[ "$HTTPS" = 1 ] && measure "effect-lxd get (https)" "${EFF[@]}" "${get[@]}" --rounds "$GET_ROUNDS" --transport https
-measure "undici get" "${UND[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
-measure "pylxd get" "${PYL[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
-measure "lxc get" "${LXC[@]}" "${get[@]}" --rounds "$LXC_GET_ROUNDS"
+turn "${EFF[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
+[ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${get[@]}" --rounds "$GET_ROUNDS" --transport https
+turn "${UND[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
+turn "${PYL[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
+turn "${LXC[@]}" "${get[@]}" --rounds "$LXC_GET_ROUNDS"
+in_turns "get"
 
 note "(a2) $GETCONC gets, concurrency $GETCONC_C"
 gc=(getconc --name "$RUN-get" --count "$GETCONC" --concurrency "$GETCONC_C" --reps "$GETCONC_REPS")
-measure "effect-lxd getconc" "${EFF[@]}" "${gc[@]}"
-[ "$HTTPS" = 1 ] && measure "effect-lxd getconc (https)" "${EFF[@]}" "${gc[@]}" --transport https
-measure "undici getconc" "${UND[@]}" "${gc[@]}"
+turn "${EFF[@]}" "${gc[@]}"
+[ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${gc[@]}" --transport https
+turn "${UND[@]}" "${gc[@]}"
+in_turns "getconc"
 
 note "(b) list $LIST instances, recursion 1"
 list=(list --project "$RUN" --expect "$LIST" --reps "$LIST_REPS")
-measure "effect-lxd list" "${EFF[@]}" "${list[@]}"
-[ "$HTTPS" = 1 ] && measure "effect-lxd list (https)" "${EFF[@]}" "${list[@]}" --transport https
-measure "undici list" "${UND[@]}" "${list[@]}"
-measure "pylxd list" "${PYL[@]}" "${list[@]}"
-measure "lxc list" "${LXC[@]}" "${list[@]}"
+turn "${EFF[@]}" "${list[@]}"
+[ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${list[@]}" --transport https
+turn "${UND[@]}" "${list[@]}"
+turn "${PYL[@]}" "${list[@]}"
+turn "${LXC[@]}" "${list[@]}"
+in_turns "list"
 
 note "(c) create, start, delete $FAN containers, concurrency $CONC"
 fan=(fanout --count "$FAN" --concurrency "$CONC" --reps "$FAN_REPS" --image "$IMAGE")
-measure "effect-lxd fanout" "${EFF[@]}" "${fan[@]}" --prefix "$RUN-fe"
-measure "undici fanout" "${UND[@]}" "${fan[@]}" --prefix "$RUN-fu"
-measure "pylxd fanout" "${PYL[@]}" "${fan[@]}" --prefix "$RUN-fp"
-measure "lxc fanout" "${LXC[@]}" "${fan[@]}" --prefix "$RUN-fl"
+turn "${EFF[@]}" "${fan[@]}" --prefix "$RUN-fe"
+turn "${UND[@]}" "${fan[@]}" --prefix "$RUN-fu"
+turn "${PYL[@]}" "${fan[@]}" --prefix "$RUN-fp"
+turn "${LXC[@]}" "${fan[@]}" --prefix "$RUN-fl"
+in_turns "fanout"
 
 note "(d) exec output throughput, head -c $EXEC_SIZE /dev/zero"
 ex=(exec --name "$RUN-io" --size "$EXEC_SIZE" --reps "$EXEC_REPS")
-measure "effect-lxd exec" "${EFF[@]}" "${ex[@]}"
-[ "$HTTPS" = 1 ] && measure "effect-lxd exec (https)" "${EFF[@]}" "${ex[@]}" --transport https
-measure "pylxd exec" "${PYL[@]}" "${ex[@]}"
-measure "lxc exec" "${LXC[@]}" "${ex[@]}" --tmp "$WORK"
+turn "${EFF[@]}" "${ex[@]}"
+[ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${ex[@]}" --transport https
+turn "${PYL[@]}" "${ex[@]}"
+turn "${LXC[@]}" "${ex[@]}" --tmp "$WORK"
+in_turns "exec"
 
 note "(d2) exec of true, $RTT one after another"
 rtt=(execrtt --name "$RUN-io" --count "$RTT" --reps "$RTT_REPS")
-measure "effect-lxd execrtt" "${EFF[@]}" "${rtt[@]}"
-[ "$HTTPS" = 1 ] && measure "effect-lxd execrtt (https)" "${EFF[@]}" "${rtt[@]}" --transport https
-measure "pylxd execrtt" "${PYL[@]}" "${rtt[@]}"
-measure "lxc execrtt" "${LXC[@]}" "${rtt[@]}"
+turn "${EFF[@]}" "${rtt[@]}"
+[ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${rtt[@]}" --transport https
+turn "${PYL[@]}" "${rtt[@]}"
+turn "${LXC[@]}" "${rtt[@]}"
+in_turns "execrtt"
 
 note "(d3) $EXECCONC execs of true, concurrency $EXECCONC_C"
 ec=(execconc --name "$RUN-io" --count "$EXECCONC" --concurrency "$EXECCONC_C" --reps "$EXECCONC_REPS")
-measure "effect-lxd execconc" "${EFF[@]}" "${ec[@]}"
-[ "$HTTPS" = 1 ] && measure "effect-lxd execconc (https)" "${EFF[@]}" "${ec[@]}" --transport https
-measure "pylxd execconc" "${PYL[@]}" "${ec[@]}"
-measure "lxc execconc" "${LXC[@]}" "${ec[@]}"
+turn "${EFF[@]}" "${ec[@]}"
+[ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${ec[@]}" --transport https
+turn "${PYL[@]}" "${ec[@]}"
+turn "${LXC[@]}" "${ec[@]}"
+in_turns "execconc"
 
 note "(f) start-up: import to a connected client, $STARTUP_REPS fresh processes per tool"
 measure "startup" drv startup.js run --reps "$STARTUP_REPS" --tmp "$WORK" --https "$HTTPS"
@@ -241,16 +259,16 @@ for spec in "$SMALL:$SMALL_REPS" "$BIG:$BIG_REPS"; do
   head -c "$bytes" /dev/urandom >"$src"
   push=(push --name "$RUN-io" --file "$src" --dest "/root/bench-$size.bin" --reps "$reps")
   pull=(pull --name "$RUN-io" --src "/root/bench-$size.bin" --out "$WORK/pulled.out" --bytes "$bytes" --reps "$reps")
-  measure "effect-lxd push $size" "${EFF[@]}" "${push[@]}"
-  measure "effect-lxd pull $size" "${EFF[@]}" "${pull[@]}"
-  if [ "$HTTPS" = 1 ]; then
-    measure "effect-lxd push $size (https)" "${EFF[@]}" "${push[@]}" --transport https
-    measure "effect-lxd pull $size (https)" "${EFF[@]}" "${pull[@]}" --transport https
-  fi
-  measure "pylxd push $size" "${PYL[@]}" "${push[@]}"
-  measure "pylxd pull $size" "${PYL[@]}" "${pull[@]}"
-  measure "lxc push $size" "${LXC[@]}" "${push[@]}" --tmp "$WORK"
-  measure "lxc pull $size" "${LXC[@]}" "${pull[@]}" --tmp "$WORK"
+  turn "${EFF[@]}" "${push[@]}"
+  [ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${push[@]}" --transport https
+  turn "${PYL[@]}" "${push[@]}"
+  turn "${LXC[@]}" "${push[@]}" --tmp "$WORK"
+  in_turns "push $size"
+  turn "${EFF[@]}" "${pull[@]}"
+  [ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${pull[@]}" --transport https
+  turn "${PYL[@]}" "${pull[@]}"
+  turn "${LXC[@]}" "${pull[@]}" --tmp "$WORK"
+  in_turns "pull $size"
   lxc exec "$RUN-io" -- rm -f "/root/bench-$size.bin"
   rm -f "$src"
 done
@@ -269,16 +287,18 @@ rm -rf "$img"
 IMAGE_FP=$(sha256sum "$WORK/image.tar" | cut -d' ' -f1)
 IMAGE_BYTES=$(stat -c %s "$WORK/image.tar")
 iup=(imageup --file "$WORK/image.tar" --fingerprint "$IMAGE_FP" --reps "$IMAGE_REPS")
-measure "effect-lxd imageup" "${EFF[@]}" "${iup[@]}"
-[ "$HTTPS" = 1 ] && measure "effect-lxd imageup (https)" "${EFF[@]}" "${iup[@]}" --transport https
-measure "pylxd imageup" "${PYL[@]}" "${iup[@]}"
-measure "lxc imageup" "${LXC[@]}" "${iup[@]}" --tmp "$WORK"
+turn "${EFF[@]}" "${iup[@]}"
+[ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${iup[@]}" --transport https
+turn "${PYL[@]}" "${iup[@]}"
+turn "${LXC[@]}" "${iup[@]}" --tmp "$WORK"
+in_turns "imageup"
 if drv fixtures.js image --run "$RUN" --file "$WORK/image.tar" 2>>"$LOG"; then
   iex=(imageexport --fingerprint "$IMAGE_FP" --out "$WORK/exported.out" --bytes "$IMAGE_BYTES" --reps "$IMAGE_REPS")
-  measure "effect-lxd imageexport" "${EFF[@]}" "${iex[@]}"
-  [ "$HTTPS" = 1 ] && measure "effect-lxd imageexport (https)" "${EFF[@]}" "${iex[@]}" --transport https
-  measure "pylxd imageexport" "${PYL[@]}" "${iex[@]}"
-  measure "lxc imageexport" "${LXC[@]}" "${iex[@]}" --tmp "$WORK"
+  turn "${EFF[@]}" "${iex[@]}"
+  [ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${iex[@]}" --transport https
+  turn "${PYL[@]}" "${iex[@]}"
+  turn "${LXC[@]}" "${iex[@]}" --tmp "$WORK"
+  in_turns "imageexport"
   lxc image delete "$IMAGE_FP" >>"$LOG" 2>&1 || note "could not delete image $IMAGE_FP"
 else
   note "  uploading the image for the export rows FAILED (see ${LOG#"$ROOT"/})"
@@ -290,17 +310,19 @@ rm -f "$WORK/image.tar"
 note "(h) backup export and import, a container with $BACKUP_SIZE of random bytes"
 if drv fixtures.js backup --run "$RUN" --size "$BACKUP_SIZE" --image "$IMAGE" 2>>"$LOG"; then
   bex=(backupexport --name "$RUN-bk" --out "$WORK/backup.out" --reps "$BACKUP_REPS")
-  measure "effect-lxd backupexport" "${EFF[@]}" "${bex[@]}"
-  [ "$HTTPS" = 1 ] && measure "effect-lxd backupexport (https)" "${EFF[@]}" "${bex[@]}" --transport https
-  measure "pylxd backupexport" "${PYL[@]}" "${bex[@]}"
-  measure "lxc backupexport" "${LXC[@]}" "${bex[@]}" --tmp "$WORK"
+  turn "${EFF[@]}" "${bex[@]}"
+  [ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${bex[@]}" --transport https
+  turn "${PYL[@]}" "${bex[@]}"
+  turn "${LXC[@]}" "${bex[@]}" --tmp "$WORK"
+  in_turns "backupexport"
   # the tarball every import row reads (made once, not timed)
   lxc export --quiet --instance-only --compression none "$RUN-bk" "$WORK/backup.tar" >>"$LOG" 2>&1 || note "lxc export of $RUN-bk failed"
   bim=(backupimport --file "$WORK/backup.tar" --reps "$BACKUP_REPS")
-  measure "effect-lxd backupimport" "${EFF[@]}" "${bim[@]}" --prefix "$RUN-bie"
-  [ "$HTTPS" = 1 ] && measure "effect-lxd backupimport (https)" "${EFF[@]}" "${bim[@]}" --prefix "$RUN-bie" --transport https
-  measure "pylxd backupimport" "${PYL[@]}" "${bim[@]}" --prefix "$RUN-bip"
-  measure "lxc backupimport" "${LXC[@]}" "${bim[@]}" --prefix "$RUN-bil" --tmp "$WORK"
+  turn "${EFF[@]}" "${bim[@]}" --prefix "$RUN-bie"
+  [ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${bim[@]}" --prefix "$RUN-bie" --transport https
+  turn "${PYL[@]}" "${bim[@]}" --prefix "$RUN-bip"
+  turn "${LXC[@]}" "${bim[@]}" --prefix "$RUN-bil" --tmp "$WORK"
+  in_turns "backupimport"
   rm -f "$WORK/backup.tar"
 else
   note "  creating $RUN-bk FAILED (see ${LOG#"$ROOT"/})"
