@@ -109,6 +109,25 @@ describe("direct exchange over the unix socket", () => {
       assert.deepStrictEqual(seen, ["GET http://lxd/1.0", "GET http://lxd/1.0/instances"])
     }).pipe(Effect.scoped))
 
+  it.live("a path checked once is not checked again, but the scope still applies and refusals stay refusals", () =>
+    Effect.gen(function*() {
+      const { requests, socketPath } = yield* fakeServer((_req, res) => json(res, 200, sync({ name: "c1" })))
+      const http = yield* connect(socketPath)
+      const get = (path: string) => http.sync({ method: "GET", path }, Schema.Unknown)
+      yield* get("/1.0/instances/c1")
+      yield* get("/1.0/instances/c1")
+      // the remembered path still gets the scope's project
+      yield* LxdHttp.withProject(get("/1.0/instances/c1"), "p1")
+      const urls = requests.map((r) => r.url).filter((u) => u?.startsWith("/1.0/instances/"))
+      assert.deepStrictEqual(urls, ["/1.0/instances/c1", "/1.0/instances/c1", "/1.0/instances/c1?project=p1"])
+      // a refused path is refused every time, before anything is sent
+      for (let i = 0; i < 2; i++) {
+        const refused = yield* Effect.flip(get("/1.0/instances/.."))
+        assert.strictEqual(refused._tag, "InvalidArgument")
+      }
+      assert.strictEqual(requests.filter((r) => r.url?.includes("..")).length, 0)
+    }).pipe(Effect.scoped))
+
   it.live("the ETag and Location headers of an answer reach the caller", () =>
     Effect.gen(function*() {
       const { socketPath } = yield* fakeServer((_req, res) =>

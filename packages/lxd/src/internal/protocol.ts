@@ -222,6 +222,9 @@ export const failWhenIdle = <A, E, E2>(
     return Stream.interruptWhen(watched, Deferred.await(stalled))
   }))
 
+/** How many checked paths a connection remembers before it starts again. */
+const CHECKED_PATHS = 1024
+
 /** The request check of `names.ts`, before anything is sent. */
 const check = (request: LxdRequest<unknown>) => {
   const checked = checkRequestTarget(request.path, request.query)
@@ -285,6 +288,10 @@ export const makeRequests = (
   const timedOut = timedOutAt(address)
   const readJson = readJsonText(bounds, transportFailure)
 
+  // paths of requests without a query that passed the check (the same path passes again):
+  // `get` of one instance a thousand times is checked once
+  const checkedPaths = new Set<string>()
+
   /**
    * What every request goes through before it is sent: the check of its path, the scope's
    * project and target, the extensions its query needs; its URL and headers.
@@ -292,8 +299,14 @@ export const makeRequests = (
   const prepare = (request: LxdRequest<unknown>): Effect.Effect<Prepared, RequestError> =>
     // one step: the check, then the scope read from the fiber running the request
     Effect.withFiberRuntime((fiber) => {
-      const checked = checkRequestTarget(request.path, request.query)
-      if (Either.isLeft(checked)) return Effect.fail(checked.left)
+      if (request.query !== undefined || !checkedPaths.has(request.path)) {
+        const checked = checkRequestTarget(request.path, request.query)
+        if (Either.isLeft(checked)) return Effect.fail(checked.left)
+        if (request.query === undefined) {
+          if (checkedPaths.size >= CHECKED_PATHS) checkedPaths.clear()
+          checkedPaths.add(request.path)
+        }
+      }
       const query = applyScope(request, fiber.getFiberRef(currentProject), fiber.getFiberRef(currentTarget))
       const headers: Record<string, string> = { ...request.headers }
       if (request.etag !== undefined) headers["if-match"] = request.etag
