@@ -91,6 +91,28 @@ describe("direct exchange over the unix socket", () => {
       assert.strictEqual(spans.filter((s) => s.name === "http.client GET").length, 1)
     }).pipe(Effect.scoped))
 
+  it.live("under Effect's own tracer the request carries the current span's trace context (its leaf span is not built)", () =>
+    Effect.gen(function*() {
+      const { requests, socketPath } = yield* fakeServer((_req, res) => json(res, 200, sync([])))
+      const http = yield* connect(socketPath)
+      const outer = yield* Effect.gen(function*() {
+        const span = yield* Effect.currentSpan
+        yield* http.sync({ method: "GET", path: "/1.0/instances", query: { recursion: 0 } }, Schema.Unknown)
+        return span
+      }).pipe(Effect.withSpan("outer"))
+      const sent = requests.find((r) => r.url === "/1.0/instances?recursion=0")
+      assert.strictEqual(sent?.headers["traceparent"], `00-${outer.traceId}-${outer.spanId}-01`)
+      // outside any span there is no trace context to send
+      yield* http.sync({ method: "GET", path: "/1.0/instances", query: { recursion: 1 } }, Schema.Unknown)
+      assert.isUndefined(requests.find((r) => r.url === "/1.0/instances?recursion=1")?.headers["traceparent"])
+      // and with propagation off, none at all
+      yield* http.sync({ method: "GET", path: "/1.0/instances", query: { recursion: 2 } }, Schema.Unknown).pipe(
+        Effect.withSpan("outer"),
+        Effect.locally(HttpClient.currentTracerPropagation, false)
+      )
+      assert.isUndefined(requests.find((r) => r.url === "/1.0/instances?recursion=2")?.headers["traceparent"])
+    }).pipe(Effect.scoped))
+
   it.live("a client changed with transformClient sees every JSON call (no direct path around it)", () =>
     Effect.gen(function*() {
       const { socketPath } = yield* fakeServer((_req, res) => json(res, 200, sync([])))
