@@ -42,7 +42,7 @@ const cpu = (s: Sample, per = 1) =>
 const loadOf = (s: Sample) => (s.load === undefined ? "–" : `${fixed(s.load[0], 1)}–${fixed(s.load[1], 1)}`)
 const msUnit = (x: number) => `${ms(x)} ms`
 const sUnit = (x: number) => `${fixed(x, 2)} s`
-const toolOrder = ["effect-lxd", "undici", "pylxd", "lxc"]
+const toolOrder = ["effect-lxd", "undici", "undici in Effect", "pylxd", "lxc"]
 const sortSamples = (xs: Array<Sample>) =>
   xs.sort((a, b) =>
     toolOrder.indexOf(a.tool) - toolOrder.indexOf(b.tool) ||
@@ -118,7 +118,9 @@ p(
     "## (a) Get one instance, N times in a row",
     "",
     "`GET /1.0/instances/<name>` of a stopped container, sequentially, decoded into each client's model " +
-      "(effect-lxd: `Instances.get`, pylxd: `client.containers.get`, lxc: `lxc query`, one process per call).",
+      "(effect-lxd: `Instances.get`, pylxd: `client.containers.get`, lxc: `lxc query`, one process per call). " +
+      "*undici in Effect* is the bare undici call run in a fiber inside one `Effect.withSpan` per call, and " +
+      "nothing else: the floor of any Effect 3 client.",
     "",
     table(
       ["tool", "calls × rounds", "per call (min / median / max round)", "calls/s", "CPU per call", "ratio", "load"],

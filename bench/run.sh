@@ -191,6 +191,7 @@ get=(get --name "$RUN-get" --count "$GETS")
 turn "${EFF[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
 [ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${get[@]}" --rounds "$GET_ROUNDS" --transport https
 turn "${UND[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
+turn "${UND[@]}" geteffect "${get[@]:1}" --rounds "$GET_ROUNDS"
 turn "${PYL[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
 turn "${LXC[@]}" "${get[@]}" --rounds "$LXC_GET_ROUNDS"
 in_turns "get"

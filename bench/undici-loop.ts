@@ -3,6 +3,7 @@
  * `JSON.parse`, operations waited on with `/wait`. What any Node client pays at least.
  *
  *   node bench/.work/dist/undici-loop.js get     --name N --count 500 --rounds 5
+ *   node bench/.work/dist/undici-loop.js geteffect --name N --count 500 --rounds 5   (the same in a fiber and a span)
  *   node bench/.work/dist/undici-loop.js getconc --name N --count 1000 --concurrency 50 --reps 3
  *   node bench/.work/dist/undici-loop.js list    --project P --expect 100 --reps 10
  *   node bench/.work/dist/undici-loop.js fanout  --prefix bench-x-u --count 20 --concurrency 5 --image busybox
@@ -10,6 +11,7 @@
  * The agent has undici's defaults (no limit on connections per origin, no pipelining).
  */
 import { Agent, request } from "@effect/platform-node/Undici"
+import * as Effect from "effect/Effect"
 import { emit, fanoutNames, fanoutSettings, flag, intFlag, parseArgs, pool, readEnvFile, Reps } from "./common.js"
 
 const { command, flags } = parseArgs(process.argv.slice(2))
@@ -58,6 +60,33 @@ const get = async () => {
     reps.stop()
   }
   emit({ scenario: "get", tool, transport, ...reps, count })
+}
+
+/**
+ * The floor of any Effect 3 client: the same call run in a fiber, in one span per call
+ * (`Effect.withSpan`, as a library's public call is), and nothing else: no schema, no
+ * checks, no HTTP span.
+ */
+const getInEffect = async () => {
+  const name = encodeURIComponent(flag(flags, "name"))
+  const count = intFlag(flags, "count", 500)
+  const rounds = intFlag(flags, "rounds", 5)
+  const one = Effect.withSpan(
+    Effect.promise(() => call("GET", `/1.0/instances/${name}`)),
+    "get",
+    { captureStackTrace: false }
+  )
+  const reps = await Effect.runPromise(Effect.gen(function*() {
+    yield* one
+    const reps = new Reps()
+    for (let r = 0; r < rounds; r++) {
+      reps.start()
+      for (let i = 0; i < count; i++) yield* one
+      reps.stop()
+    }
+    return reps
+  }))
+  emit({ scenario: "get", tool: "undici in Effect", transport, ...reps, count })
 }
 
 const getConcurrent = async () => {
@@ -119,7 +148,13 @@ const fanout = async () => {
   emit({ scenario: "fanout", tool, transport, ...times, count, concurrency, note: `concurrency ${concurrency}` })
 }
 
-const programs: Record<string, () => Promise<void>> = { get, getconc: getConcurrent, list, fanout }
+const programs: Record<string, () => Promise<void>> = {
+  get,
+  geteffect: getInEffect,
+  getconc: getConcurrent,
+  list,
+  fanout
+}
 const program = programs[command]
 if (program === undefined) {
   process.stderr.write(`unknown command "${command}"; one of ${Object.keys(programs).join(", ")}\n`)
