@@ -193,8 +193,11 @@ turn "${EFF[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
 turn "${UND[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
 turn "${UND[@]}" geteffect "${get[@]:1}" --rounds "$GET_ROUNDS"
 turn "${PYL[@]}" "${get[@]}" --rounds "$GET_ROUNDS"
-turn "${LXC[@]}" "${get[@]}" --rounds "$LXC_GET_ROUNDS"
 in_turns "get"
+# a tool whose repetition is many times the others' (here a new lxc process per call)
+# runs after the turns: waiting through its turn, the others would start each repetition
+# cold (measured: an exec round trip then costs effect-lxd 20-50 % more CPU)
+measure "lxc get" "${LXC[@]}" "${get[@]}" --rounds "$LXC_GET_ROUNDS"
 
 note "(a2) $GETCONC gets, concurrency $GETCONC_C"
 gc=(getconc --name "$RUN-get" --count "$GETCONC" --concurrency "$GETCONC_C" --reps "$GETCONC_REPS")
@@ -232,17 +235,17 @@ note "(d2) exec of true, $RTT one after another"
 rtt=(execrtt --name "$RUN-io" --count "$RTT" --reps "$RTT_REPS")
 turn "${EFF[@]}" "${rtt[@]}"
 [ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${rtt[@]}" --transport https
-turn "${PYL[@]}" "${rtt[@]}"
 turn "${LXC[@]}" "${rtt[@]}"
 in_turns "execrtt"
+measure "pylxd execrtt" "${PYL[@]}" "${rtt[@]}" # it polls every 0.5 s: ten times the others' repetition
 
 note "(d3) $EXECCONC execs of true, concurrency $EXECCONC_C"
 ec=(execconc --name "$RUN-io" --count "$EXECCONC" --concurrency "$EXECCONC_C" --reps "$EXECCONC_REPS")
 turn "${EFF[@]}" "${ec[@]}"
 [ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${ec[@]}" --transport https
-turn "${PYL[@]}" "${ec[@]}"
 turn "${LXC[@]}" "${ec[@]}"
 in_turns "execconc"
+measure "pylxd execconc" "${PYL[@]}" "${ec[@]}"
 
 note "(f) start-up: import to a connected client, $STARTUP_REPS fresh processes per tool"
 measure "startup" drv startup.js run --reps "$STARTUP_REPS" --tmp "$WORK" --https "$HTTPS"
