@@ -30,7 +30,7 @@ import { raceDeadline } from "./concurrency.js"
 import { decodeEnvelope } from "./envelope.js"
 import { type Bulk, bulkOf, type BulkRequest, exchangeOf } from "./exchange.js"
 import { requiredExtensions } from "./gates.js"
-import { type Check, compile, compiledOptions, FAIL } from "./models/compiled.js"
+import { checkedFirst, compiledOptions } from "./models/compiled.js"
 import { onePass } from "./models/onePass.js"
 import { queryString, type QueryValue } from "./path.js"
 import { currentProject, currentTarget } from "./scoping.js"
@@ -124,18 +124,9 @@ const decoderOf = <A, I>(
 ): (u: unknown) => Effect.Effect<A, ParseResult.ParseIssue> => {
   let decode = decoders.get(schema)
   if (decode === undefined) {
-    const fast = onePass(schema)
-    const slow = ParseResult.decodeUnknown(fast, compiledOptions)
     // the compiled check first (`models/compiled.ts`), made on the first answer
-    let check: Check | undefined | null = null
-    decode = (u) => {
-      if (check === null) check = compile(fast.ast)
-      if (check !== undefined) {
-        const value = check(u)
-        if (value !== FAIL) return Either.right(value)
-      }
-      return slow(u)
-    }
+    const fast = onePass(schema)
+    decode = checkedFirst(fast.ast, ParseResult.decodeUnknown(fast, compiledOptions))
     decoders.set(schema, decode)
   }
   return decode as (u: unknown) => Effect.Effect<A, ParseResult.ParseIssue>

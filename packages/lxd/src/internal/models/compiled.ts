@@ -312,14 +312,24 @@ export const decodeUnknownEither = <A, I>(
   options?: AST.ParseOptions
 ): (u: unknown) => Either.Either<A, ParseResult.ParseError> => {
   const slow = Schema.decodeUnknownEither(schema, options)
-  if (!standsForOptions(options)) return slow
+  return standsForOptions(options) ? checkedFirst<A, typeof slow>(schema.ast, slow) : slow
+}
+
+/**
+ * `slow` (a decoder of `ast` with the options the checks stand for) with the compiled check
+ * in front, made on the first call: what the check takes is `Either.right`, the rest is `slow`'s.
+ */
+export const checkedFirst = <A, D extends (u: unknown) => unknown>(
+  ast: AST.AST,
+  slow: D
+): (u: unknown) => Either.Either<A, never> | ReturnType<D> => {
   let check: Check | undefined | null = null
   return (u) => {
-    if (check === null) check = compile(schema.ast)
+    if (check === null) check = compile(ast)
     if (check !== undefined) {
       const value = check(u)
       if (value !== FAIL) return Either.right(value as A)
     }
-    return slow(u)
+    return slow(u) as ReturnType<D>
   }
 }
