@@ -15,6 +15,12 @@
  *   node bench/.work/dist/lxc-cli.js backupexport --name N --out F --reps 3 --tmp DIR
  *   node bench/.work/dist/lxc-cli.js backupimport --file backup.tar --prefix P --reps 3 --tmp DIR
  *
+ * `--transport https` (for `exec`, `execrtt`, `push` and `pull`; needs `--tmp`): `lxc` talks
+ * to the daemon's HTTPS listener instead of its unix socket, as a remote named `bench` in a
+ * configuration directory of its own (`LXD_CONF=DIR/lxc-https`) that holds the test client
+ * certificate and the daemon's certificate, from the env file `scripts/lxd-setup.sh` writes.
+ * The same TLS work as effect-lxd over HTTPS: the fair peer of its HTTPS rows.
+ *
  * `get` and `list` use `lxc query` (the same GET as the libraries, recursion 1 for the list).
  * The CPU time of a transfer is the `lxc` process's (user + system, from GNU time).
  */
@@ -31,13 +37,61 @@ import {
   parseArgs,
   pool,
   progress,
+  readEnvFile,
   Reps,
   waitForTurn
 } from "./common.js"
 
 const { command, flags } = parseArgs(process.argv.slice(2))
 const tool = "lxc"
-const transport = "unix"
+const transport = flag(flags, "transport", "unix")
+if (transport !== "unix" && transport !== "https") throw new Error(`unknown transport ${transport}`)
+
+/**
+ * Over HTTPS: a configuration directory whose default remote, `bench`, is the daemon's
+ * HTTPS listener, authenticated with the test client certificate and pinned to the
+ * daemon's certificate (`servercerts/bench.crt`).
+ */
+const httpsConfig = (): string => {
+  const env = readEnvFile()
+  const url = env.LXD_HTTPS_URL
+  const cert = env.LXD_CLIENT_CERT
+  const key = env.LXD_CLIENT_KEY
+  const serverCert = env.LXD_SERVER_CERT
+  if (!url || !cert || !key || !serverCert) throw new Error("the env file lacks the HTTPS settings")
+  const dir = Path.join(flag(flags, "tmp"), "lxc-https")
+  Fs.mkdirSync(Path.join(dir, "servercerts"), { recursive: true })
+  Fs.copyFileSync(cert, Path.join(dir, "client.crt"))
+  Fs.copyFileSync(key, Path.join(dir, "client.key"))
+  Fs.chmodSync(Path.join(dir, "client.key"), 0o600)
+  Fs.copyFileSync(serverCert, Path.join(dir, "servercerts", "bench.crt"))
+  Fs.writeFileSync(
+    Path.join(dir, "config.yml"),
+    [
+      "default-remote: bench",
+      "remotes:",
+      "  bench:",
+      `    addr: ${url}`,
+      "    protocol: lxd",
+      "    auth_type: tls",
+      "    public: false",
+      ""
+    ].join("\n")
+  )
+  return dir
+}
+
+/** The environment of every `lxc` process: over HTTPS, its own configuration; never a proxy for the loopback listener. */
+const lxcConf = transport === "https" ? httpsConfig() : undefined
+const lxcEnv: NodeJS.ProcessEnv = lxcConf === undefined
+  ? process.env
+  : { ...process.env, LXD_CONF: lxcConf, NO_PROXY: "127.0.0.1,localhost", no_proxy: "127.0.0.1,localhost" }
+/** An instance as `lxc` names it: over HTTPS, on the `bench` remote. */
+const on = (name: string): string => (transport === "https" ? `bench:${name}` : name)
+const HTTPS_SCENARIOS = new Set(["exec", "execrtt", "push", "pull"])
+if (transport === "https" && !HTTPS_SCENARIOS.has(command)) {
+  throw new Error(`lxc ${command} is measured over the unix socket only`)
+}
 
 /** Run `lxc args`, counting (and discarding) its stdout; fail on a non-zero exit. */
 /**
@@ -55,7 +109,7 @@ const lxc = (args: ReadonlyArray<string>, options: { readonly rssFile?: string }
     const [cmd, argv] = options.rssFile === undefined
       ? ["lxc", args]
       : ["/usr/bin/time", ["-f", "%M %U %S", "-o", options.rssFile, "lxc", ...args]]
-    const child = ChildProcess.spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"] })
+    const child = ChildProcess.spawn(cmd, argv, { stdio: ["ignore", "pipe", "pipe"], env: lxcEnv })
     let stdoutBytes = 0
     const keep: Array<Buffer> = []
     let stderr = ""
@@ -103,7 +157,7 @@ const get = async () => {
 }
 
 /** `lxc exec N -- true`, a new process each time. */
-const execTrue = (name: string) => lxc(["exec", name, "--", "true"])
+const execTrue = (name: string) => lxc(["exec", on(name), "--", "true"])
 
 const execRoundTrip = async () => {
   const name = flag(flags, "name")
@@ -215,7 +269,7 @@ const exec = async () => {
   const size = flag(flags, "size", "200m")
   const expected = sizeBytes(size)
   await transfers("exec", expected, async (rssFile) => {
-    const { stdoutBytes } = await lxc(["exec", name, "--", "head", "-c", size, "/dev/zero"], { rssFile })
+    const { stdoutBytes } = await lxc(["exec", on(name), "--", "head", "-c", size, "/dev/zero"], { rssFile })
     if (stdoutBytes !== expected) throw new Error(`lxc exec gave ${stdoutBytes} bytes, expected ${expected}`)
   })
 }
@@ -225,7 +279,7 @@ const push = async () => {
   const file = flag(flags, "file")
   const dest = flag(flags, "dest")
   await transfers("push", Fs.statSync(file).size, async (rssFile) => {
-    await lxc(["file", "push", "--quiet", file, `${name}${dest}`], { rssFile })
+    await lxc(["file", "push", "--quiet", file, `${on(name)}${dest}`], { rssFile })
   })
 }
 
@@ -236,7 +290,7 @@ const pull = async () => {
   const expected = intFlag(flags, "bytes")
   await transfers("pull", expected, async (rssFile) => {
     Fs.rmSync(out, { force: true })
-    await lxc(["file", "pull", "--quiet", `${name}${src}`, out], { rssFile })
+    await lxc(["file", "pull", "--quiet", `${on(name)}${src}`, out], { rssFile })
     const got = Fs.statSync(out).size
     Fs.rmSync(out, { force: true })
     if (got !== expected) throw new Error(`lxc file pull gave ${got} bytes, expected ${expected}`)
@@ -328,7 +382,13 @@ if (program === undefined) {
   process.stderr.write(`unknown command "${command}"; one of ${Object.keys(programs).join(", ")}\n`)
   process.exit(2)
 }
-program().catch((error: unknown) => {
-  process.stderr.write(`lxc ${command} failed: ${String(error)}\n`)
-  process.exit(1)
-})
+program().then(
+  () => {
+    if (lxcConf !== undefined) Fs.rmSync(lxcConf, { recursive: true, force: true })
+  },
+  (error: unknown) => {
+    if (lxcConf !== undefined) Fs.rmSync(lxcConf, { recursive: true, force: true })
+    process.stderr.write(`lxc ${command} failed: ${String(error)}\n`)
+    process.exit(1)
+  }
+)

@@ -60,11 +60,21 @@ const table = (
     ...rows.map((r) => `| ${r.join(" | ")} |`)
   ].join("\n")
 
-/** The samples of a scenario (and size, for transfers), with effect-lxd over unix as the reference. */
+/**
+ * The samples of a scenario (and size, for transfers), with effect-lxd over unix as the
+ * reference; a peer measured over another transport (`lxc` over HTTPS) is compared with
+ * effect-lxd over that transport, and its ratio says so.
+ */
 const pick = (scenario: Sample["scenario"], bytes?: number) => {
   const xs = sortSamples(samples.filter((s) => s.scenario === scenario && (bytes === undefined || s.bytes === bytes)))
-  const ref = xs.find((s) => s.tool === "effect-lxd" && s.transport === "unix")
-  const ratio = (s: Sample) => (ref === undefined ? "–" : `${fixed(median(s.seconds) / median(ref.seconds), 2)}×`)
+  const refOf = (transport: string) => xs.find((s) => s.tool === "effect-lxd" && s.transport === transport)
+  const ratio = (s: Sample) => {
+    const own = s.tool !== "effect-lxd" && s.transport !== "unix" ? refOf(s.transport) : undefined
+    const ref = own ?? refOf("unix")
+    if (ref === undefined) return "–"
+    const x = `${fixed(median(s.seconds) / median(ref.seconds), 2)}×`
+    return own === undefined ? x : `${x} of ${label(own)}`
+  }
   return { xs, ratio }
 }
 
@@ -84,7 +94,9 @@ p(
     "daemon's own speed drifts over minutes; in turns the drift falls on every tool alike.",
   "",
   "**Ratio** = the tool's median time ÷ effect-lxd's median time (unix socket) for the same work: " +
-    "above 1× the tool is slower than effect-lxd, below 1× faster. Times are **min / median / max** " +
+    "above 1× the tool is slower than effect-lxd, below 1× faster; `lxc` over HTTPS (a remote on the " +
+    "daemon's HTTPS listener, the same TLS work) is compared with effect-lxd over HTTPS, and its " +
+    "ratio says so. Times are **min / median / max** " +
     "over the repetitions. **CPU** is the median CPU time (user + system) of the client process per " +
     "repetition (or per call): the figure least bent by the machine's load. **Load** is the " +
     "1-minute load average when the tool's driver started and ended (2 cores: above 2 the tools " +

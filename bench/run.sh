@@ -229,6 +229,7 @@ turn "${EFF[@]}" "${ex[@]}"
 [ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${ex[@]}" --transport https
 turn "${PYL[@]}" "${ex[@]}"
 turn "${LXC[@]}" "${ex[@]}" --tmp "$WORK"
+[ "$HTTPS" = 1 ] && turn "${LXC[@]}" "${ex[@]}" --tmp "$WORK" --transport https
 in_turns "exec"
 
 note "(d2) exec of true, $RTT one after another"
@@ -236,6 +237,7 @@ rtt=(execrtt --name "$RUN-io" --count "$RTT" --reps "$RTT_REPS")
 turn "${EFF[@]}" "${rtt[@]}"
 [ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${rtt[@]}" --transport https
 turn "${LXC[@]}" "${rtt[@]}"
+[ "$HTTPS" = 1 ] && turn "${LXC[@]}" "${rtt[@]}" --tmp "$WORK" --transport https
 in_turns "execrtt"
 measure "pylxd execrtt" "${PYL[@]}" "${rtt[@]}" # it polls every 0.5 s: ten times the others' repetition
 
@@ -267,11 +269,13 @@ for spec in "$SMALL:$SMALL_REPS" "$BIG:$BIG_REPS"; do
   [ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${push[@]}" --transport https
   turn "${PYL[@]}" "${push[@]}"
   turn "${LXC[@]}" "${push[@]}" --tmp "$WORK"
+  [ "$HTTPS" = 1 ] && turn "${LXC[@]}" "${push[@]}" --tmp "$WORK" --transport https
   in_turns "push $size"
   turn "${EFF[@]}" "${pull[@]}"
   [ "$HTTPS" = 1 ] && turn "${EFF[@]}" "${pull[@]}" --transport https
   turn "${PYL[@]}" "${pull[@]}"
   turn "${LXC[@]}" "${pull[@]}" --tmp "$WORK"
+  [ "$HTTPS" = 1 ] && turn "${LXC[@]}" "${pull[@]}" --tmp "$WORK" --transport https
   in_turns "pull $size"
   lxc exec "$RUN-io" -- rm -f "/root/bench-$size.bin"
   rm -f "$src"
