@@ -1,8 +1,10 @@
 import { assert } from "@effect/vitest"
 import { Exec, Files, LxdHttp } from "effect-lxd"
+import * as Cause from "effect/Cause"
 import * as Chunk from "effect/Chunk"
 import * as Context from "effect/Context"
 import * as Effect from "effect/Effect"
+import * as Exit from "effect/Exit"
 import * as Fiber from "effect/Fiber"
 import * as Layer from "effect/Layer"
 import * as Stream from "effect/Stream"
@@ -283,6 +285,115 @@ forEachServer("files", (it, server) => {
             yield* Fiber.interrupt(fiber)
             assert.strictEqual(LxdHttp.openBulkConnectionCount(), 0)
             assert.isBelow(Fs.statSync(NodePath.join(dir, "z.bin")).size, 268435456)
+            yield* exec.run(box, ["rm", "-f", remote])
+          }),
+        { timeout: 120_000 }
+      )
+
+      /** The most upgraded (SFTP) connections open at once while `effect` runs. */
+      const peakUpgraded = <A, E, R>(effect: Effect.Effect<A, E, R>) =>
+        Effect.gen(function*() {
+          let peak = 0
+          const watch = yield* Effect.fork(Effect.forever(Effect.zipRight(
+            Effect.sync(() => {
+              peak = Math.max(peak, LxdHttp.openUpgradedSocketCount())
+            }),
+            Effect.sleep("1 millis")
+          )))
+          yield* effect
+          yield* Fiber.interrupt(watch)
+          return peak
+        })
+
+      it.scoped.skipIf(server.lacks("bulk-path"))(
+        "a large file is pushed over SFTP, a small one with one POST, and neither leaves a connection (needs bulk-path)",
+        () =>
+          Effect.gen(function*() {
+            const files = yield* Files.Files
+            const exec = yield* Exec.Exec
+            const box = yield* Box
+            const dir = yield* tempDir
+            const big = Crypto.randomBytes((16 << 20) + 77)
+            const small = Crypto.randomBytes(1 << 20)
+            Fs.writeFileSync(NodePath.join(dir, "big.bin"), big)
+            Fs.writeFileSync(NodePath.join(dir, "small.bin"), small)
+            const remote = remoteDir()
+            const bigPeak = yield* peakUpgraded(files.push(box, NodePath.join(dir, "big.bin"), `${remote}.big`))
+            const smallPeak = yield* peakUpgraded(files.push(box, NodePath.join(dir, "small.bin"), `${remote}.small`))
+            assert.strictEqual(bigPeak, 1)
+            assert.strictEqual(smallPeak, 0)
+            const sums = (yield* exec.run(box, ["sha256sum", `${remote}.big`, `${remote}.small`])).stdout
+            assert.include(sums, Crypto.createHash("sha256").update(big).digest("hex"))
+            assert.include(sums, Crypto.createHash("sha256").update(small).digest("hex"))
+            assert.strictEqual(LxdHttp.openUpgradedSocketCount(), 0)
+            assert.strictEqual(LxdHttp.openBulkConnectionCount(), 0)
+          }),
+        { timeout: 120_000 }
+      )
+
+      // the same rules on both paths: below the SFTP threshold (one POST) and above it
+      for (const [path, size] of [["POST", 1 << 20], ["SFTP", 6 << 20]] as const) {
+        it.scoped(
+          `push (${path} size): a new file gets the local mode and the uid/gid given; over an existing file, the contents are replaced and its mode and owner stay`,
+          () =>
+            Effect.gen(function*() {
+              const files = yield* Files.Files
+              const box = yield* Box
+              const dir = yield* tempDir
+              const local = NodePath.join(dir, "f.bin")
+              const first = Crypto.randomBytes(size + 1000)
+              Fs.writeFileSync(local, first)
+              Fs.chmodSync(local, 0o640)
+              const remote = `${remoteDir()}.own`
+              yield* files.push(box, local, remote, { uid: 1234, gid: 2345 })
+              const created = yield* files.stat(box, remote)
+              assert.deepStrictEqual(
+                { mode: created.mode, uid: created.uid, gid: created.gid },
+                { mode: 0o640, uid: 1234, gid: 2345 }
+              )
+              // shorter, another mode, no owner: the old file's rest must not survive
+              const second = Crypto.randomBytes(size)
+              Fs.writeFileSync(local, second)
+              Fs.chmodSync(local, 0o755)
+              yield* files.push(box, local, remote)
+              const replaced = yield* files.stat(box, remote)
+              assert.deepStrictEqual(
+                { mode: replaced.mode, uid: replaced.uid, gid: replaced.gid },
+                { mode: 0o640, uid: 1234, gid: 2345 }
+              )
+              const back = yield* readAll(files.read(box, remote))
+              assert.strictEqual(back.length, size)
+              assert.isTrue(back.equals(second))
+            }),
+          { timeout: 120_000 }
+        )
+      }
+
+      it.scoped.skipIf(server.lacks("bulk-path"))(
+        "interrupting a large push closes its SFTP session (needs bulk-path)",
+        () =>
+          Effect.gen(function*() {
+            const files = yield* Files.Files
+            const exec = yield* Exec.Exec
+            const box = yield* Box
+            const dir = yield* tempDir
+            const local = NodePath.join(dir, "huge.bin")
+            // sparse: 1 GiB to read, none of it on the disk
+            Fs.closeSync(Fs.openSync(local, "w"))
+            Fs.truncateSync(local, 1 << 30)
+            const remote = `${remoteDir()}.huge`
+            const fiber = yield* Effect.fork(files.push(box, local, remote))
+            for (let i = 0; i < 500 && LxdHttp.openUpgradedSocketCount() === 0; i++) yield* Effect.sleep("10 millis")
+            assert.strictEqual(LxdHttp.openUpgradedSocketCount(), 1)
+            yield* Effect.sleep("100 millis")
+            const exit = yield* Fiber.interrupt(fiber)
+            assert.isTrue(
+              Exit.isFailure(exit) && Cause.isInterruptedOnly(exit.cause),
+              Exit.isFailure(exit) ? Cause.pretty(exit.cause) : "succeeded"
+            )
+            assert.strictEqual(LxdHttp.openUpgradedSocketCount(), 0)
+            const size = Number((yield* exec.run(box, ["sh", "-c", `wc -c < ${remote}`])).stdout.trim())
+            assert.isBelow(size, 1 << 30)
             yield* exec.run(box, ["rm", "-f", remote])
           }),
         { timeout: 120_000 }

@@ -444,6 +444,11 @@ export interface Service {
     protocol: string,
     query?: Readonly<Record<string, QueryValue>>
   ) => Effect.Effect<UpgradedSocket, RequestError, Scope.Scope>
+  /**
+   * Whether the transport can switch protocols (`upgrade`): the Node transports can, an
+   * in-memory client cannot. Absent counts as no.
+   */
+  readonly canUpgrade?: boolean | undefined
 }
 
 /**
@@ -596,7 +601,8 @@ export const make = (
       raw,
       websocket,
       preconnectWebsockets,
-      upgrade
+      upgrade,
+      canUpgrade: transport.upgrade !== undefined
     })
   })
 

@@ -82,10 +82,14 @@ export const files: Handler = (server, request) => {
         case "file": {
           const append = fileHeader(server, request, "write") === "append"
           const before = append && existing?.type === "file" ? existing.data : new Uint8Array(0)
+          // as LXD 5.0 and Incus 6.0 do: mode, uid and gid apply to a new file only; an
+          // existing one keeps its own (measured: test/integration/files.test.ts)
+          const kept = existing?.type === "file" ? existing : undefined
           node = {
             type,
-            mode: (mode ?? (existing?.type === "file" ? existing.mode : 0o644)) & 0o7777,
-            ...owner,
+            mode: (kept?.mode ?? mode ?? 0o644) & 0o7777,
+            uid: kept?.uid ?? owner.uid,
+            gid: kept?.gid ?? owner.gid,
             data: concat([before, request.body]),
             target: "",
             modified: now
