@@ -25,7 +25,7 @@ interface Written {
 }
 
 /** A scripted SFTP server: every request is recorded and answered at once. */
-const scriptedServer = (options: { readonly exists: boolean }) =>
+const scriptedServer = (options: { readonly exists: boolean; readonly refuseWriteAt?: number }) =>
   Effect.gen(function*() {
     const queue = yield* Queue.unbounded<Uint8Array>()
     const writes: Array<Written> = []
@@ -92,7 +92,7 @@ const scriptedServer = (options: { readonly exists: boolean }) =>
                 const data = stringAt(handle.end + 8)
                 assert.strictEqual(data.end, p.length)
                 writes.push({ id, offset, data: Buffer.from(data.value) })
-                status(id, FX.OK)
+                status(id, offset === options.refuseWriteAt ? FX.PERMISSION_DENIED : FX.OK)
                 break
               }
               case FXP.CLOSE:
@@ -223,6 +223,23 @@ describe("SFTP bulk write (Files.push of a large file)", () => {
       assert.strictEqual(sent, bytes.length)
       // the mode of a file not fully written is not set
       assert.deepStrictEqual(server.setstats, [])
+    }))
+
+  it.scoped("a WRITE the server refuses fails the push with that status, and the handle is closed", () =>
+    Effect.gen(function*() {
+      const bytes = Crypto.randomBytes(4 * 1024 * 1024)
+      const file = yield* tempFile(bytes)
+      const server = yield* scriptedServer({ exists: false, refuseWriteAt: 1024 * 1024 + 128 * 1024 })
+      const s = session(yield* connect(server.socket, where), where)
+      const error = yield* Effect.flip(
+        s.writeLocal("/root/f.bin", { path: file, size: bytes.length, readFailed }, { mode: 0o644 })
+      )
+      assert.strictEqual(error._tag, "LXDAPIException")
+      assert.include(error.message, "WRITE")
+      // stopped within a window of the refusal; no mode set on a file not fully written
+      assert.isBelow(server.writes.length, 32)
+      assert.deepStrictEqual(server.setstats, [])
+      assert.strictEqual(server.closes(), 1)
     }))
 
   it.scoped("a local file that cannot be read fails with the read error, and the remote path is not touched", () =>

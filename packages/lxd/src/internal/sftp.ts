@@ -60,13 +60,25 @@ export interface Client {
   readonly call: (build: (id: number) => Uint8Array) => Effect.Effect<Response, TransportError>
   /**
    * Send `count` requests in one write (their packets side by side, built for the ids
-   * given, in order); the effect ends once it is written and gives each one's answer.
+   * given, in order); the effect ends once it is written. Each answer goes to `listener`
+   * as it is read (no fiber waits for it), or `onEnd` for each one still unanswered when
+   * the session ends.
    */
-  readonly startMany: (
+  readonly sendMany: (
     count: number,
-    build: (ids: ReadonlyArray<number>) => Uint8Array
-  ) => Effect.Effect<ReadonlyArray<Effect.Effect<Response, TransportError>>, TransportError>
+    build: (ids: ReadonlyArray<number>) => Uint8Array,
+    listener: Listener
+  ) => Effect.Effect<void, TransportError>
 }
+
+/** Whoever takes the answers of `sendMany`. */
+export interface Listener {
+  readonly onAnswer: (response: Response) => void
+  readonly onEnd: (error: TransportError) => void
+}
+
+const isListener = (waiting: Deferred.Deferred<Response, TransportError> | Listener): waiting is Listener =>
+  "onAnswer" in waiting
 
 const typeOf = (permissions: number | undefined): SftpAttributes["type"] => {
   if (permissions === undefined) return undefined
@@ -151,7 +163,7 @@ export const connect = (
   where: Where
 ): Effect.Effect<Client, TransportError | DecodeError, Scope.Scope> =>
   Effect.gen(function*() {
-    const pending = new Map<number, Deferred.Deferred<Response, TransportError>>()
+    const pending = new Map<number, Deferred.Deferred<Response, TransportError> | Listener>()
     const version = yield* Deferred.make<Response & { readonly _tag: "Version" }, TransportError>()
     let ended: TransportError | undefined
     let nextId = 1
@@ -161,7 +173,10 @@ export const connect = (
       if (ended !== undefined) return
       ended = error
       Deferred.unsafeDone(version, Effect.fail(error))
-      for (const d of pending.values()) Deferred.unsafeDone(d, Effect.fail(error))
+      for (const d of pending.values()) {
+        if (isListener(d)) d.onEnd(error)
+        else Deferred.unsafeDone(d, Effect.fail(error))
+      }
       pending.clear()
     }
 
@@ -177,7 +192,8 @@ export const connect = (
             const waiting = pending.get(response.id)
             if (waiting !== undefined) {
               pending.delete(response.id)
-              Deferred.unsafeDone(waiting, Effect.succeed(response))
+              if (isListener(waiting)) waiting.onAnswer(response)
+              else Deferred.unsafeDone(waiting, Effect.succeed(response))
             }
             // an answer nobody waits for (its asker was interrupted) is dropped
           }
@@ -237,42 +253,31 @@ export const connect = (
         )
       })
 
-    const startMany = (count: number, build: (ids: ReadonlyArray<number>) => Uint8Array) =>
+    const sendMany = (count: number, build: (ids: ReadonlyArray<number>) => Uint8Array, listener: Listener) =>
       Effect.suspend(() => {
         if (ended !== undefined) return Effect.fail(ended)
         const ids: Array<number> = []
-        const answers: Array<Deferred.Deferred<Response, TransportError>> = []
         for (let i = 0; i < count; i++) {
-          const id = nextId
+          ids.push(nextId)
+          pending.set(nextId, listener)
           nextId = nextId >= 0xffffffff ? 1 : nextId + 1
-          const answer = Deferred.unsafeMake<Response, TransportError>(FiberId.none)
-          pending.set(id, answer)
-          ids.push(id)
-          answers.push(answer)
         }
-        const forget = Effect.sync(() => ids.forEach((id) => pending.delete(id)))
+        const forget = () => ids.forEach((id) => pending.delete(id))
         let bytes: Uint8Array
         try {
           bytes = build(ids)
         } catch (cause) {
-          ids.forEach((id) => pending.delete(id))
+          forget()
           return Effect.die(cause)
         }
-        return write(bytes).pipe(
-          Effect.tapError(() => forget),
-          Effect.as(
-            answers.map((answer, i) =>
-              Deferred.await(answer).pipe(Effect.onInterrupt(() => Effect.sync(() => pending.delete(ids[i]!))))
-            )
-          )
-        )
+        return Effect.tapError(write(bytes), () => Effect.sync(forget))
       })
 
     return {
       version: hello.version,
       extensions: hello.extensions.map(([name]) => name),
       start,
-      startMany,
+      sendMany,
       call: (build) => Effect.flatten(start(build))
     }
   })
@@ -591,7 +596,7 @@ export const session = (client: Client, where: Where): Session => {
       )
       // BULK_GROUP WRITE packets side by side in one reused buffer: the file is read
       // straight into their data fields (one readv), the group goes out in one write, and
-      // the socket has taken it by the time `startMany` returns
+      // the socket has taken it by the time `sendMany` returns
       const head = 4 + 1 + 4 + 4 + handle.length + 8 + 4
       const slot = head + BULK_WRITE
       const group = Buffer.allocUnsafe(slot * BULK_GROUP)
@@ -600,8 +605,41 @@ export const session = (client: Client, where: Where): Session => {
         group.writeUInt32BE(handle.length, i * slot + 9)
         group.set(handle, i * slot + 13)
       }
-      const inflight: Array<Effect.Effect<Response, TransportError>> = []
-      const settle = (answer: Effect.Effect<Response, TransportError>) => Effect.flatMap(answer, ok("WRITE", path))
+      // the answers: counted as they are read, the first failure kept
+      let unanswered = 0
+      let failure: FilesError | undefined
+      let wake: (() => void) | undefined
+      const answered = () => {
+        unanswered--
+        const w = wake
+        wake = undefined
+        w?.()
+      }
+      const listener: Listener = {
+        onAnswer: (response) => {
+          if (response._tag !== "Status" || response.code !== FX.OK) failure ??= failed("WRITE", path, response)
+          answered()
+        },
+        onEnd: (error) => {
+          failure ??= error
+          answered()
+        }
+      }
+      /** Until at most `limit` writes are unanswered (or one has failed). */
+      const drainTo = (limit: number): Effect.Effect<void, FilesError> =>
+        Effect.suspend(() => {
+          if (failure !== undefined) return Effect.fail(failure)
+          if (unanswered <= limit) return Effect.void
+          return Effect.zipRight(
+            Effect.async<void>((resume) => {
+              wake = () => resume(Effect.void)
+              return Effect.sync(() => {
+                wake = undefined
+              })
+            }),
+            drainTo(limit)
+          )
+        })
       let offset = 0
       while (offset < local.size) {
         const at = offset
@@ -628,16 +666,16 @@ export const session = (client: Client, where: Where): Session => {
           group.writeUInt32BE(n, base + 21 + handle.length)
           end = base + head + n
         }
-        const answers = yield* client.startMany(sent, (ids) => {
+        unanswered += sent
+        yield* client.sendMany(sent, (ids) => {
           ids.forEach((id, i) => group.writeUInt32BE(id, i * slot + 5))
           // a last short packet ends the group: nothing after it is sent
           return group.subarray(0, end)
-        })
-        inflight.push(...answers)
-        while (inflight.length > BULK_WINDOW) yield* settle(inflight.shift()!)
+        }, listener).pipe(Effect.tapError(() => Effect.sync(() => (unanswered -= sent))))
+        yield* drainTo(BULK_WINDOW - BULK_GROUP)
         offset += bytesRead
       }
-      while (inflight.length > 0) yield* settle(inflight.shift()!)
+      yield* drainTo(0)
       closed = true
       yield* closeHandle(path, handle)
       if (!isNew) return
