@@ -277,10 +277,11 @@ forEachServer("progress of long calls", (it, server) => {
     () =>
       Effect.gen(function*() {
         const backups = yield* InstanceBackups.InstanceBackups
-        const name = yield* dataContainer(alias, pool, 32)
+        const name = yield* dataContainer(alias, pool, 128)
         const { done, seen } = yield* tracked(backups.createOperation(name, { name: "b1", instanceOnly: true }))
         assert.isTrue(done.isSuccess)
-        // reported once a second: 32 MB of random data take longer than that to compress
+        // reported once a second: 128 MB of random data take longer than that to compress
+        // (32 MB sometimes did not, on both daemons)
         assertTyped(seen, "create_backup", "bytes")
         const viaVariant = yield* backups.get(name, "b1")
         const viaCall = yield* backups.create(name, { name: "b2", instanceOnly: true })
