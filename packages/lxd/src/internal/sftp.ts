@@ -560,11 +560,11 @@ export const session = (client: Client, where: Where): Session => {
     }))
 
   /**
-   * A local file written whole to `path` (the bulk path of `Files.push`): read
-   * BULK_WRITE bytes at a time straight into one reused WRITE packet, up to BULK_WINDOW
-   * writes in flight (no copy, no allocation per packet). As with the files API, `mode`, `uid` and `gid` apply to a
-   * file this creates (exactly: the server's umask is undone); an existing file is
-   * truncated and keeps its own. Fails with `readFailed` if the local file cannot be read
+   * A local file written whole to `path` (the bulk path of `Files.push`): groups of
+   * BULK_GROUP WRITE packets in one reused buffer, the file read straight into their data
+   * fields, up to BULK_WINDOW writes in flight (no copy, no allocation per packet). As
+   * with the files API, `mode`, `uid` and `gid` apply to a file this creates (exactly:
+   * the server's umask is undone); an existing file is truncated and keeps its own. Fails with `readFailed` if the local file cannot be read
    * or holds fewer than `size` bytes.
    */
   const writeLocal = <E>(
