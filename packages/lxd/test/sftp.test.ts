@@ -162,6 +162,32 @@ describe("SFTP packet codec", () => {
     assert.deepStrictEqual(both.map((p) => p.type), [FXP.STATUS, FXP.DATA])
   })
 
+  it("the framer keeps every byte whatever the cuts, and a packet inside one chunk is a view of it", () => {
+    const datas = Array.from({ length: 40 }, (_, i) => Buffer.alloc(1000 + i * 37, i + 1))
+    const all = Buffer.concat(datas.map((d, i) => answer(FXP.DATA, [i + 1, d])))
+    // cuts of every size from 1 byte (the length split across chunks) to several packets
+    let seed = 7
+    const framer = new Framer()
+    const got: Array<Uint8Array> = []
+    for (let at = 0; at < all.length;) {
+      seed = (seed * 1103515245 + 12345) % 2147483648
+      const n = 1 + (seed % 5000)
+      for (const p of framer.push(new Uint8Array(all.subarray(at, at + n)))) {
+        const decoded = decodeResponse(p.type, p.payload)
+        assert.strictEqual(decoded._tag, "Data")
+        if (decoded._tag === "Data") got.push(decoded.data)
+      }
+      at += n
+    }
+    assert.strictEqual(framer.pending, 0)
+    assert.strictEqual(got.length, datas.length)
+    got.forEach((g, i) => assert.isTrue(Buffer.from(g).equals(datas[i]!)))
+    // whole in one chunk: the payload shares the chunk's memory
+    const chunk = new Uint8Array(answer(FXP.DATA, [9, "abc"]))
+    const [only] = new Framer().push(chunk)
+    assert.strictEqual(only!.payload.buffer, chunk.buffer)
+  })
+
   it("refuses malformed packets", () => {
     assert.throws(() => new Framer().push(new Uint8Array([0xff, 0xff, 0xff, 0xff, 1])), CodecError)
     assert.throws(() => new Framer().push(new Uint8Array([0, 0, 0, 0])), CodecError)

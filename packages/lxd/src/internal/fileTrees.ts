@@ -11,6 +11,7 @@ import type { FileInfo, FilesError, Ownership, Service as Files, TransferOptions
 import { InvalidArgument } from "../LxdError.js"
 import { forEachBounded, forEachBoundedDiscard } from "./concurrency.js"
 import { fileStream, localFailure } from "./localFiles.js"
+import type { LocalTarget } from "./sftp.js"
 
 /** The single-file calls a tree transfer is made of. */
 export type SingleFiles = Pick<Files, "read" | "write" | "stat" | "list" | "mkdir" | "symlink"> & {
@@ -23,13 +24,8 @@ export type SingleFiles = Pick<Files, "read" | "write" | "stat" | "list" | "mkdi
     options: Ownership,
     file?: { readonly path: string; readonly readFailed: (cause: unknown) => E }
   ) => Effect.Effect<void, FilesError | E>
-  /** A file's contents handed to `write` batch by batch (see `RawResponse.writeTo`). */
-  readonly saveTo: <W>(
-    instance: string,
-    path: string,
-    write: (pieces: ReadonlyArray<Uint8Array>) => Promise<void>,
-    writeFailed: (cause: unknown) => W
-  ) => Effect.Effect<number, FilesError | W>
+  /** A file's contents written into a local file open for writing. */
+  readonly saveTo: <W>(instance: string, path: string, local: LocalTarget<W>) => Effect.Effect<number, FilesError | W>
 }
 
 /** `dir` + `/` + `name`, without doubling the slash. */
@@ -162,13 +158,10 @@ const pullFile = (files: SingleFiles, instance: string, remote: string, local: s
           }),
           (h) => Effect.promise(() => h.close())
         )
-        // all the pieces that have arrived go to the disk in one writev
-        yield* files.saveTo(
-          instance,
-          remote,
-          (pieces) => handle.writev(pieces as Array<Uint8Array>).then(() => undefined),
-          (cause) => localFailure(`cannot write ${local}`, cause)
-        )
+        yield* files.saveTo(instance, remote, {
+          handle,
+          writeFailed: (cause) => localFailure(`cannot write ${local}`, cause)
+        })
       })
     )
     yield* Effect.tryPromise({

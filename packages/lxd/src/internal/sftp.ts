@@ -180,43 +180,62 @@ export const connect = (
       pending.clear()
     }
 
-    const dispatch = (chunk: Uint8Array) =>
-      Effect.suspend(() => {
-        try {
-          for (const packet of framer.push(chunk)) {
-            const response = decodeResponse(packet.type, packet.payload)
-            if (response._tag === "Version") {
-              Deferred.unsafeDone(version, Effect.succeed(response))
-              continue
-            }
-            const waiting = pending.get(response.id)
-            if (waiting !== undefined) {
-              pending.delete(response.id)
-              if (isListener(waiting)) waiting.onAnswer(response)
-              else Deferred.unsafeDone(waiting, Effect.succeed(response))
-            }
-            // an answer nobody waits for (its asker was interrupted) is dropped
+    /** Hand each complete answer to its asker; a malformed packet is returned as the error. */
+    const answer = (chunk: Uint8Array): TransportError | undefined => {
+      try {
+        for (const packet of framer.push(chunk)) {
+          const response = decodeResponse(packet.type, packet.payload)
+          if (response._tag === "Version") {
+            Deferred.unsafeDone(version, Effect.succeed(response))
+            continue
           }
-          return Effect.void
-        } catch (cause) {
-          return Effect.fail(
-            sessionError(
-              where,
-              `the server sent a bad SFTP packet: ${cause instanceof CodecError ? cause.message : String(cause)}`
-            )
-          )
+          const waiting = pending.get(response.id)
+          if (waiting !== undefined) {
+            pending.delete(response.id)
+            if (isListener(waiting)) waiting.onAnswer(response)
+            else Deferred.unsafeDone(waiting, Effect.succeed(response))
+          }
+          // an answer nobody waits for (its asker was interrupted) is dropped
         }
-      })
+        return undefined
+      } catch (cause) {
+        return sessionError(
+          where,
+          `the server sent a bad SFTP packet: ${cause instanceof CodecError ? cause.message : String(cause)}`
+        )
+      }
+    }
+    const closedError = () => sessionError(where, "the SFTP session was closed")
 
-    yield* socket.bytes.pipe(
-      Stream.runForEach(dispatch),
-      Effect.matchEffect({
-        onFailure: (error) => Effect.zipRight(Effect.sync(() => end(error)), socket.close),
-        onSuccess: () => Effect.sync(() => end(sessionError(where, "the SFTP session was closed")))
-      }),
-      Effect.onInterrupt(() => Effect.sync(() => end(sessionError(where, "the SFTP session was closed")))),
-      Effect.forkScoped
-    )
+    if (socket.readWith !== undefined) {
+      // the transport's callbacks: each read goes to the framer and the askers at once
+      yield* Effect.addFinalizer(() => Effect.sync(() => end(closedError())))
+      yield* socket.readWith({
+        onData: (chunk) => {
+          if (ended !== undefined) return
+          const error = answer(chunk)
+          if (error === undefined) return
+          end(error)
+          Effect.runFork(socket.close)
+        },
+        onEnd: (error) => end(error ?? closedError())
+      })
+    } else {
+      yield* socket.bytes.pipe(
+        Stream.runForEach((chunk) =>
+          Effect.suspend(() => {
+            const error = answer(chunk)
+            return error === undefined ? Effect.void : Effect.fail(error)
+          })
+        ),
+        Effect.matchEffect({
+          onFailure: (error) => Effect.zipRight(Effect.sync(() => end(error)), socket.close),
+          onSuccess: () => Effect.sync(() => end(closedError()))
+        }),
+        Effect.onInterrupt(() => Effect.sync(() => end(closedError()))),
+        Effect.forkScoped
+      )
+    }
 
     const write = (bytes: Uint8Array) => ended !== undefined ? Effect.fail(ended) : socket.write(bytes)
 
@@ -301,13 +320,27 @@ const BULK_WINDOW = 32
 /** WRITEs sent together (one file read, one socket write): 1 MiB. */
 const BULK_GROUP = 8
 
-/** A session of `Files.sftp`, and the bulk write `Files.push` uses. */
+/** A local file (open for writing) that a pull fills, and how a failure to write it is reported. */
+export interface LocalTarget<W> {
+  readonly handle: Fs.promises.FileHandle
+  readonly writeFailed: (cause: unknown) => W
+}
+
+/** READs of `readLocal` in flight (2 MiB of 32 KiB answers: the servers cap a DATA at 32 KiB). */
+const PULL_WINDOW = 64
+/** Above this much arrived and not yet written, `readLocal` asks for nothing new. */
+const PULL_UNWRITTEN = 8 * 1024 * 1024
+/** Pieces per local write at most. */
+const PULL_WRITEV = 256
+
+/** A session of `Files.sftp`, and the bulk transfers `Files.push` and `Files.pull` use. */
 export interface Session extends SftpSession {
   readonly writeLocal: <E>(
     path: string,
     local: LocalFile<E>,
     ownership: { readonly mode: number; readonly uid?: number | undefined; readonly gid?: number | undefined }
   ) => Effect.Effect<void, FilesError | E>
+  readonly readLocal: <W>(path: string, local: LocalTarget<W>) => Effect.Effect<number, FilesError | W>
 }
 
 /** The SFTP session of `Files.sftp` over a connected client. */
@@ -632,6 +665,8 @@ export const session = (client: Client, where: Where): Session => {
           if (unanswered <= limit) return Effect.void
           return Effect.zipRight(
             Effect.async<void>((resume) => {
+              // looked at again here: an answer may have come while the fiber yielded
+              if (failure !== undefined || unanswered <= limit) return resume(Effect.void)
               wake = () => resume(Effect.void)
               return Effect.sync(() => {
                 wake = undefined
@@ -686,6 +721,136 @@ export const session = (client: Client, where: Where): Session => {
       }
     }))
 
+  /**
+   * The file at `path` written whole into a local file (the bulk path of `Files.pull`):
+   * READs of CHUNK bytes, PULL_WINDOW in flight, sent together in one socket write per
+   * batch; the answers are kept by offset and what has arrived in order goes to the local
+   * file in one positioned `writev`. A short DATA is followed by a READ of the rest of its
+   * piece; the first end-of-file answer marks where the file ends. Nothing new is asked
+   * for while PULL_UNWRITTEN bytes wait for the disk, so a slow disk slows the transfer
+   * instead of filling memory. Succeeds with the bytes written; data past the end (the
+   * file changed while it was read) is an error, not a silently shorter copy.
+   */
+  const readLocal = <W>(path: string, local: LocalTarget<W>): Effect.Effect<number, FilesError | W> =>
+    Effect.scoped(Effect.gen(function*() {
+      yield* checkPath(path)
+      const handle = yield* scopedHandle("OPEN", path, (id) => request.open(id, path, FXF.READ, {}))
+      const asked = new Map<number, { readonly offset: number; readonly length: number }>()
+      const arrived = new Map<number, Uint8Array>()
+      /** The rests of short reads, asked for before new pieces. */
+      const rests: Array<{ readonly offset: number; readonly length: number }> = []
+      let next = 0
+      let end = Number.POSITIVE_INFINITY
+      let written = 0
+      let unwritten = 0
+      let failure: FilesError | undefined
+      // an answer sets `signalled`: a wait that starts after it returns at once (the fiber
+      // may yield between looking at the state and starting to wait)
+      let signalled = false
+      let wake: (() => void) | undefined
+      const woken = () => {
+        signalled = true
+        const w = wake
+        wake = undefined
+        w?.()
+      }
+      const listener: Listener = {
+        onAnswer: (response) => {
+          if (response._tag === "Version") return
+          const ask = asked.get(response.id)
+          asked.delete(response.id)
+          if (ask === undefined) return
+          if (response._tag === "Data" && response.data.length > 0 && response.data.length <= ask.length) {
+            arrived.set(ask.offset, response.data)
+            unwritten += response.data.length
+            if (response.data.length < ask.length) {
+              rests.push({ offset: ask.offset + response.data.length, length: ask.length - response.data.length })
+            }
+          } else if (
+            (response._tag === "Data" && response.data.length === 0) ||
+            (response._tag === "Status" && response.code === FX.EOF)
+          ) {
+            end = Math.min(end, ask.offset)
+          } else {
+            failure ??= response._tag === "Data"
+              ? sessionError(where, `a DATA answer longer than the ${ask.length} bytes asked for`)
+              : failed("READ", path, response)
+          }
+          // woken once half the window has answered (it is refilled and what arrived is
+          // written in one go), or at once for a rest to ask for, the end or a failure
+          if (asked.size <= PULL_WINDOW / 2 || rests.length > 0 || end !== Number.POSITIVE_INFINITY) woken()
+          else if (failure !== undefined) woken()
+        },
+        onEnd: (error) => {
+          failure ??= error
+          woken()
+        }
+      }
+      const readPacket = 4 + 1 + 4 + 4 + handle.length + 8 + 4
+      /** The READs there is room for: rests first (always), then new pieces up to the end. */
+      const ask = Effect.suspend(() => {
+        const batch = rests.splice(0)
+        while (asked.size + batch.length < PULL_WINDOW && next < end && unwritten < PULL_UNWRITTEN) {
+          batch.push({ offset: next, length: CHUNK })
+          next += CHUNK
+        }
+        if (batch.length === 0) return Effect.void
+        return client.sendMany(batch.length, (ids) => {
+          const out = Buffer.allocUnsafe(readPacket * batch.length)
+          ids.forEach((id, i) => {
+            const at = i * readPacket
+            out.writeUInt32BE(readPacket - 4, at)
+            out[at + 4] = FXP.READ
+            out.writeUInt32BE(id, at + 5)
+            out.writeUInt32BE(handle.length, at + 9)
+            out.set(handle, at + 13)
+            out.writeBigUInt64BE(BigInt(batch[i]!.offset), at + 13 + handle.length)
+            out.writeUInt32BE(batch[i]!.length, at + 21 + handle.length)
+            asked.set(id, batch[i]!)
+          })
+          return out
+        }, listener)
+      })
+      const sleep = Effect.async<void>((resume) => {
+        if (signalled) return resume(Effect.void)
+        wake = () => resume(Effect.void)
+        return Effect.sync(() => {
+          wake = undefined
+        })
+      })
+      while (true) {
+        signalled = false
+        if (failure !== undefined) return yield* Effect.fail(failure)
+        yield* ask
+        if (arrived.has(written)) {
+          // what has arrived in order, in one write at its place in the file
+          const pieces: Array<Uint8Array> = []
+          let at = written
+          let piece = arrived.get(at)
+          while (piece !== undefined && pieces.length < PULL_WRITEV) {
+            pieces.push(piece)
+            arrived.delete(at)
+            at += piece.length
+            piece = arrived.get(at)
+          }
+          const from = written
+          yield* Effect.tryPromise({ try: () => local.handle.writev(pieces, from), catch: local.writeFailed })
+          written = at
+          unwritten -= at - from
+          continue
+        }
+        // nothing to write: wait for an answer, unless none is due (then all has arrived)
+        if (asked.size === 0 && rests.length === 0) break
+        yield* sleep
+      }
+      if (arrived.size > 0 || written < Math.min(end, next)) {
+        return yield* Effect.fail(
+          sessionError(where, `"${path}" changed while it was read (data past its end at ${written} bytes)`)
+        )
+      }
+      return written
+    }))
+
   const simple = (op: string, build: (id: number, path: string) => Uint8Array) => (path: string) =>
     Effect.flatMap(checkPath(path), () => Effect.flatMap(client.call((id) => build(id, path)), ok(op, path)))
 
@@ -718,6 +883,7 @@ export const session = (client: Client, where: Where): Session => {
 
   return {
     writeLocal,
+    readLocal,
     extensions: client.extensions,
     stat,
     lstat,

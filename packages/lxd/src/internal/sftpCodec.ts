@@ -218,38 +218,73 @@ export const request = {
 
 /**
  * Cuts a byte stream into packets: feed it chunks as they arrive, get back every
- * complete packet (type and payload after the type byte).
+ * complete packet (type and payload after the type byte). A packet inside one chunk is a
+ * view of it; only a packet that spans chunks is copied (once, into a buffer of its own
+ * size), so a 32 KiB DATA answer costs at most one copy whatever the socket's read size.
  */
 export class Framer {
-  private buffer: Uint8Array = new Uint8Array(0)
+  /** Bytes not yet cut into packets, in order (the first may be a view past its start). */
+  private chunks: Array<Uint8Array> = []
+  private length = 0
 
   push(chunk: Uint8Array): Array<{ readonly type: number; readonly payload: Uint8Array }> {
-    this.buffer = this.buffer.length === 0 ? chunk : concat(this.buffer, chunk)
-    const out: Array<{ readonly type: number; readonly payload: Uint8Array }> = []
-    let at = 0
-    while (this.buffer.length - at >= 4) {
-      const view = new DataView(this.buffer.buffer, this.buffer.byteOffset + at, 4)
-      const length = view.getUint32(0)
-      if (length < 1 || length > MAX_PACKET) throw new CodecError(`bad packet length ${length}`)
-      if (this.buffer.length - at - 4 < length) break
-      out.push({ type: this.buffer[at + 4]!, payload: this.buffer.subarray(at + 5, at + 4 + length) })
-      at += 4 + length
+    if (chunk.length > 0) {
+      this.chunks.push(chunk)
+      this.length += chunk.length
     }
-    this.buffer = at === this.buffer.length ? new Uint8Array(0) : this.buffer.slice(at)
+    const out: Array<{ readonly type: number; readonly payload: Uint8Array }> = []
+    while (this.length >= 4) {
+      const length = this.peekLength()
+      if (length < 1 || length > MAX_PACKET) throw new CodecError(`bad packet length ${length}`)
+      if (this.length - 4 < length) break
+      const packet = this.take(4 + length)
+      out.push({ type: packet[4]!, payload: packet.subarray(5) })
+    }
     return out
   }
 
   /** Bytes of an incomplete packet still waiting. */
   get pending(): number {
-    return this.buffer.length
+    return this.length
   }
-}
 
-const concat = (a: Uint8Array, b: Uint8Array): Uint8Array => {
-  const out = new Uint8Array(a.length + b.length)
-  out.set(a, 0)
-  out.set(b, a.length)
-  return out
+  /** The first four bytes waiting, as a big-endian length (they may span chunks). */
+  private peekLength(): number {
+    let n = 0
+    let got = 0
+    for (const c of this.chunks) {
+      for (let i = 0; i < c.length && got < 4; i++, got++) n = n * 256 + c[i]!
+      if (got === 4) break
+    }
+    return n
+  }
+
+  /** The next `n` bytes (`n` ≤ what waits): a view when one chunk holds them, a copy otherwise. */
+  private take(n: number): Uint8Array {
+    this.length -= n
+    const first = this.chunks[0]!
+    if (first.length >= n) {
+      if (first.length === n) this.chunks.shift()
+      else this.chunks[0] = first.subarray(n)
+      return first.subarray(0, n)
+    }
+    const out = new Uint8Array(n)
+    let at = 0
+    while (at < n) {
+      const c = this.chunks[0]!
+      const want = n - at
+      if (c.length <= want) {
+        out.set(c, at)
+        at += c.length
+        this.chunks.shift()
+      } else {
+        out.set(c.subarray(0, want), at)
+        this.chunks[0] = c.subarray(want)
+        at = n
+      }
+    }
+    return out
+  }
 }
 
 /** Reads fields off a payload, failing with `CodecError` past its end. */
@@ -330,7 +365,8 @@ export const decodeResponse = (type: number, payload: Uint8Array): Response => {
     }
     case FXP.DATA: {
       const id = r.u32()
-      return { _tag: "Data", id, data: r.bytes().slice() }
+      // a view of the packet (itself a view of a socket read or a copy of its own)
+      return { _tag: "Data", id, data: r.bytes() }
     }
     case FXP.NAME: {
       const id = r.u32()

@@ -28,6 +28,18 @@ export interface UpgradedSocket {
   readonly close: Effect.Effect<void>
   /** Completes when the connection has closed, for whatever reason. */
   readonly closed: Effect.Effect<void>
+  /**
+   * Read with callbacks instead of `bytes` (a transport may offer it): what has arrived is
+   * handed over at once, later reads as they come, without a stream step per read. Use
+   * one or the other, once. `onEnd` comes once, with an error if the connection broke.
+   */
+  readonly readWith?: ((reader: UpgradedReader) => Effect.Effect<void>) | undefined
+}
+
+/** The callbacks of `UpgradedSocket.readWith`. */
+export interface UpgradedReader {
+  readonly onData: (chunk: Uint8Array) => void
+  readonly onEnd: (error: TransportError | undefined) => void
 }
 
 /** What the server answered to an upgrade request. */
@@ -123,6 +135,16 @@ export const open = (options: OpenOptions): Effect.Effect<UpgradeAnswer, Transpo
         ...(cause === undefined ? {} : { cause })
       })
     const queue = yield* Queue.unbounded<Item>()
+    // once `readWith` is called, items go to its callbacks instead of the queue
+    let direct: UpgradedReader | undefined
+    let directEnded = false
+    const toReader = (reader: UpgradedReader, item: Item) => {
+      if (directEnded) return
+      if (item._tag === "Data") return reader.onData(item.data)
+      directEnded = true
+      reader.onEnd(item.error)
+    }
+    const deliver = (item: Item) => (direct === undefined ? queue.unsafeOffer(item) : toReader(direct, item))
     const closedSignal = yield* Deferred.make<void>()
     // counted from the dial until closed; a destroyed socket counts as closed at once
     let counted = false
@@ -164,7 +186,7 @@ export const open = (options: OpenOptions): Effect.Effect<UpgradeAnswer, Transpo
         socket.once("close", () => {
           uncount()
           Deferred.unsafeDone(closedSignal, Effect.void)
-          queue.unsafeOffer({ _tag: "End" })
+          deliver({ _tag: "End" })
           done(Effect.fail(fail("the connection closed during the upgrade")))
         })
         const timer = setTimeout(() => {
@@ -175,7 +197,8 @@ export const open = (options: OpenOptions): Effect.Effect<UpgradeAnswer, Transpo
         let head: Head | undefined
         socket.on("data", (chunk: Buffer) => {
           if (settled) {
-            queue.unsafeOffer({ _tag: "Data", data: new Uint8Array(chunk) })
+            // handed on as it is, not copied: the socket reads into a new buffer each time
+            deliver({ _tag: "Data", data: chunk })
             return
           }
           buffer = Buffer.concat([buffer, chunk])
@@ -216,7 +239,7 @@ export const open = (options: OpenOptions): Effect.Effect<UpgradeAnswer, Transpo
           }
         })
         socket.on("error", (err) => {
-          if (settled) queue.unsafeOffer({ _tag: "End", error: fail(`connection error: ${err.message}`, err) })
+          if (settled) deliver({ _tag: "End", error: fail(`connection error: ${err.message}`, err) })
           else done(Effect.fail(fail(err.message, err)))
         })
         socket.once(options.readyEvent, () => {
@@ -257,11 +280,19 @@ export const open = (options: OpenOptions): Effect.Effect<UpgradeAnswer, Transpo
         }
         socket.write(data, (err) => resume(err ? Effect.fail(fail(`write failed: ${err.message}`, err)) : Effect.void))
       })
+    const readWith = (reader: UpgradedReader) =>
+      Effect.sync(() => {
+        // in one synchronous step: what was queued first, then the reads to come (no read
+        // can slip between, and none is delivered twice)
+        direct = reader
+        for (const item of Effect.runSync(Queue.takeAll(queue))) toReader(reader, item)
+      })
     const upgraded: UpgradedSocket = {
       bytes,
       write,
       close: Effect.sync(() => destroy(socket)),
-      closed: Deferred.await(closedSignal)
+      closed: Deferred.await(closedSignal),
+      readWith
     }
     return { _tag: "Upgraded", socket: upgraded }
   })
