@@ -175,17 +175,32 @@ describe("SFTP packet codec", () => {
       for (const p of framer.push(new Uint8Array(all.subarray(at, at + n)))) {
         const decoded = decodeResponse(p.type, p.payload)
         assert.strictEqual(decoded._tag, "Data")
-        if (decoded._tag === "Data") got.push(decoded.data)
+        // a packet is valid until the next push: kept as a copy
+        if (decoded._tag === "Data") got.push(decoded.data.slice())
       }
       at += n
     }
     assert.strictEqual(framer.pending, 0)
     assert.strictEqual(got.length, datas.length)
     got.forEach((g, i) => assert.isTrue(Buffer.from(g).equals(datas[i]!)))
-    // whole in one chunk: the payload shares the chunk's memory
+    // whole in one chunk: the payload shares the chunk's memory; a split one is gathered
+    // in the framer's buffers, so the chunks may be read into again (nothing kept)
     const chunk = new Uint8Array(answer(FXP.DATA, [9, "abc"]))
     const [only] = new Framer().push(chunk)
     assert.strictEqual(only!.payload.buffer, chunk.buffer)
+    const reused = new Uint8Array(7)
+    const split = new Framer()
+    const bytes = answer(FXP.DATA, [10, "hello world"])
+    const seen: Array<string> = []
+    for (let at = 0; at < bytes.length; at += 7) {
+      const piece = bytes.subarray(at, at + 7)
+      reused.fill(0).set(piece)
+      for (const p of split.push(reused.subarray(0, piece.length))) {
+        const d = decodeResponse(p.type, p.payload)
+        if (d._tag === "Data") seen.push(Buffer.from(d.data).toString())
+      }
+    }
+    assert.deepStrictEqual(seen, ["hello world"])
   })
 
   it("refuses malformed packets", () => {

@@ -32,6 +32,11 @@ interface Script {
   readonly eofAt?: number
   /** Answer every READ with more bytes than asked. */
   readonly overlong?: boolean
+  /**
+   * Offer `readWith` as the unix transport does: every answer handed over in one buffer,
+   * read into again (here: overwritten) as soon as the callback returns.
+   */
+  readonly reusedBuffer?: boolean
 }
 
 /** A scripted SFTP server with one file to read. */
@@ -40,6 +45,7 @@ const scriptedServer = (script: Script) =>
     const queue = yield* Queue.unbounded<Uint8Array>()
     const reads: Array<{ readonly offset: number; readonly length: number }> = []
     let closes = 0
+    const closedHandles: Array<string> = []
     let held: Array<Uint8Array> = []
     let mostHeld = 0
     const packet = (type: number, parts: ReadonlyArray<Buffer>) => {
@@ -111,6 +117,7 @@ const scriptedServer = (script: Script) =>
               }
               case FXP.CLOSE:
                 closes++
+                closedHandles.push(p.subarray(8, 8 + p.readUInt32BE(4)).toString())
                 queue.unsafeOffer(status(id, FX.OK))
                 break
               default:
@@ -121,7 +128,24 @@ const scriptedServer = (script: Script) =>
       close: Effect.void,
       closed: Effect.never
     }
-    return { socket, reads, closes: () => closes, mostHeld: () => mostHeld }
+    if (script.reusedBuffer === true) {
+      const buffer = Buffer.alloc(256 * 1024)
+      const readWith: NonNullable<UpgradedSocket["readWith"]> = (reader) =>
+        Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(queue), (bytes) =>
+          Effect.sync(() => {
+            buffer.set(bytes)
+            reader.onData(buffer.subarray(0, bytes.length))
+            buffer.fill(0xee, 0, bytes.length)
+          })))).pipe(Effect.asVoid)
+      return {
+        socket: { ...socket, readWith },
+        reads,
+        closes: () => closes,
+        closedHandles,
+        mostHeld: () => mostHeld
+      }
+    }
+    return { socket, reads, closes: () => closes, closedHandles, mostHeld: () => mostHeld }
   })
 
 /** A local file to pull into, open for writing (or, with `readOnly`, open so that writes fail). */
@@ -232,5 +256,62 @@ describe("SFTP bulk read (Files.pull of a large file)", () => {
       const error = yield* Effect.flip(exit)
       assert.strictEqual(error._tag, "InvalidArgument")
       assert.strictEqual(server.closes(), 1)
+    }))
+
+  it.scoped("a file of whole 1 MiB buffers, and one a byte past them, arrive whole", () =>
+    Effect.gen(function*() {
+      for (const size of [3 * 1024 * 1024, 3 * 1024 * 1024 + 1]) {
+        const content = Crypto.randomBytes(size)
+        const { exit, local } = yield* pullWith({ content, reorder: true })
+        assert.strictEqual(exit._tag === "Success" && exit.value, size)
+        assert.isTrue(local().equals(content))
+      }
+    }))
+
+  it.scoped("a slow disk holds the reads back: at most 8 MiB is asked for ahead of what is written", () =>
+    Effect.gen(function*() {
+      const MiB = 1024 * 1024
+      const content = Crypto.randomBytes(24 * MiB + 100)
+      const server = yield* scriptedServer({ content })
+      const copy = Buffer.alloc(content.length)
+      const written = new Set<number>()
+      let mostAhead = 0
+      // a local file that takes 5 ms a write; at each write, the 1 MiB ranges asked for
+      // and not yet written are counted
+      const handle = {
+        write: (bytes: Buffer, offset: number, length: number, position: number) => {
+          const asked = new Set(
+            server.reads.filter((r) => r.offset < content.length).map((r) => Math.floor(r.offset / MiB))
+          )
+          mostAhead = Math.max(mostAhead, [...asked].filter((n) => !written.has(n)).length)
+          bytes.copy(copy, position, offset, offset + length)
+          written.add(Math.floor(position / MiB))
+          return new Promise((resolve) => setTimeout(() => resolve({ bytesWritten: length, buffer: bytes }), 5))
+        }
+      } as unknown as Fs.promises.FileHandle
+      const s = session(yield* connect(server.socket, where), where)
+      const n = yield* s.readLocal("/root/f.bin", { handle, writeFailed })
+      assert.strictEqual(n, content.length)
+      assert.isTrue(copy.equals(content))
+      assert.strictEqual(written.size, 25)
+      assert.isAtMost(mostAhead, 8)
+      // and it did read ahead while the disk was busy
+      assert.isAbove(mostAhead, 1)
+    }))
+
+  it.scoped("over a transport that reads into one reused buffer, handles and data are copies of their own", () =>
+    Effect.gen(function*() {
+      const content = Crypto.randomBytes(3 * 1024 * 1024 + 11)
+      const { exit, local, server } = yield* pullWith({ content, reusedBuffer: true })
+      assert.strictEqual(exit._tag === "Success" && exit.value, content.length)
+      assert.isTrue(local().equals(content))
+      // the handle kept from OPEN is still "h1" when it is closed
+      assert.deepStrictEqual(server.closedHandles, ["h1"])
+      // a session's readFile (answers kept by waiters, not a listener) reads the same bytes
+      const other = yield* scriptedServer({ content, reusedBuffer: true })
+      const s = session(yield* connect(other.socket, where), where)
+      const chunks = yield* Stream.runCollect(s.readFile("/root/f.bin"))
+      assert.isTrue(Buffer.concat([...chunks]).equals(content))
+      assert.deepStrictEqual(other.closedHandles, ["h1"])
     }))
 })

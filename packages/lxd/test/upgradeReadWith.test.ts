@@ -47,7 +47,8 @@ describe("upgraded socket: readWith", () => {
     Effect.gen(function*() {
       const { path } = yield* server("abc", ["def", "ghi", "jkl"])
       const answer = yield* open({
-        dial: () => Net.connect(path),
+        // reads into one reused buffer, as the unix transport dials
+        dial: (onread) => Net.connect({ path, onread }),
         readyEvent: "connect",
         host: "lxd",
         path: "/1.0/instances/c1/sftp",

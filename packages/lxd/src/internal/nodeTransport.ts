@@ -400,7 +400,7 @@ export const unix = (options: UnixOptions): Effect.Effect<Service, TransportErro
         }),
       upgrade: (request) =>
         Upgrade.open({
-          dial: () => Net.connect({ path }),
+          dial: (onread) => Net.connect({ path, onread }),
           readyEvent: "connect",
           host: "lxd",
           path: request.path,

@@ -73,6 +73,7 @@ export interface Client {
 
 /** Whoever takes the answers of `sendMany`. */
 export interface Listener {
+  /** An answer; a DATA's bytes are valid only until this returns (copy what you keep). */
   readonly onAnswer: (response: Response) => void
   readonly onEnd: (error: TransportError) => void
 }
@@ -192,8 +193,17 @@ export const connect = (
           const waiting = pending.get(response.id)
           if (waiting !== undefined) {
             pending.delete(response.id)
+            // a listener reads the answer at once; a waiter gets its own copy of the data
+            // (the packet is a view valid only until the next read, see Framer)
             if (isListener(waiting)) waiting.onAnswer(response)
-            else Deferred.unsafeDone(waiting, Effect.succeed(response))
+            else {
+              Deferred.unsafeDone(
+                waiting,
+                Effect.succeed(
+                  response._tag === "Data" ? { ...response, data: new Uint8Array(response.data) } : response
+                )
+              )
+            }
           }
           // an answer nobody waits for (its asker was interrupted) is dropped
         }
@@ -328,10 +338,10 @@ export interface LocalTarget<W> {
 
 /** READs of `readLocal` in flight (2 MiB of 32 KiB answers: the servers cap a DATA at 32 KiB). */
 const PULL_WINDOW = 64
-/** Above this much arrived and not yet written, `readLocal` asks for nothing new. */
-const PULL_UNWRITTEN = 8 * 1024 * 1024
-/** Pieces per local write at most. */
-const PULL_WRITEV = 256
+/** The file range one buffer of `readLocal` gathers (a whole number of READs), written in one go. */
+const PULL_SLAB = 32 * CHUNK
+/** Buffers of `readLocal` at most (8 MiB): with all of them waiting for the disk, nothing new is asked for. */
+const PULL_SLABS = 8
 
 /** A session of `Files.sftp`, and the bulk transfers `Files.push` and `Files.pull` use. */
 export interface Session extends SftpSession {
@@ -724,25 +734,29 @@ export const session = (client: Client, where: Where): Session => {
   /**
    * The file at `path` written whole into a local file (the bulk path of `Files.pull`):
    * READs of CHUNK bytes, PULL_WINDOW in flight, sent together in one socket write per
-   * batch; the answers are kept by offset and what has arrived in order goes to the local
-   * file in one positioned `writev`. A short DATA is followed by a READ of the rest of its
-   * piece; the first end-of-file answer marks where the file ends. Nothing new is asked
-   * for while PULL_UNWRITTEN bytes wait for the disk, so a slow disk slows the transfer
-   * instead of filling memory. Succeeds with the bytes written; data past the end (the
-   * file changed while it was read) is an error, not a silently shorter copy.
+   * batch. Each answer is copied at once into the buffer that gathers its 1 MiB of the
+   * file (PULL_SLAB; buffers are reused, so nothing is allocated per answer), and a full
+   * buffer goes to its place in the local file in one write. A short DATA is followed by a
+   * READ of the rest of its piece; the first end-of-file answer marks where the file ends.
+   * Nothing new is asked for while every buffer waits for the disk (PULL_SLABS), so a slow
+   * disk slows the transfer instead of filling memory. Succeeds with the bytes written;
+   * data past the end (the file changed while it was read) is an error, not a silently
+   * shorter copy.
    */
   const readLocal = <W>(path: string, local: LocalTarget<W>): Effect.Effect<number, FilesError | W> =>
     Effect.scoped(Effect.gen(function*() {
       yield* checkPath(path)
       const handle = yield* scopedHandle("OPEN", path, (id) => request.open(id, path, FXF.READ, {}))
       const asked = new Map<number, { readonly offset: number; readonly length: number }>()
-      const arrived = new Map<number, Uint8Array>()
       /** The rests of short reads, asked for before new pieces. */
       const rests: Array<{ readonly offset: number; readonly length: number }> = []
+      /** The buffers gathering the file, by slab number (offset / PULL_SLAB). */
+      const slabs = new Map<number, { readonly bytes: Buffer; filled: number }>()
+      const free: Array<Buffer> = []
+      let made = 0
       let next = 0
       let end = Number.POSITIVE_INFINITY
       let written = 0
-      let unwritten = 0
       let failure: FilesError | undefined
       // an answer sets `signalled`: a wait that starts after it returns at once (the fiber
       // may yield between looking at the state and starting to wait)
@@ -754,15 +768,25 @@ export const session = (client: Client, where: Where): Session => {
         wake = undefined
         w?.()
       }
+      /** The bytes a slab holds when complete: PULL_SLAB, or up to the end. */
+      const slabSize = (n: number) => Math.max(0, Math.min(PULL_SLAB, end - n * PULL_SLAB))
+      const complete = (n: number, slab: { readonly filled: number }) =>
+        end !== Number.POSITIVE_INFINITY || slab.filled === PULL_SLAB ? slab.filled === slabSize(n) : false
       const listener: Listener = {
         onAnswer: (response) => {
           if (response._tag === "Version") return
           const ask = asked.get(response.id)
           asked.delete(response.id)
           if (ask === undefined) return
+          const n = Math.floor(ask.offset / PULL_SLAB)
+          const slab = slabs.get(n)
+          let filledOne = false
           if (response._tag === "Data" && response.data.length > 0 && response.data.length <= ask.length) {
-            arrived.set(ask.offset, response.data)
-            unwritten += response.data.length
+            if (slab !== undefined) {
+              slab.bytes.set(response.data, ask.offset - n * PULL_SLAB)
+              slab.filled += response.data.length
+              filledOne = complete(n, slab)
+            }
             if (response.data.length < ask.length) {
               rests.push({ offset: ask.offset + response.data.length, length: ask.length - response.data.length })
             }
@@ -776,10 +800,12 @@ export const session = (client: Client, where: Where): Session => {
               ? sessionError(where, `a DATA answer longer than the ${ask.length} bytes asked for`)
               : failed("READ", path, response)
           }
-          // woken once half the window has answered (it is refilled and what arrived is
-          // written in one go), or at once for a rest to ask for, the end or a failure
-          if (asked.size <= PULL_WINDOW / 2 || rests.length > 0 || end !== Number.POSITIVE_INFINITY) woken()
-          else if (failure !== undefined) woken()
+          // woken when a buffer is full, once half the window has answered (to refill it),
+          // or at once for a rest to ask for, the end or a failure
+          if (
+            filledOne || asked.size <= PULL_WINDOW / 2 || rests.length > 0 ||
+            end !== Number.POSITIVE_INFINITY || failure !== undefined
+          ) woken()
         },
         onEnd: (error) => {
           failure ??= error
@@ -790,7 +816,13 @@ export const session = (client: Client, where: Where): Session => {
       /** The READs there is room for: rests first (always), then new pieces up to the end. */
       const ask = Effect.suspend(() => {
         const batch = rests.splice(0)
-        while (asked.size + batch.length < PULL_WINDOW && next < end && unwritten < PULL_UNWRITTEN) {
+        while (asked.size + batch.length < PULL_WINDOW && next < end) {
+          const n = Math.floor(next / PULL_SLAB)
+          if (!slabs.has(n)) {
+            const bytes = free.pop() ?? (made < PULL_SLABS ? (made++, Buffer.allocUnsafe(PULL_SLAB)) : undefined)
+            if (bytes === undefined) break
+            slabs.set(n, { bytes, filled: 0 })
+          }
           batch.push({ offset: next, length: CHUNK })
           next += CHUNK
         }
@@ -818,32 +850,36 @@ export const session = (client: Client, where: Where): Session => {
           wake = undefined
         })
       })
+      /** A complete slab, lowest first. */
+      const ready = () => {
+        let found: number | undefined
+        for (const [n, slab] of slabs) if ((found === undefined || n < found) && complete(n, slab)) found = n
+        return found
+      }
       while (true) {
         signalled = false
         if (failure !== undefined) return yield* Effect.fail(failure)
         yield* ask
-        if (arrived.has(written)) {
-          // what has arrived in order, in one write at its place in the file
-          const pieces: Array<Uint8Array> = []
-          let at = written
-          let piece = arrived.get(at)
-          while (piece !== undefined && pieces.length < PULL_WRITEV) {
-            pieces.push(piece)
-            arrived.delete(at)
-            at += piece.length
-            piece = arrived.get(at)
+        const n = ready()
+        if (n !== undefined) {
+          const slab = slabs.get(n)!
+          slabs.delete(n)
+          if (slab.filled > 0) {
+            yield* Effect.tryPromise({
+              try: () => local.handle.write(slab.bytes, 0, slab.filled, n * PULL_SLAB),
+              catch: local.writeFailed
+            })
+            written += slab.filled
           }
-          const from = written
-          yield* Effect.tryPromise({ try: () => local.handle.writev(pieces, from), catch: local.writeFailed })
-          written = at
-          unwritten -= at - from
+          free.push(slab.bytes)
           continue
         }
         // nothing to write: wait for an answer, unless none is due (then all has arrived)
         if (asked.size === 0 && rests.length === 0) break
         yield* sleep
       }
-      if (arrived.size > 0 || written < Math.min(end, next)) {
+      // what is left: buffers past the end, which must be empty
+      if ([...slabs.values()].some((slab) => slab.filled > 0) || written !== Math.min(end, next)) {
         return yield* Effect.fail(
           sessionError(where, `"${path}" changed while it was read (data past its end at ${written} bytes)`)
         )

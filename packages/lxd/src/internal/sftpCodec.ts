@@ -218,73 +218,74 @@ export const request = {
 
 /**
  * Cuts a byte stream into packets: feed it chunks as they arrive, get back every
- * complete packet (type and payload after the type byte). A packet inside one chunk is a
- * view of it; only a packet that spans chunks is copied (once, into a buffer of its own
- * size), so a 32 KiB DATA answer costs at most one copy whatever the socket's read size.
+ * complete packet (type and payload after the type byte). The chunk may be a buffer that
+ * is read into again once `push` returns, and nothing is allocated per packet: a packet
+ * inside the chunk is a view of it, and the bytes of a packet split across chunks are
+ * gathered in one of the framer's two buffers (used in turn). So a packet is valid until
+ * the next `push`: copy what you keep.
  */
 export class Framer {
-  /** Bytes not yet cut into packets, in order (the first may be a view past its start). */
-  private chunks: Array<Uint8Array> = []
-  private length = 0
+  /** The partial packet's bytes so far, and the packet gathered at the last push. */
+  private carry: Uint8Array = new Uint8Array(64 * 1024)
+  private spare: Uint8Array = new Uint8Array(64 * 1024)
+  private carried = 0
 
   push(chunk: Uint8Array): Array<{ readonly type: number; readonly payload: Uint8Array }> {
-    if (chunk.length > 0) {
-      this.chunks.push(chunk)
-      this.length += chunk.length
-    }
     const out: Array<{ readonly type: number; readonly payload: Uint8Array }> = []
-    while (this.length >= 4) {
-      const length = this.peekLength()
-      if (length < 1 || length > MAX_PACKET) throw new CodecError(`bad packet length ${length}`)
-      if (this.length - 4 < length) break
-      const packet = this.take(4 + length)
+    let at = 0
+    if (this.carried > 0) {
+      // the length first (it may itself be split), then the rest of the packet
+      if (this.carried < 4) at = this.gather(chunk, at, 4 - this.carried)
+      if (this.carried < 4) return out
+      const total = 4 + lengthAt(this.carry, 0)
+      at = this.gather(chunk, at, total - this.carried)
+      if (this.carried < total) return out
+      const packet = this.carry.subarray(0, total)
       out.push({ type: packet[4]!, payload: packet.subarray(5) })
+      // the gathered packet stays valid until the next push; the next partial goes to the other buffer
+      const used = this.carry
+      this.carry = this.spare
+      this.spare = used
+      this.carried = 0
+    }
+    while (chunk.length - at >= 4) {
+      const length = lengthAt(chunk, at)
+      if (chunk.length - at - 4 < length) break
+      out.push({ type: chunk[at + 4]!, payload: chunk.subarray(at + 5, at + 4 + length) })
+      at += 4 + length
+    }
+    if (at < chunk.length) {
+      if (chunk.length - at >= 4) lengthAt(chunk, at)
+      this.gather(chunk, at, chunk.length - at)
     }
     return out
   }
 
   /** Bytes of an incomplete packet still waiting. */
   get pending(): number {
-    return this.length
+    return this.carried
   }
 
-  /** The first four bytes waiting, as a big-endian length (they may span chunks). */
-  private peekLength(): number {
-    let n = 0
-    let got = 0
-    for (const c of this.chunks) {
-      for (let i = 0; i < c.length && got < 4; i++, got++) n = n * 256 + c[i]!
-      if (got === 4) break
+  /** Copy up to `want` bytes of `chunk` from `at` into the partial packet; the new position in `chunk`. */
+  private gather(chunk: Uint8Array, at: number, want: number): number {
+    const n = Math.min(want, chunk.length - at)
+    if (this.carried + n > this.carry.length) {
+      const bigger = new Uint8Array(Math.max(this.carried + n, this.carry.length * 2))
+      bigger.set(this.carry.subarray(0, this.carried))
+      this.carry = bigger
     }
-    return n
+    this.carry.set(chunk.subarray(at, at + n), this.carried)
+    this.carried += n
+    if (this.carried >= 4 && this.carried - n < 4) lengthAt(this.carry, 0)
+    return at + n
   }
+}
 
-  /** The next `n` bytes (`n` ≤ what waits): a view when one chunk holds them, a copy otherwise. */
-  private take(n: number): Uint8Array {
-    this.length -= n
-    const first = this.chunks[0]!
-    if (first.length >= n) {
-      if (first.length === n) this.chunks.shift()
-      else this.chunks[0] = first.subarray(n)
-      return first.subarray(0, n)
-    }
-    const out = new Uint8Array(n)
-    let at = 0
-    while (at < n) {
-      const c = this.chunks[0]!
-      const want = n - at
-      if (c.length <= want) {
-        out.set(c, at)
-        at += c.length
-        this.chunks.shift()
-      } else {
-        out.set(c.subarray(0, want), at)
-        this.chunks[0] = c.subarray(want)
-        at = n
-      }
-    }
-    return out
-  }
+/** The big-endian packet length at `at`, checked. */
+const lengthAt = (bytes: Uint8Array, at: number): number => {
+  const length = ((bytes[at]! << 24) >>> 0) + (bytes[at + 1]! << 16) + (bytes[at + 2]! << 8) + bytes[at + 3]!
+  if (length < 1 || length > MAX_PACKET) throw new CodecError(`bad packet length ${length}`)
+  return length
 }
 
 /** Reads fields off a payload, failing with `CodecError` past its end. */
@@ -361,11 +362,11 @@ export const decodeResponse = (type: number, payload: Uint8Array): Response => {
     }
     case FXP.HANDLE: {
       const id = r.u32()
-      return { _tag: "Handle", id, handle: r.bytes().slice() }
+      return { _tag: "Handle", id, handle: new Uint8Array(r.bytes()) }
     }
     case FXP.DATA: {
       const id = r.u32()
-      // a view of the packet (itself a view of a socket read or a copy of its own)
+      // a view of the packet (valid as long as the packet is; see Framer)
       return { _tag: "Data", id, data: r.bytes() }
     }
     case FXP.NAME: {

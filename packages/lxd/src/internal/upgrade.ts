@@ -30,8 +30,10 @@ export interface UpgradedSocket {
   readonly closed: Effect.Effect<void>
   /**
    * Read with callbacks instead of `bytes` (a transport may offer it): what has arrived is
-   * handed over at once, later reads as they come, without a stream step per read. Use
-   * one or the other, once. `onEnd` comes once, with an error if the connection broke.
+   * handed over at once, later reads as they come, without a stream step per read. A
+   * chunk is valid only until `onData` returns (its buffer may be read into again): copy
+   * what you keep. Use one or the other, once. `onEnd` comes once, with an error if the
+   * connection broke.
    */
   readonly readWith?: ((reader: UpgradedReader) => Effect.Effect<void>) | undefined
 }
@@ -58,6 +60,8 @@ export const openUpgradedSocketCount = (): number => openCount
 
 const MAX_HEAD = 16 * 1024
 const MAX_REFUSAL_BODY = 64 * 1024
+/** The buffer a unix socket reads into (one per connection, reused read after read). */
+const READ_BUFFER = 256 * 1024
 
 interface Head {
   readonly status: number
@@ -99,8 +103,12 @@ export const upgradeRequest = (options: {
 }
 
 export interface OpenOptions {
-  /** Dial the server: a socket that emits `connect` (plain) or `secureConnect` (TLS). */
-  readonly dial: () => Net.Socket
+  /**
+   * Dial the server: a socket that emits `connect` (plain) or `secureConnect` (TLS). A
+   * socket that can read into the caller's buffer (a unix socket) takes `onread`; one
+   * that cannot (TLS) ignores it and emits `data`.
+   */
+  readonly dial: (onread: Net.OnReadOpts) => Net.Socket
   /** The event that says the socket is ready for the request. */
   readonly readyEvent: "connect" | "secureConnect"
   readonly host: string
@@ -175,8 +183,18 @@ export const open = (options: OpenOptions): Effect.Effect<UpgradeAnswer, Transpo
             resume(effect)
           }
         }
+        // a unix socket reads into one buffer, used over and over: what is read is handed
+        // on as a view valid until the next read (`readWith`), or copied into the queue
+        const readBuffer = Buffer.allocUnsafe(READ_BUFFER)
+        const onread: Net.OnReadOpts = {
+          buffer: readBuffer,
+          callback: (bytes) => {
+            received(readBuffer.subarray(0, bytes), true)
+            return true
+          }
+        }
         try {
-          socket = options.dial()
+          socket = options.dial(onread)
         } catch (cause) {
           resume(Effect.fail(fail(`cannot connect: ${String(cause)}`, cause)))
           return
@@ -195,10 +213,13 @@ export const open = (options: OpenOptions): Effect.Effect<UpgradeAnswer, Transpo
         }, options.openTimeoutMs)
         let buffer: Buffer = Buffer.alloc(0)
         let head: Head | undefined
-        socket.on("data", (chunk: Buffer) => {
+        /** A read: `reused` when its buffer is read into again after this returns. */
+        const received = (chunk: Buffer, reused: boolean) => {
           if (settled) {
-            // handed on as it is, not copied: the socket reads into a new buffer each time
-            deliver({ _tag: "Data", data: chunk })
+            // a reader's callback sees the read as it is (it copies what it keeps); the
+            // queue keeps a copy of a reused buffer's bytes, a fresh buffer as it is
+            if (direct !== undefined) deliver({ _tag: "Data", data: chunk })
+            else deliver({ _tag: "Data", data: reused ? Buffer.from(chunk) : chunk })
             return
           }
           buffer = Buffer.concat([buffer, chunk])
@@ -232,7 +253,9 @@ export const open = (options: OpenOptions): Effect.Effect<UpgradeAnswer, Transpo
             destroy(socket)
             done(Effect.succeed({ socket, answer: { refused: head, body } }))
           }
-        })
+        }
+        // a socket that ignored `onread` (TLS) emits its reads, each in a buffer of its own
+        socket.on("data", (chunk: Buffer) => received(chunk, false))
         socket.on("end", () => {
           if (head !== undefined && head.status !== 101) {
             done(Effect.succeed({ socket, answer: { refused: head, body: buffer.toString("utf8") } }))
