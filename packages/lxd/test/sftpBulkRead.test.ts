@@ -130,13 +130,17 @@ const scriptedServer = (script: Script) =>
     }
     if (script.reusedBuffer === true) {
       const buffer = Buffer.alloc(256 * 1024)
+      const scope = yield* Effect.scope
       const readWith: NonNullable<UpgradedSocket["readWith"]> = (reader) =>
-        Effect.forkScoped(Effect.forever(Effect.flatMap(Queue.take(queue), (bytes) =>
-          Effect.sync(() => {
-            buffer.set(bytes)
-            reader.onData(buffer.subarray(0, bytes.length))
-            buffer.fill(0xee, 0, bytes.length)
-          })))).pipe(Effect.asVoid)
+        Effect.forkIn(
+          Effect.forever(Effect.flatMap(Queue.take(queue), (bytes) =>
+            Effect.sync(() => {
+              buffer.set(bytes)
+              reader.onData(buffer.subarray(0, bytes.length))
+              buffer.fill(0xee, 0, bytes.length)
+            }))),
+          scope
+        ).pipe(Effect.asVoid)
       return {
         socket: { ...socket, readWith },
         reads,
