@@ -290,7 +290,12 @@ export interface Service {
     remotePath: string,
     options?: TransferOptions & { readonly uid?: number | undefined; readonly gid?: number | undefined }
   ) => Effect.Effect<void, FilesError>
-  /** Copy a file or directory tree from the instance to `localPath`, keeping modes and symlinks. */
+  /**
+   * Copy a file or directory tree from the instance to `localPath`, keeping modes and
+   * symlinks. A file of 2 MiB or more is read over SFTP where the server and the
+   * transport have it (its size from the files API's `GET`, dropped unread); smaller ones
+   * arrive in that `GET`'s answer.
+   */
   readonly pull: (
     instance: string,
     remotePath: string,
