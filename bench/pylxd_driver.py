@@ -234,17 +234,33 @@ def execrtt(client, flags):
 
 
 def execconc(client, flags):
+    """`count` execs of `true` from `concurrency` threads. pylxd 2.2.10's execute() fails
+    now and then when execs overlap (ws4py's close_all writes a close frame on a socket
+    the daemon has already closed: BrokenPipeError; seen in worker processes too, so it
+    is not the threads). A failed exec is counted, not retried: a run with failures gives
+    no time (a row that says how many failed and how), since its time is not that of
+    `count` execs."""
     name, count = flags["name"], int(flags.get("count", 50))
     concurrency, rounds = int(flags.get("concurrency", 10)), int(flags.get("reps", 3))
     container = client.containers.get(name)
     exec_true(container)
     reps = Reps()
+    failures = {}
     for _ in range(rounds):
         reps.start()
         with ThreadPoolExecutor(max_workers=concurrency) as pool:
             for future in [pool.submit(exec_true, container) for _ in range(count)]:
-                future.result()
+                error = future.exception()
+                if error is not None:
+                    kind = type(error).__name__
+                    failures[kind] = failures.get(kind, 0) + 1
         reps.stop()
+    if failures:
+        said = ", ".join("%d %s" % (n, kind) for kind, n in sorted(failures.items()))
+        emit(scenario="execconc", tool=TOOL, transport=TRANSPORT, count=count, concurrency=concurrency,
+             unsupported="pylxd 2.2.10: %s of %d execs failed at %d at a time (%s, in ws4py's close_all)"
+             % (sum(failures.values()), count * rounds, concurrency, said))
+        return
     emit(scenario="execconc", tool=TOOL, transport=TRANSPORT, count=count, concurrency=concurrency,
          **reps.fields())
 

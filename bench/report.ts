@@ -326,14 +326,18 @@ const transferHead = [
       "",
       table(
         ["tool", "runs × rounds", "total (min / median / max)", "CPU", "ratio", "load"],
-        xs.map((s) => [
-          label(s),
-          `${n} × ${s.seconds.length}`,
-          spread(s.seconds, sUnit),
-          cpu(s),
-          ratio(s),
-          loadOf(s)
-        ])
+        xs.map((s) =>
+          s.unsupported !== undefined
+            ? [label(s), "–", `*${s.unsupported}*`, "–", "–", loadOf(s)]
+            : [
+              label(s),
+              `${n} × ${s.seconds.length}`,
+              spread(s.seconds, sUnit),
+              cpu(s),
+              ratio(s),
+              loadOf(s)
+            ]
+        )
       ),
       ""
     )
