@@ -294,7 +294,8 @@ export interface Service {
    * Copy a file or directory tree from the instance to `localPath`, keeping modes and
    * symlinks. A file of 2 MiB or more is read over SFTP where the server and the
    * transport have it (its size from the files API's `GET`, dropped unread); smaller ones
-   * arrive in that `GET`'s answer.
+   * arrive in that `GET`'s answer. A file whose transfer fails or is interrupted is
+   * removed, not left partial (files already pulled stay).
    */
   readonly pull: (
     instance: string,

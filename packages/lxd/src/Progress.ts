@@ -25,7 +25,6 @@
  *
  * @since 0.1.0
  */
-import * as NodeSink from "@effect/platform-node/NodeSink"
 import * as NodeStream from "@effect/platform-node/NodeStream"
 import * as Effect from "effect/Effect"
 import * as Fiber from "effect/Fiber"
@@ -38,7 +37,7 @@ import * as Fs from "node:fs"
 import * as Events from "./Events.js"
 import * as Files from "./Files.js"
 import type { Operation } from "./internal/envelope.js"
-import { localFailure } from "./internal/localFiles.js"
+import { localFailure, saveStream } from "./internal/localFiles.js"
 import { path } from "./internal/path.js"
 import * as internal from "./internal/progress.js"
 import { InvalidArgument, LXDAPIException, type RequestError, type TransportError } from "./LxdError.js"
@@ -390,7 +389,8 @@ export const pushFile = <E2 = never, R2 = never>(
 /**
  * Pull one file of an instance to `localPath` (created or truncated), reporting progress
  * on the way (stage `pull`; the server does not say the size first, so there is no
- * `percent`, only bytes and speed).
+ * `percent`, only bytes and speed). A pull that fails or is interrupted removes the
+ * partial file.
  *
  * @since 0.1.0
  * @category files
@@ -403,9 +403,9 @@ export const pullFile = <E2 = never, R2 = never>(
 ): Effect.Effect<void, Files.FilesError | E2, R2 | Files.Files> =>
   Effect.gen(function*() {
     const files = yield* Files.Files
-    const sink = NodeSink.fromWritable(
-      () => Fs.createWriteStream(localPath),
-      (cause) => localFailure(`cannot write ${localPath}`, cause)
-    )
-    yield* Stream.run(onBytes(files.read(instance, remotePath), options.onProgress, { stage: "pull" }), sink)
+    // each write awaited (a slow disk slows the download); a pull that fails or is
+    // interrupted leaves no partial file
+    yield* saveStream(onBytes(files.read(instance, remotePath), options.onProgress, { stage: "pull" }), localPath, {
+      mode: 0o666 // less the umask, as a new file
+    })
   }).pipe(Effect.withSpan("Progress.pullFile", { attributes: { "lxd.name": instance } }))

@@ -21,7 +21,7 @@ import * as Fs from "node:fs"
 import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
-import { Files, Images, InstanceBackups, LxdHttp, LxdTransport, Operations } from "../src/index.js"
+import { Files, Images, InstanceBackups, LxdHttp, LxdTransport, Operations, Progress } from "../src/index.js"
 import { error, serverInfo, sync } from "./fakeServer.js"
 import { recordingTracer } from "./recordingTracer.js"
 
@@ -368,6 +368,40 @@ describe("bulk path: pull", () => {
       const exit = yield* Effect.exit(files.pull("c1", "/f.bin", Path.join(dir, "out.bin")))
       assert.match(errorText(exit), /^TransportError: .*(cut off|closed)/)
       assert.strictEqual(LxdHttp.openBulkConnectionCount(), 0)
+      // the 100,000 bytes that arrived are not left behind as if they were the file
+      assert.isFalse(Fs.existsSync(Path.join(dir, "out.bin")))
+    })))
+
+  it.live("Progress.pullFile: a connection dropped mid-body fails the pull and leaves no file", () =>
+    scoped(Effect.gen(function*() {
+      const { socketPath } = yield* server((req, res, raw) => {
+        res.writeHead(200, fileHeaders("file", 4 * 1024 * 1024))
+        if (req.method === "HEAD") return res.end()
+        res.write(random(100_000), () => raw.socket.destroy())
+      })
+      const dir = yield* tmpDir
+      const files = yield* filesOn(socketPath)
+      let reported = 0
+      const exit = yield* Effect.exit(
+        Progress.pullFile("c1", "/f.bin", Path.join(dir, "out.bin"), {
+          onProgress: (p) => Effect.sync(() => (reported = p.bytesDone ?? 0))
+        }).pipe(Effect.provideService(Files.Files, files))
+      )
+      assert.match(errorText(exit), /^TransportError: .*(cut off|closed)/)
+      assert.isAbove(reported, 0)
+      assert.isFalse(Fs.existsSync(Path.join(dir, "out.bin")))
+    })))
+
+  it.live("Progress.pullFile writes the exact bytes", () =>
+    scoped(Effect.gen(function*() {
+      const data = random(3 * 1024 * 1024 + 5)
+      const { socketPath } = yield* server(serveFile(data, "chunked"))
+      const dir = yield* tmpDir
+      const files = yield* filesOn(socketPath)
+      yield* Progress.pullFile("c1", "/f.bin", Path.join(dir, "out.bin"), { onProgress: () => Effect.void }).pipe(
+        Effect.provideService(Files.Files, files)
+      )
+      assert.strictEqual(sha(Fs.readFileSync(Path.join(dir, "out.bin"))), sha(data))
     })))
 
   it.live("a body that stalls ends at the idle bound", () =>

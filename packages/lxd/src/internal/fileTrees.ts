@@ -10,7 +10,7 @@ import * as NodePath from "node:path"
 import type { FileInfo, FilesError, Ownership, Service as Files, TransferOptions } from "../Files.js"
 import { InvalidArgument } from "../LxdError.js"
 import { forEachBounded, forEachBoundedDiscard } from "./concurrency.js"
-import { fileStream, localFailure } from "./localFiles.js"
+import { fileStream, intoLocalFile, localFailure } from "./localFiles.js"
 import type { LocalTarget } from "./sftp.js"
 
 /** The single-file calls a tree transfer is made of. */
@@ -147,23 +147,13 @@ export const pushTree = (
 
 const pullFile = (files: SingleFiles, instance: string, remote: string, local: string, mode: number) =>
   Effect.gen(function*() {
-    // each write is awaited before the next chunk is pulled, so a slow disk slows the
-    // download instead of piling chunks up in memory (a Writable sink would not wait)
-    yield* Effect.scoped(
-      Effect.gen(function*() {
-        const handle = yield* Effect.acquireRelease(
-          Effect.tryPromise({
-            try: () => Fs.promises.open(local, "w", 0o600),
-            catch: (cause) => localFailure(`cannot open ${local}`, cause)
-          }),
-          (h) => Effect.promise(() => h.close())
-        )
-        yield* files.saveTo(instance, remote, {
-          handle,
-          writeFailed: (cause) => localFailure(`cannot write ${local}`, cause)
-        })
-      })
-    )
+    // the transfer's writes are awaited (a slow disk slows the download), and a transfer
+    // that fails or is interrupted leaves no partial file
+    yield* intoLocalFile(local, 0o600, (handle) =>
+      files.saveTo(instance, remote, {
+        handle,
+        writeFailed: (cause) => localFailure(`cannot write ${local}`, cause)
+      }))
     yield* Effect.tryPromise({
       try: () => Fs.promises.chmod(local, mode),
       catch: (cause) => localFailure(`cannot chmod ${local}`, cause)

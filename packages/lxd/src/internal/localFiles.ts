@@ -4,9 +4,10 @@
  * streams otherwise.
  */
 import * as NodeStream from "@effect/platform-node/NodeStream"
+import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
-import type * as Stream from "effect/Stream"
+import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { InvalidArgument, type TransportError } from "../LxdError.js"
 import type { RawBody, RawResponse } from "../LxdHttp.js"
@@ -51,31 +52,22 @@ export const fileBody = (
   )
 
 /**
- * A raw answer's body written into the local file at `path` (created or truncated, mode
- * 0600 unless `mode` says otherwise); `observe` sees every piece before it is written.
- * If the transfer fails or is interrupted, the partial file is removed. Succeeds with the bytes written.
+ * `use` writes the local file at `path` (created or truncated, mode 0600 unless `mode`
+ * says otherwise) through its handle, which is closed after. If `use` fails or is
+ * interrupted, the partial file is removed: a transfer that did not complete leaves no
+ * file behind. A file that could not be opened is left as it was.
  */
-export const saveAnswer = (
-  response: RawResponse,
+export const intoLocalFile = <A, E, R>(
   path: string,
-  options?: { readonly mode?: number | undefined; readonly observe?: ((piece: Uint8Array) => void) | undefined }
-): Effect.Effect<number, TransportError | InvalidArgument> =>
+  mode: number | undefined,
+  use: (handle: Fs.promises.FileHandle) => Effect.Effect<A, E, R>
+): Effect.Effect<A, E | InvalidArgument, R> =>
   Effect.acquireUseRelease(
     Effect.tryPromise({
-      try: () => Fs.promises.open(path, "w", options?.mode ?? 0o600),
+      try: () => Fs.promises.open(path, "w", mode ?? 0o600),
       catch: (cause) => localFailure(`cannot create ${path}`, cause)
     }),
-    (handle) => {
-      const observe = options?.observe
-      return response.writeTo(
-        (pieces) => {
-          if (observe !== undefined) { for (const p of pieces) observe(p) }
-          return handle.writev(pieces as Array<Uint8Array>).then(() => undefined)
-        },
-        (cause) => localFailure(`cannot write ${path}`, cause)
-      )
-    },
-    // a transfer that did not complete (failed or interrupted) leaves no partial file
+    use,
     (handle, exit) =>
       Effect.promise(() =>
         handle.close().catch(() => undefined).then(() =>
@@ -83,3 +75,47 @@ export const saveAnswer = (
         )
       )
   )
+
+/**
+ * A raw answer's body written into the local file at `path` (as `intoLocalFile`: no
+ * partial file is left if the transfer fails or is interrupted); `observe` sees every
+ * piece before it is written. Succeeds with the bytes written.
+ */
+export const saveAnswer = (
+  response: RawResponse,
+  path: string,
+  options?: { readonly mode?: number | undefined; readonly observe?: ((piece: Uint8Array) => void) | undefined }
+): Effect.Effect<number, TransportError | InvalidArgument> =>
+  intoLocalFile(path, options?.mode, (handle) => {
+    const observe = options?.observe
+    return response.writeTo(
+      (pieces) => {
+        if (observe !== undefined) { for (const p of pieces) observe(p) }
+        return handle.writev(pieces as Array<Uint8Array>).then(() => undefined)
+      },
+      (cause) => localFailure(`cannot write ${path}`, cause)
+    )
+  })
+
+/**
+ * A byte stream written into the local file at `path` (as `intoLocalFile`), each write
+ * awaited before the next chunk is pulled, so that a slow disk slows the stream instead
+ * of piling chunks up in memory. Succeeds with the bytes written.
+ */
+export const saveStream = <E, R>(
+  data: Stream.Stream<Uint8Array, E, R>,
+  path: string,
+  options?: { readonly mode?: number | undefined }
+): Effect.Effect<number, E | InvalidArgument, R> =>
+  intoLocalFile(path, options?.mode, (handle) => {
+    let bytes = 0
+    const written = Stream.runForEachChunk(data, (chunk) =>
+      Effect.tryPromise({
+        try: () =>
+          handle.writev(Chunk.toArray(chunk)).then((w) => {
+            bytes += w.bytesWritten
+          }),
+        catch: (cause) => localFailure(`cannot write ${path}`, cause)
+      }))
+    return Effect.map(written, () => bytes)
+  })
