@@ -81,6 +81,11 @@ const httpsConfig = (): string => {
   return dir
 }
 
+// Refused before the HTTPS configuration directory exists, so a refusal leaves nothing behind.
+const HTTPS_SCENARIOS = new Set(["exec", "execrtt", "push", "pull"])
+if (transport === "https" && !HTTPS_SCENARIOS.has(command)) {
+  throw new Error(`lxc ${command} is measured over the unix socket only`)
+}
 /** The environment of every `lxc` process: over HTTPS, its own configuration; never a proxy for the loopback listener. */
 const lxcConf = transport === "https" ? httpsConfig() : undefined
 const lxcEnv: NodeJS.ProcessEnv = lxcConf === undefined
@@ -88,10 +93,6 @@ const lxcEnv: NodeJS.ProcessEnv = lxcConf === undefined
   : { ...process.env, LXD_CONF: lxcConf, NO_PROXY: "127.0.0.1,localhost", no_proxy: "127.0.0.1,localhost" }
 /** An instance as `lxc` names it: over HTTPS, on the `bench` remote. */
 const on = (name: string): string => (transport === "https" ? `bench:${name}` : name)
-const HTTPS_SCENARIOS = new Set(["exec", "execrtt", "push", "pull"])
-if (transport === "https" && !HTTPS_SCENARIOS.has(command)) {
-  throw new Error(`lxc ${command} is measured over the unix socket only`)
-}
 
 /** Run `lxc args`, counting (and discarding) its stdout; fail on a non-zero exit. */
 /**
@@ -379,6 +380,7 @@ const programs: Record<string, () => Promise<void>> = {
 }
 const program = programs[command]
 if (program === undefined) {
+  if (lxcConf !== undefined) Fs.rmSync(lxcConf, { recursive: true, force: true })
   process.stderr.write(`unknown command "${command}"; one of ${Object.keys(programs).join(", ")}\n`)
   process.exit(2)
 }
