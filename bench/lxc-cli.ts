@@ -86,6 +86,7 @@ const HTTPS_SCENARIOS = new Set(["exec", "execrtt", "push", "pull"])
 if (transport === "https" && !HTTPS_SCENARIOS.has(command)) {
   throw new Error(`lxc ${command} is measured over the unix socket only`)
 }
+
 /** The environment of every `lxc` process: over HTTPS, its own configuration; never a proxy for the loopback listener. */
 const lxcConf = transport === "https" ? httpsConfig() : undefined
 const lxcEnv: NodeJS.ProcessEnv = lxcConf === undefined
@@ -380,17 +381,15 @@ const programs: Record<string, () => Promise<void>> = {
 }
 const program = programs[command]
 if (program === undefined) {
-  if (lxcConf !== undefined) Fs.rmSync(lxcConf, { recursive: true, force: true })
+  // over HTTPS an unknown command was refused before the configuration directory was made
   process.stderr.write(`unknown command "${command}"; one of ${Object.keys(programs).join(", ")}\n`)
   process.exit(2)
 }
-program().then(
-  () => {
+program()
+  .finally(() => {
     if (lxcConf !== undefined) Fs.rmSync(lxcConf, { recursive: true, force: true })
-  },
-  (error: unknown) => {
-    if (lxcConf !== undefined) Fs.rmSync(lxcConf, { recursive: true, force: true })
+  })
+  .catch((error: unknown) => {
     process.stderr.write(`lxc ${command} failed: ${String(error)}\n`)
     process.exit(1)
-  }
-)
+  })
