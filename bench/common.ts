@@ -41,6 +41,9 @@ export interface Sample {
   readonly baseRssKiB?: number | undefined
   /** CPU seconds (user + system) the client process spent in each repetition. */
   readonly cpuSeconds?: ReadonlyArray<number> | undefined
+  /** The warm-up repetitions (taken in turn before the others, not in the medians): wall-clock and CPU seconds. */
+  readonly warmupSeconds?: ReadonlyArray<number> | undefined
+  readonly warmupCpuSeconds?: ReadonlyArray<number> | undefined
   /** The machine's 1-minute load average when the driver started and when it ended. */
   readonly load?: readonly [number, number] | undefined
   /** Start-up: seconds from the first import to a connected client, measured inside the process. */
@@ -100,12 +103,19 @@ export const waitForTurn = (): void => {
   }
 }
 
-/** Wall-clock and CPU seconds of each repetition (each one taken in turn, see `waitForTurn`). */
+/**
+ * Wall-clock and CPU seconds of each repetition (each one taken in turn, see `waitForTurn`).
+ * The first `warmup` repetitions are kept apart (`warmupSeconds`, `warmupCpuSeconds`):
+ * taken in turn like the others and reported, but not in the medians.
+ */
 export class Reps {
   readonly seconds: Array<number> = []
   readonly cpuSeconds: Array<number> = []
+  readonly warmupSeconds: Array<number> = []
+  readonly warmupCpuSeconds: Array<number> = []
   private t0 = 0
   private c0 = 0
+  constructor(private readonly warmup = 0) {}
   start(): void {
     waitForTurn()
     this.t0 = now()
@@ -113,9 +123,19 @@ export class Reps {
   }
   stop(): number {
     const s = now() - this.t0
-    this.seconds.push(s)
-    this.cpuSeconds.push(cpuNow() - this.c0)
+    const c = cpuNow() - this.c0
+    const warming = this.warmupSeconds.length < this.warmup
+    ;(warming ? this.warmupSeconds : this.seconds).push(s)
+    ;(warming ? this.warmupCpuSeconds : this.cpuSeconds).push(c)
     return s
+  }
+  /** The sample's fields: the repetitions and the warm-up ones (when there were any). */
+  fields() {
+    return {
+      seconds: this.seconds,
+      cpuSeconds: this.cpuSeconds,
+      ...(this.warmup === 0 ? {} : { warmupSeconds: this.warmupSeconds, warmupCpuSeconds: this.warmupCpuSeconds })
+    }
   }
 }
 

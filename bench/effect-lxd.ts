@@ -5,7 +5,7 @@
  * Run from the build (bench/run.sh compiles this file into bench/.work/dist, where
  * "effect-lxd" is the built package, as a user gets it):
  *
- *   node bench/.work/dist/effect-lxd.js get      --name N --count 500 --rounds 5 [--transport unix|https]
+ *   node bench/.work/dist/effect-lxd.js get      --name N --count 500 --rounds 5 [--warmup 2] [--transport unix|https]
  *   node bench/.work/dist/effect-lxd.js getconc  --name N --count 1000 --concurrency 50 --reps 3
  *   node bench/.work/dist/effect-lxd.js execrtt  --name N --count 20 --reps 3       (`true`, one after another)
  *   node bench/.work/dist/effect-lxd.js execconc --name N --count 50 --concurrency 10 --reps 3
@@ -60,14 +60,15 @@ const get = Effect.gen(function*() {
   const name = flag(flags, "name")
   const count = intFlag(flags, "count", 500)
   const rounds = intFlag(flags, "rounds", 5)
+  const warmup = intFlag(flags, "warmup", 0)
   yield* instances.get(name) // warm the connection
-  const reps = new Reps()
-  for (let r = 0; r < rounds; r++) {
+  const reps = new Reps(warmup)
+  for (let r = 0; r < warmup + rounds; r++) {
     reps.start()
     for (let i = 0; i < count; i++) yield* instances.get(name)
     reps.stop()
   }
-  emit({ scenario: "get", tool, transport, ...reps, count })
+  emit({ scenario: "get", tool, transport, ...reps.fields(), count })
 })
 
 const getConcurrent = Effect.gen(function*() {
@@ -84,7 +85,7 @@ const getConcurrent = Effect.gen(function*() {
     yield* all
     reps.stop()
   }
-  emit({ scenario: "getconc", tool, transport, ...reps, count, concurrency })
+  emit({ scenario: "getconc", tool, transport, ...reps.fields(), count, concurrency })
 })
 
 const list = Effect.gen(function*() {
@@ -101,7 +102,7 @@ const list = Effect.gen(function*() {
     times.stop()
     if (all.length !== expect) return yield* Effect.die(new Error(`listed ${all.length} instances, expected ${expect}`))
   }
-  emit({ scenario: "list", tool, transport, ...times, count: expect })
+  emit({ scenario: "list", tool, transport, ...times.fields(), count: expect })
 })
 
 const fanout = Effect.gen(function*() {
@@ -126,7 +127,15 @@ const fanout = Effect.gen(function*() {
     )
     times.stop()
   }
-  emit({ scenario: "fanout", tool, transport, ...times, count, concurrency, note: `concurrency ${concurrency}` })
+  emit({
+    scenario: "fanout",
+    tool,
+    transport,
+    ...times.fields(),
+    count,
+    concurrency,
+    note: `concurrency ${concurrency}`
+  })
 })
 
 const execThroughput = Effect.gen(function*() {
@@ -150,7 +159,7 @@ const execThroughput = Effect.gen(function*() {
     }
     progress(`exec ${size}: ${s.toFixed(2)} s`)
   }
-  emit({ scenario: "exec", tool, transport, ...times, bytes: expected, baseRssKiB, peakRssKiB: peakRssKiB() })
+  emit({ scenario: "exec", tool, transport, ...times.fields(), bytes: expected, baseRssKiB, peakRssKiB: peakRssKiB() })
 })
 
 /** `true`, run to its end: the round trip of a trivial command. */
@@ -174,7 +183,7 @@ const execRoundTrip = Effect.gen(function*() {
     for (let i = 0; i < count; i++) yield* once
     reps.stop()
   }
-  emit({ scenario: "execrtt", tool, transport, ...reps, count })
+  emit({ scenario: "execrtt", tool, transport, ...reps.fields(), count })
 })
 
 const execConcurrent = Effect.gen(function*() {
@@ -189,7 +198,7 @@ const execConcurrent = Effect.gen(function*() {
     yield* Effect.forEach(Array.from({ length: count }), () => once, { concurrency, discard: true })
     reps.stop()
   }
-  emit({ scenario: "execconc", tool, transport, ...reps, count, concurrency })
+  emit({ scenario: "execconc", tool, transport, ...reps.fields(), count, concurrency })
 })
 
 const push = Effect.gen(function*() {
@@ -206,7 +215,7 @@ const push = Effect.gen(function*() {
     yield* files.push(name, file, dest)
     progress(`push ${bytes} B: ${times.stop().toFixed(2)} s`)
   }
-  emit({ scenario: "push", tool, transport, ...times, bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
+  emit({ scenario: "push", tool, transport, ...times.fields(), bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
 })
 
 const pull = Effect.gen(function*() {
@@ -228,7 +237,7 @@ const pull = Effect.gen(function*() {
     if (bytes !== expected) return yield* Effect.die(new Error(`pulled ${bytes} bytes, expected ${expected}`))
     progress(`pull ${bytes} B: ${s.toFixed(2)} s`)
   }
-  emit({ scenario: "pull", tool, transport, ...times, bytes: expected, baseRssKiB, peakRssKiB: peakRssKiB() })
+  emit({ scenario: "pull", tool, transport, ...times.fields(), bytes: expected, baseRssKiB, peakRssKiB: peakRssKiB() })
 })
 
 /**
@@ -254,7 +263,7 @@ const imageUpload = Effect.gen(function*() {
     }
     progress(`image upload ${bytes} B: ${s.toFixed(2)} s`)
   }
-  emit({ scenario: "imageup", tool, transport, ...times, bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
+  emit({ scenario: "imageup", tool, transport, ...times.fields(), bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
 })
 
 /** Export an image to a local file (`Images.exportTo`: the bulk path, the fingerprint checked). */
@@ -276,7 +285,15 @@ const imageExport = Effect.gen(function*() {
     if (bytes !== expected) return yield* Effect.die(new Error(`exported ${bytes} bytes, expected ${expected}`))
     progress(`image export ${bytes} B: ${s.toFixed(2)} s`)
   }
-  emit({ scenario: "imageexport", tool, transport, ...times, bytes: expected, baseRssKiB, peakRssKiB: peakRssKiB() })
+  emit({
+    scenario: "imageexport",
+    tool,
+    transport,
+    ...times.fields(),
+    bytes: expected,
+    baseRssKiB,
+    peakRssKiB: peakRssKiB()
+  })
 })
 
 /**
@@ -303,7 +320,7 @@ const backupExport = Effect.gen(function*() {
     Fs.rmSync(out, { force: true })
     progress(`backup export ${bytes} B: ${s.toFixed(2)} s`)
   }
-  emit({ scenario: "backupexport", tool, transport, ...times, bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
+  emit({ scenario: "backupexport", tool, transport, ...times.fields(), bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
 })
 
 /** A new instance from a local backup tarball (`InstanceBackups.importFile`: the bulk path), deleted after each repetition (not timed). */
@@ -327,7 +344,7 @@ const backupImport = Effect.gen(function*() {
     if (made.name !== name) return yield* Effect.die(new Error(`imported ${made.name}, expected ${name}`))
     progress(`backup import ${bytes} B: ${s.toFixed(2)} s`)
   }
-  emit({ scenario: "backupimport", tool, transport, ...times, bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
+  emit({ scenario: "backupimport", tool, transport, ...times.fields(), bytes, baseRssKiB, peakRssKiB: peakRssKiB() })
 })
 
 const programs: Record<string, Effect.Effect<void, unknown, Lxd.Services | FileSystem.FileSystem>> = {

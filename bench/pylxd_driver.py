@@ -1,7 +1,7 @@
 """The pylxd side of the benchmark (Debian's python3-pylxd), written the way its
 documentation shows. Run with the system Python, which has the Debian package:
 
-    /usr/bin/python3 bench/pylxd_driver.py get    --name N --count 500 --rounds 5
+    /usr/bin/python3 bench/pylxd_driver.py get    --name N --count 500 --rounds 5 [--warmup 2]
     /usr/bin/python3 bench/pylxd_driver.py list   --project P --expect 100 --reps 10
     /usr/bin/python3 bench/pylxd_driver.py fanout --prefix bench-x-p --count 20 --concurrency 5 --image busybox
     /usr/bin/python3 bench/pylxd_driver.py exec   --name N --size 200m --reps 3
@@ -80,20 +80,28 @@ def wait_for_turn():
 class Reps:
     """Wall-clock and CPU seconds of each repetition (each taken in turn)."""
 
-    def __init__(self):
+    def __init__(self, warmup=0):
+        # the first `warmup` repetitions are kept apart (reported, not in the medians)
+        self.warmup = warmup
         self.seconds, self.cpu = [], []
+        self.warmup_seconds, self.warmup_cpu = [], []
 
     def start(self):
         wait_for_turn()
         self.t0, self.c0 = time.perf_counter(), cpu_now()
 
     def stop(self):
-        self.seconds.append(time.perf_counter() - self.t0)
-        self.cpu.append(cpu_now() - self.c0)
-        return self.seconds[-1]
+        s, c = time.perf_counter() - self.t0, cpu_now() - self.c0
+        warming = len(self.warmup_seconds) < self.warmup
+        (self.warmup_seconds if warming else self.seconds).append(s)
+        (self.warmup_cpu if warming else self.cpu).append(c)
+        return s
 
     def fields(self):
-        return {"seconds": self.seconds, "cpuSeconds": self.cpu}
+        fields = {"seconds": self.seconds, "cpuSeconds": self.cpu}
+        if self.warmup > 0:
+            fields.update(warmupSeconds=self.warmup_seconds, warmupCpuSeconds=self.warmup_cpu)
+        return fields
 
 
 def emit(**sample):
@@ -123,9 +131,10 @@ def size_bytes(size):
 
 def get(client, flags):
     name, count, rounds = flags["name"], int(flags.get("count", 500)), int(flags.get("rounds", 5))
+    warmup = int(flags.get("warmup", 0))
     client.containers.get(name)
-    reps = Reps()
-    for _ in range(rounds):
+    reps = Reps(warmup)
+    for _ in range(warmup + rounds):
         reps.start()
         for _ in range(count):
             client.containers.get(name)

@@ -42,7 +42,7 @@ const cpu = (s: Sample, per = 1) =>
 const loadOf = (s: Sample) => (s.load === undefined ? "–" : `${fixed(s.load[0], 1)}–${fixed(s.load[1], 1)}`)
 const msUnit = (x: number) => `${ms(x)} ms`
 const sUnit = (x: number) => `${fixed(x, 2)} s`
-const toolOrder = ["effect-lxd", "undici", "undici in Effect", "pylxd", "lxc"]
+const toolOrder = ["effect-lxd", "undici", "undici in a fiber", "undici in Effect", "pylxd", "lxc"]
 const sortSamples = (xs: Array<Sample>) =>
   xs.sort((a, b) =>
     toolOrder.indexOf(a.tool) - toolOrder.indexOf(b.tool) ||
@@ -132,13 +132,26 @@ p(
     "`GET /1.0/instances/<name>` of a stopped container, sequentially, decoded into each client's model " +
       "(effect-lxd: `Instances.get`, pylxd: `client.containers.get`, lxc: `lxc query`, one process per call). " +
       "*undici in Effect* is the bare undici call run in a fiber inside one `Effect.withSpan` per call, and " +
-      "nothing else: the floor of any Effect 3 client.",
+      "nothing else: the floor of any Effect 3 client; *undici in a fiber* is the same without the span. " +
+      "*Warm-up*: each tool's first rounds, taken in turn like the others but not in the medians " +
+      "(per call, time and CPU; `lxc` starts a new process per call and has none).",
     "",
     table(
-      ["tool", "calls × rounds", "per call (min / median / max round)", "calls/s", "CPU per call", "ratio", "load"],
+      [
+        "tool",
+        "calls × rounds",
+        "per call (min / median / max round)",
+        "calls/s",
+        "CPU per call",
+        "ratio",
+        "warm-up",
+        "load"
+      ],
       xs.map((s) => {
         const m = median(s.seconds)
         const n = s.count ?? 1
+        const warm = s.warmupSeconds ?? []
+        const warmCpu = s.warmupCpuSeconds ?? []
         return [
           label(s),
           `${n} × ${s.seconds.length}`,
@@ -146,6 +159,11 @@ p(
           fixed(n / m, 0),
           cpu(s, n),
           ratio(s),
+          warm.length === 0
+            ? "–"
+            : `${warm.length} × ${n}: ${warm.map((x) => ms(x / n)).join(", ")} ms (CPU ${
+              warmCpu.map((x) => ms(x / n)).join(", ")
+            } ms)`,
           loadOf(s)
         ]
       })

@@ -2,8 +2,9 @@
  * The floor: a bare undici loop on the unix socket, no Effect, no decoding beyond
  * `JSON.parse`, operations waited on with `/wait`. What any Node client pays at least.
  *
- *   node bench/.work/dist/undici-loop.js get     --name N --count 500 --rounds 5
- *   node bench/.work/dist/undici-loop.js geteffect --name N --count 500 --rounds 5   (the same in a fiber and a span)
+ *   node bench/.work/dist/undici-loop.js get     --name N --count 500 --rounds 5 [--warmup 2]
+ *   node bench/.work/dist/undici-loop.js geteffect --name N --count 500 --rounds 5 [--warmup 2] [--span none]
+ *     (the same in a fiber and a span; with `--span none`, in a fiber only)
  *   node bench/.work/dist/undici-loop.js getconc --name N --count 1000 --concurrency 50 --reps 3
  *   node bench/.work/dist/undici-loop.js list    --project P --expect 100 --reps 10
  *   node bench/.work/dist/undici-loop.js fanout  --prefix bench-x-u --count 20 --concurrency 5 --image busybox
@@ -52,41 +53,48 @@ const get = async () => {
   const name = encodeURIComponent(flag(flags, "name"))
   const count = intFlag(flags, "count", 500)
   const rounds = intFlag(flags, "rounds", 5)
+  const warmup = intFlag(flags, "warmup", 0)
   await call("GET", `/1.0/instances/${name}`)
-  const reps = new Reps()
-  for (let r = 0; r < rounds; r++) {
+  const reps = new Reps(warmup)
+  for (let r = 0; r < warmup + rounds; r++) {
     reps.start()
     for (let i = 0; i < count; i++) await call("GET", `/1.0/instances/${name}`)
     reps.stop()
   }
-  emit({ scenario: "get", tool, transport, ...reps, count })
+  emit({ scenario: "get", tool, transport, ...reps.fields(), count })
 }
 
 /**
  * The floor of any Effect 3 client: the same call run in a fiber, in one span per call
  * (`Effect.withSpan`, as a library's public call is), and nothing else: no schema, no
- * checks, no HTTP span.
+ * checks, no HTTP span. With `--span none`, the call in a fiber without the span: what
+ * the span itself costs is the difference between the two.
  */
 const getInEffect = async () => {
   const name = encodeURIComponent(flag(flags, "name"))
   const count = intFlag(flags, "count", 500)
   const rounds = intFlag(flags, "rounds", 5)
-  const one = Effect.withSpan(
-    Effect.promise(() => call("GET", `/1.0/instances/${name}`)),
-    "get",
-    { captureStackTrace: false }
-  )
+  const warmup = intFlag(flags, "warmup", 0)
+  const spanned = flag(flags, "span", "get") !== "none"
+  const bare = Effect.promise(() => call("GET", `/1.0/instances/${name}`))
+  const one = spanned ? Effect.withSpan(bare, "get", { captureStackTrace: false }) : bare
   const reps = await Effect.runPromise(Effect.gen(function*() {
     yield* one
-    const reps = new Reps()
-    for (let r = 0; r < rounds; r++) {
+    const reps = new Reps(warmup)
+    for (let r = 0; r < warmup + rounds; r++) {
       reps.start()
       for (let i = 0; i < count; i++) yield* one
       reps.stop()
     }
     return reps
   }))
-  emit({ scenario: "get", tool: "undici in Effect", transport, ...reps, count })
+  emit({
+    scenario: "get",
+    tool: spanned ? "undici in Effect" : "undici in a fiber",
+    transport,
+    ...reps.fields(),
+    count
+  })
 }
 
 const getConcurrent = async () => {
@@ -105,7 +113,7 @@ const getConcurrent = async () => {
     await all()
     reps.stop()
   }
-  emit({ scenario: "getconc", tool, transport, ...reps, count, concurrency })
+  emit({ scenario: "getconc", tool, transport, ...reps.fields(), count, concurrency })
 }
 
 const list = async () => {
@@ -121,7 +129,7 @@ const list = async () => {
     times.stop()
     if (all.length !== expect) throw new Error(`listed ${all.length} instances, expected ${expect}`)
   }
-  emit({ scenario: "list", tool, transport, ...times, count: expect })
+  emit({ scenario: "list", tool, transport, ...times.fields(), count: expect })
 }
 
 const fanout = async () => {
@@ -145,7 +153,15 @@ const fanout = async () => {
     })
     times.stop()
   }
-  emit({ scenario: "fanout", tool, transport, ...times, count, concurrency, note: `concurrency ${concurrency}` })
+  emit({
+    scenario: "fanout",
+    tool,
+    transport,
+    ...times.fields(),
+    count,
+    concurrency,
+    note: `concurrency ${concurrency}`
+  })
 }
 
 const programs: Record<string, () => Promise<void>> = {
