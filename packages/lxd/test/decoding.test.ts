@@ -19,7 +19,7 @@ import {
   optionalStrings
 } from "../src/internal/models/fields.js"
 import { InstanceState } from "../src/internal/models/instance.js"
-import { onePass } from "../src/internal/models/onePass.js"
+import { type ClassSchema, isPlainClass, onePass } from "../src/internal/models/onePass.js"
 import { Snapshot } from "../src/internal/models/snapshot.js"
 import { DecodeError } from "../src/LxdError.js"
 import { fakeServer, json, serverInfo, sync } from "./fakeServer.js"
@@ -235,6 +235,69 @@ describe("decoding: the models against the decoding they replaced", () => {
       outcome(Operation, { ...op, status_code: "x" })
     )
     assert.isTrue(Schema.decodeUnknownSync(onePass(Operation))(op) instanceof Operation)
+  })
+
+  it("the models' values are made without their constructors, and equal what the constructors make", () => {
+    // a plain class: its value is its fields on an object of its prototype
+    for (const model of [Instances.Instance, InstanceState, Snapshot, Backup]) {
+      assert.isTrue(isPlainClass(model as unknown as ClassSchema), model.identifier)
+    }
+    const answer = metadata(lxd.get) as Record<string, unknown>
+    const got = Schema.decodeUnknownSync(onePass(Instances.Instance))(answer)
+    const made = new Instances.Instance(Schema.decodeUnknownSync(Instances.Instance)(answer), {
+      disableValidation: true
+    })
+    assert.deepStrictEqual(got, made)
+    assert.strictEqual(Object.getPrototypeOf(got), Instances.Instance.prototype)
+    assert.deepStrictEqual(Reflect.ownKeys(got).sort(), Reflect.ownKeys(made).sort())
+    // a constructor default (not a decoding one) is still put in
+    class WithDefault extends Schema.Class<WithDefault>("WithDefault")({
+      a: Schema.String,
+      b: Schema.String.pipe(Schema.propertySignature, Schema.withConstructorDefault(() => "made"))
+    }) {}
+    assert.isTrue(isPlainClass(WithDefault as unknown as ClassSchema))
+    assert.deepStrictEqual(
+      outcome(onePass(WithDefault), { a: "x", b: "sent" }),
+      outcome(WithDefault, { a: "x", b: "sent" })
+    )
+  })
+
+  it("a class whose constructor does more is constructed: initialisers, a constructor, members, tags, subclasses", () => {
+    let constructed = 0
+    class Initialised extends Schema.Class<Initialised>("Initialised")({ a: Schema.String }) {
+      readonly seen = true
+    }
+    class Counted extends Schema.Class<Counted>("Counted")({ a: Schema.String }) {
+      constructor(props: { readonly a: string }, options?: boolean) {
+        super(props, options)
+        constructed++
+      }
+    }
+    class WithGetter extends Schema.Class<WithGetter>("WithGetter")({ a: Schema.String }) {
+      get upper() {
+        return this.a.toUpperCase()
+      }
+    }
+    class Tagged extends Schema.TaggedClass<Tagged>()("Tagged", { a: Schema.String }) {}
+    class Base extends Schema.Class<Base>("Base")({ a: Schema.String }) {
+      readonly fromBase = 1
+    }
+    class Sub extends Base {}
+    class Extended extends Base.extend<Extended>("Extended")({ b: Schema.String }) {}
+    for (const klass of [Initialised, Counted, WithGetter, Tagged, Sub, Extended]) {
+      assert.isFalse(isPlainClass(klass as unknown as ClassSchema), klass.name)
+    }
+    const input = { _tag: "Tagged", a: "x", b: "y" }
+    for (const klass of [Initialised, Counted, WithGetter, Tagged, Sub, Extended] as const) {
+      const fast = Schema.decodeUnknownSync(onePass(klass as Schema.Schema<object, object>))(input)
+      const slow = Schema.decodeUnknownSync(klass as Schema.Schema<object, object>)(input)
+      assert.deepStrictEqual(fast, slow)
+      assert.strictEqual(Object.getPrototypeOf(fast), klass.prototype)
+    }
+    // the constructor ran for both decodings
+    assert.strictEqual(constructed, 2)
+    assert.isTrue((Schema.decodeUnknownSync(onePass(Initialised))(input)).seen)
+    assert.strictEqual(Schema.decodeUnknownSync(onePass(WithGetter))(input).upper, "X")
   })
 
   it("schemas that are not classes of that shape are their own one pass", () => {

@@ -60,7 +60,7 @@ export const lazily = <A>(make: () => A): () => A => {
 }
 
 /** What a `Schema.Class` is at run time, as far as decoding goes. */
-interface ClassSchema {
+export interface ClassSchema {
   new(props: Record<PropertyKey, unknown>, disableValidation: true): object
   readonly ast: AST.AST
   readonly fields: Schema.Struct.Fields
@@ -117,6 +117,67 @@ const planOf = (klass: ClassSchema): Plan | undefined => {
   return undefined
 }
 
+// the base every plain `Schema.Class` extends (`Data.Class`), read off a class made here
+class Reference extends Schema.Class<Reference>("effect-lxd/onePass/Reference")({}) {}
+const plainBase: unknown = Object.getPrototypeOf(Object.getPrototypeOf(Reference))
+
+// a class with nothing between its braces, as `Function.prototype.toString` gives it (no
+// member of a class body ends in `{`, so a source that does is an empty body)
+const emptyBody = /\{\s*\}\s*$/
+
+type Defaults = ReadonlyArray<readonly [string | symbol, () => unknown]>
+
+/** The fields the class's constructor fills in when they are `undefined` (constructor defaults). */
+const constructorDefaults = (fields: Schema.Struct.Fields): Defaults => {
+  const out: Array<readonly [string | symbol, () => unknown]> = []
+  for (const key of Reflect.ownKeys(fields)) {
+    const field = fields[key]
+    if (!Schema.isPropertySignature(field)) continue
+    const ast = field.ast
+    const value = ast._tag === "PropertySignatureDeclaration" ? ast.defaultValue : ast.to.defaultValue
+    if (value !== undefined) out.push([key, value])
+  }
+  return out
+}
+
+/**
+ * How the decoded value is made from its fields. `new klass(props, true)` copies the
+ * fields, looks through all of the class's fields for constructor defaults (on every
+ * call), and assigns the fields to the new value (`Data.Class`). When the class adds
+ * nothing to that (a plain `Schema.Class`, and the classes between it and `klass` have
+ * empty bodies) and constructing it from no fields gives only its constructor defaults
+ * (no field initialisers), the same value is the fields, with those defaults where they
+ * are `undefined`, assigned to an object of the class's prototype: no copies, and the
+ * defaults found once. Any other class is constructed.
+ */
+const constructorOf = (klass: ClassSchema): (props: Record<PropertyKey, unknown>) => object => {
+  const defaults = constructorDefaults(klass.fields)
+  if (!isPlainClass(klass, defaults)) return (props) => new klass(props, true)
+  const prototype = (klass as unknown as { readonly prototype: object }).prototype
+  return (props) => {
+    // `props` is `build`'s new object: filled in place
+    for (const [key, value] of defaults) if (props[key] === undefined) props[key] = value()
+    return Object.assign(Object.create(prototype) as object, props)
+  }
+}
+
+/** Whether `klass` is a class `constructorOf` makes values of without its constructor (see there). */
+export const isPlainClass = (klass: ClassSchema, defaults = constructorDefaults(klass.fields)): boolean => {
+  let own: unknown = klass
+  // the class `Schema.Class` made is the one that owns `fields`; the ones below it are the caller's
+  while (typeof own === "function" && !Object.hasOwn(own, "fields")) {
+    if (!emptyBody.test(Function.prototype.toString.call(own))) return false
+    own = Object.getPrototypeOf(own)
+  }
+  if (typeof own !== "function" || Object.getPrototypeOf(own) !== plainBase) return false
+  try {
+    const keys = Reflect.ownKeys(new klass({}, true))
+    return keys.length === defaults.length && defaults.every(([key]) => keys.includes(key))
+  } catch {
+    return false
+  }
+}
+
 const build = (steps: ReadonlyArray<Step>, encoded: Record<PropertyKey, unknown>): Record<PropertyKey, unknown> => {
   const props: Record<PropertyKey, unknown> = {}
   for (const step of steps) {
@@ -142,12 +203,13 @@ const make = <A, I>(schema: Schema.Schema<A, I, never>): Schema.Schema<A, I, nev
   const encodeClass = lazily(() => ParseResult.encodeUnknown(schema))
   // the encoded side compiled (`compiled.ts`), when all of it compiles
   const checkEncoded = lazily(() => compile(plan.encoded))
+  const construct = lazily(() => constructorOf(klass))
   const check = lazily((): Check | undefined => {
     const encoded = checkEncoded()
     if (encoded === undefined) return undefined
     return (u) => {
       const fields = encoded(u)
-      return fields === FAIL ? FAIL : new klass(build(plan.steps, fields as Record<PropertyKey, unknown>), true)
+      return fields === FAIL ? FAIL : construct()(build(plan.steps, fields as Record<PropertyKey, unknown>))
     }
   })
   return standingFor(
@@ -164,7 +226,7 @@ const make = <A, I>(schema: Schema.Schema<A, I, never>): Schema.Schema<A, I, nev
       const encoded = decodeEncoded(u, options)
       // a failure (or a field that is not synchronous) is the class's to report
       if (!Either.isEither(encoded) || Either.isLeft(encoded)) return decodeClass()(u, options)
-      return ParseResult.succeed(new klass(build(plan.steps, encoded.right as Record<PropertyKey, unknown>), true) as A)
+      return ParseResult.succeed(construct()(build(plan.steps, encoded.right as Record<PropertyKey, unknown>)) as A)
     },
     (u, options) => encodeClass()(u, options),
     check
