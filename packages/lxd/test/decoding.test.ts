@@ -19,7 +19,7 @@ import {
   optionalStrings
 } from "../src/internal/models/fields.js"
 import { InstanceState } from "../src/internal/models/instance.js"
-import { type ClassSchema, isPlainClass, onePass } from "../src/internal/models/onePass.js"
+import { type ClassSchema, constructorOf, isPlainClass, onePass } from "../src/internal/models/onePass.js"
 import { Snapshot } from "../src/internal/models/snapshot.js"
 import { DecodeError } from "../src/LxdError.js"
 import { fakeServer, json, serverInfo, sync } from "./fakeServer.js"
@@ -260,6 +260,13 @@ describe("decoding: the models against the decoding they replaced", () => {
       outcome(onePass(WithDefault), { a: "x", b: "sent" }),
       outcome(WithDefault, { a: "x", b: "sent" })
     )
+    // the maker of a plain class fills the given fields in place (the constructor would
+    // copy them first): the direct path is the one taken
+    const props: Record<string, unknown> = { a: "x" }
+    const value = constructorOf(WithDefault as unknown as ClassSchema)(props)
+    assert.deepStrictEqual(props, { a: "x", b: "made" })
+    assert.deepStrictEqual(value, new WithDefault({ a: "x" }))
+    assert.instanceOf(value, WithDefault)
   })
 
   it("a class whose constructor does more is constructed: initialisers, a constructor, members, tags, subclasses", () => {
@@ -296,6 +303,11 @@ describe("decoding: the models against the decoding they replaced", () => {
     }
     // the constructor ran for both decodings
     assert.strictEqual(constructed, 2)
+    // and the maker of such a class constructs it, leaving the given fields alone
+    const given: Record<string, unknown> = { a: "x" }
+    assert.instanceOf(constructorOf(Counted as unknown as ClassSchema)(given), Counted)
+    assert.strictEqual(constructed, 3)
+    assert.deepStrictEqual(given, { a: "x" })
     assert.isTrue((Schema.decodeUnknownSync(onePass(Initialised))(input)).seen)
     assert.strictEqual(Schema.decodeUnknownSync(onePass(WithGetter))(input).upper, "X")
   })

@@ -150,7 +150,7 @@ const constructorDefaults = (fields: Schema.Struct.Fields): Defaults => {
  * are `undefined`, assigned to an object of the class's prototype: no copies, and the
  * defaults found once. Any other class is constructed.
  */
-const constructorOf = (klass: ClassSchema): (props: Record<PropertyKey, unknown>) => object => {
+export const constructorOf = (klass: ClassSchema): (props: Record<PropertyKey, unknown>) => object => {
   const defaults = constructorDefaults(klass.fields)
   if (!isPlainClass(klass, defaults)) return (props) => new klass(props, true)
   const prototype = (klass as unknown as { readonly prototype: object }).prototype
