@@ -25,6 +25,14 @@ export interface Sample {
     | "imageexport"
     | "backupexport"
     | "backupimport"
+    | "phases"
+  /** `phases`: which row's work was timed call by call (`bench/calltimes.ts`). */
+  readonly of?: "backupexport" | "imageup" | undefined
+  /**
+   * `phases`: seconds of each part of each repetition, as the proxy of `calltimes.ts` saw
+   * the calls (the last part is what the client spent beyond its calls).
+   */
+  readonly phases?: Readonly<Record<string, ReadonlyArray<number>>> | undefined
   /** `effect-lxd`, `undici`, `lxc`, `pylxd` */
   readonly tool: string
   /** `unix` or `https` */

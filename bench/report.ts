@@ -509,6 +509,54 @@ sectionOf(
   [{ scenario: "backupexport", heading: "export" }, { scenario: "backupimport", heading: "import" }]
 )
 
+// (i) the upload and the export, call by call
+{
+  const timed = samples.filter((s) => s.scenario === "phases" && s.phases !== undefined)
+  const rows: ReadonlyArray<{ readonly of: Sample["of"]; readonly heading: string }> = [
+    { of: "imageup", heading: "Image upload (g)" },
+    { of: "backupexport", heading: "Backup export (h)" }
+  ]
+  if (timed.length > 0) {
+    p(
+      "## (i) Image upload and backup export, call by call",
+      "",
+      "The same drivers as in (g) and (h), effect-lxd over unix and `lxc`, again in turns, each through a proxy " +
+        "of its own between it and the daemon's socket (`bench/calltimes.ts`) that notes when every request " +
+        "starts, when its answer comes back and when the answer's last byte has passed. Each part is the " +
+        "daemon's side of the client's calls for that step (for a waited step, until the client learns the " +
+        "operation ended: its `/wait` answer for effect-lxd, the event for `lxc`); the download passes " +
+        "through the proxy, which sets its pace for both. *The client's own time* is the repetition's time " +
+        "less its calls end to end: what the client spends outside the daemon's calls (for `lxc`, its process " +
+        "start is in it). Medians, with min–max.",
+      ""
+    )
+    for (const r of rows) {
+      const xs = sortSamples(timed.filter((s) => s.of === r.of))
+      if (xs.length === 0) continue
+      const names = Object.keys(xs[0]!.phases!)
+      const cell = (values: ReadonlyArray<number> | undefined) =>
+        values === undefined || values.length === 0
+          ? "–"
+          : `**${ms(median(values))}** (${ms(Math.min(...values))}–${ms(Math.max(...values))})`
+      p(
+        `### ${r.heading}`,
+        "",
+        table(
+          ["tool", "reps", ...names.map((n) => `${n} (ms)`), "the repetition (ms)", "load"],
+          xs.map((s) => [
+            label(s),
+            String(s.seconds.length),
+            ...names.map((n) => cell(s.phases![n])),
+            cell(s.seconds),
+            loadOf(s)
+          ])
+        ),
+        ""
+      )
+    }
+  }
+}
+
 if (meta.FAILED) {
   p("## Failed in this run", "", ...meta.FAILED.split(",").map((f) => `- ${f} (see the run's log.txt)`), "")
 }

@@ -50,8 +50,8 @@ else
   STARTUP_REPS=${BENCH_STARTUP_REPS:-10}
   SMALL=${BENCH_SMALL:-200m}; SMALL_REPS=${BENCH_SMALL_REPS:-3}
   BIG=${BENCH_BIG:-1g}; BIG_REPS=${BENCH_BIG_REPS:-1}
-  IMAGE_SIZE=${BENCH_IMAGE:-100m}; IMAGE_REPS=${BENCH_IMAGE_REPS:-3}
-  BACKUP_SIZE=${BENCH_BACKUP:-100m}; BACKUP_REPS=${BENCH_BACKUP_REPS:-3}
+  IMAGE_SIZE=${BENCH_IMAGE:-100m}; IMAGE_REPS=${BENCH_IMAGE_REPS:-5}
+  BACKUP_SIZE=${BENCH_BACKUP:-100m}; BACKUP_REPS=${BENCH_BACKUP_REPS:-5}
 fi
 HTTPS=${BENCH_HTTPS:-1}
 PY=/usr/bin/python3 # Debian's python3-pylxd lives in the system Python
@@ -106,9 +106,12 @@ note "run $RUN (work files and log in ${WORK#"$ROOT"/})"
 DIST="$ROOT/bench/.work/dist"
 drv() { node "$DIST/$1" "${@:2}"; }
 
+PROXIES=()
 cleanup() {
   local rc=$?
   trap - EXIT INT TERM
+  # the timing proxies of by_call, if the run stopped while they ran
+  [ ${#PROXIES[@]} -gt 0 ] && kill "${PROXIES[@]}" 2>/dev/null
   note "cleaning up $RUN"
   drv fixtures.js teardown --run "$RUN" >>"$LOG" 2>&1 || note "effect-lxd teardown failed; falling back to lxc"
   # whatever the teardown missed (it may itself have failed): lxc, by prefix
@@ -126,7 +129,7 @@ cleanup() {
   if [ -n "${IMAGE_FP:-}" ] && lxc image info "$IMAGE_FP" >/dev/null 2>&1; then
     lxc image delete "$IMAGE_FP" >>"$LOG" 2>&1 || note "could not delete image $IMAGE_FP"
   fi
-  rm -rf "$WORK"/*.bin "$WORK"/*.out "$WORK"/*.tar "$WORK/image"
+  rm -rf "$WORK"/*.bin "$WORK"/*.out "$WORK"/*.tar "$WORK/image" "$WORK"/calls-*/*.sock
   exit "$rc"
 }
 trap cleanup EXIT
@@ -184,6 +187,41 @@ turn() { TURN+=("::" "$@"); }
 in_turns() {
   measure "$1" node "$DIST/turns.js" "${TURN[@]}"
   TURN=()
+}
+
+# `by_call OF ARGS...`: row OF's effect-lxd (unix) and lxc drivers run again in turns, each
+# through a proxy of its own that notes the time of every call (bench/calltimes.ts); then a
+# `phases` sample per tool: the daemon's side of each step, and the client's own time
+SOCKET=$(sed -n 's/^LXD_SOCKET=//p' "$ENV_FILE")
+SOCKET=${SOCKET:-/var/lib/lxd/unix.socket}
+by_call() {
+  local of=$1 d="$WORK/calls-$1" rc=0
+  shift
+  mkdir -p "$d"
+  note "  $of, call by call through a timing proxy"
+  node "$DIST/calltimes.js" proxy --listen "$d/eff.sock" --upstream "$SOCKET" --log "$d/eff.calls" 2>>"$LOG" &
+  PROXIES+=($!)
+  node "$DIST/calltimes.js" proxy --listen "$d/lxc.sock" --upstream "$SOCKET" --log "$d/lxc.calls" 2>>"$LOG" &
+  PROXIES+=($!)
+  local i
+  for i in $(seq 50); do [ -S "$d/eff.sock" ] && [ -S "$d/lxc.sock" ] && break; sleep 0.1; done
+  { grep -v '^LXD_SOCKET=' "$ENV_FILE"; echo "LXD_SOCKET=$d/eff.sock"; } >"$d/eff.env"
+  printf '\n== %s by call\n' "$of" >>"$LOG"
+  node "$DIST/turns.js" :: env LXD_TEST_ENV="$d/eff.env" "${EFF[@]}" "$@" \
+    :: env LXD_SOCKET="$d/lxc.sock" "${LXC[@]}" "$@" --tmp "$WORK" >"$d/drivers.jsonl" 2>>"$LOG" || rc=1
+  # the proxies write their logs when told to stop
+  kill "${PROXIES[@]}" 2>/dev/null || true
+  wait "${PROXIES[@]}" 2>/dev/null || true
+  PROXIES=()
+  if [ "$rc" = 0 ]; then
+    grep '"tool":"effect-lxd"' "$d/drivers.jsonl" >"$d/eff.samples" || true
+    grep '"tool":"lxc"' "$d/drivers.jsonl" >"$d/lxc.samples" || true
+    measure "$of by call (effect-lxd)" drv calltimes.js phases --log "$d/eff.calls" --samples "$d/eff.samples" --of "$of" --tool effect-lxd
+    measure "$of by call (lxc)" drv calltimes.js phases --log "$d/lxc.calls" --samples "$d/lxc.samples" --of "$of" --tool lxc
+  else
+    note "  $of by call FAILED (see ${LOG#"$ROOT"/})"
+    FAILED+=("$of by call")
+  fi
 }
 
 note "(a) get one instance, $GETS calls"
@@ -305,6 +343,7 @@ turn "${EFF[@]}" "${iup[@]}"
 turn "${PYL[@]}" "${iup[@]}"
 turn "${LXC[@]}" "${iup[@]}" --tmp "$WORK"
 in_turns "imageup"
+by_call imageup "${iup[@]}"
 if drv fixtures.js image --run "$RUN" --file "$WORK/image.tar" 2>>"$LOG"; then
   iex=(imageexport --fingerprint "$IMAGE_FP" --out "$WORK/exported.out" --bytes "$IMAGE_BYTES" --reps "$IMAGE_REPS")
   turn "${EFF[@]}" "${iex[@]}"
@@ -328,6 +367,7 @@ if drv fixtures.js backup --run "$RUN" --size "$BACKUP_SIZE" --image "$IMAGE" 2>
   turn "${PYL[@]}" "${bex[@]}"
   turn "${LXC[@]}" "${bex[@]}" --tmp "$WORK"
   in_turns "backupexport"
+  by_call backupexport "${bex[@]}"
   # the tarball every import row reads (made once, not timed)
   lxc export --quiet --instance-only --compression none "$RUN-bk" "$WORK/backup.tar" >>"$LOG" 2>&1 || note "lxc export of $RUN-bk failed"
   bim=(backupimport --file "$WORK/backup.tar" --reps "$BACKUP_REPS")
