@@ -559,9 +559,9 @@ const singlePathCalls = (http: LxdHttpService) => {
   return { read, write, writeSized, openFile, saveTo, stat, list, mkdir, delete: remove, symlink }
 }
 
-/** A raw answer's body written into a local file, each batch of pieces in one `writev`. */
+/** A raw answer's body written into a local file, each batch of pieces in one write. */
 const saveAnswerTo = <W>(res: RawResponse, local: LocalTarget<W>): Effect.Effect<number, FilesError | W> =>
-  res.writeTo((pieces) => local.handle.writev(pieces as Array<Uint8Array>).then(() => undefined), local.writeFailed)
+  res.writeTo((pieces) => local.writer.append(pieces), local.writeFailed)
 
 /**
  * The API extension that stands for the SFTP endpoint, which has none of its own: the

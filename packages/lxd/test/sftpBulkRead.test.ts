@@ -12,6 +12,7 @@ import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import * as Os from "node:os"
 import * as NodePath from "node:path"
+import { makeWriter, openWriter } from "../src/internal/localWrites.js"
 import { connect, session } from "../src/internal/sftp.js"
 import { FX, FXP } from "../src/internal/sftpCodec.js"
 import { InvalidArgument } from "../src/LxdError.js"
@@ -175,7 +176,8 @@ const pullWith = (script: Script, options?: { readonly readOnly?: boolean }) =>
     const server = yield* scriptedServer(script)
     const local = yield* target(options)
     const s = session(yield* connect(server.socket, where), where)
-    const exit = yield* Effect.exit(s.readLocal("/root/f.bin", { handle: local.handle, writeFailed }))
+    const writer = yield* Effect.promise(() => openWriter(local.handle, local.path))
+    const exit = yield* Effect.exit(s.readLocal("/root/f.bin", { writer, writeFailed }))
     return { server, exit, local: () => Fs.readFileSync(local.path) }
   })
 
@@ -294,7 +296,8 @@ describe("SFTP bulk read (Files.pull of a large file)", () => {
         }
       } as unknown as Fs.promises.FileHandle
       const s = session(yield* connect(server.socket, where), where)
-      const n = yield* s.readLocal("/root/f.bin", { handle, writeFailed })
+      // the thread pool's path (a slow disk): each write resolves 5 ms after it was made
+      const n = yield* s.readLocal("/root/f.bin", { writer: makeWriter(handle, false), writeFailed })
       assert.strictEqual(n, content.length)
       assert.isTrue(copy.equals(content))
       assert.strictEqual(written.size, 25)

@@ -149,9 +149,9 @@ const pullFile = (files: SingleFiles, instance: string, remote: string, local: s
   Effect.gen(function*() {
     // the transfer's writes are awaited (a slow disk slows the download), and a transfer
     // that fails or is interrupted leaves no partial file
-    yield* intoLocalFile(local, 0o600, (handle) =>
+    yield* intoLocalFile(local, 0o600, (writer) =>
       files.saveTo(instance, remote, {
-        handle,
+        writer,
         writeFailed: (cause) => localFailure(`cannot write ${local}`, cause)
       }))
     yield* Effect.tryPromise({

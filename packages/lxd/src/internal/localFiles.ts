@@ -11,6 +11,7 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import { InvalidArgument, type TransportError } from "../LxdError.js"
 import type { RawBody, RawResponse } from "../LxdHttp.js"
+import { type LocalWriter, openWriter } from "./localWrites.js"
 
 /** The reads of a local file sent by the stream path: 1 MiB chunks keep the per-chunk work small. */
 const READ_CHUNK = 1024 * 1024
@@ -53,21 +54,21 @@ export const fileBody = (
 
 /**
  * `use` writes the local file at `path` (created or truncated, mode 0600 unless `mode`
- * says otherwise) through its handle, which is closed after. If `use` fails or is
- * interrupted, the partial file is removed: a transfer that did not complete leaves no
- * file behind. A file that could not be opened is left as it was.
+ * says otherwise) through its writer (`localWrites.ts`); the file is closed after. If
+ * `use` fails or is interrupted, the partial file is removed: a transfer that did not
+ * complete leaves no file behind. A file that could not be opened is left as it was.
  */
 export const intoLocalFile = <A, E, R>(
   path: string,
   mode: number | undefined,
-  use: (handle: Fs.promises.FileHandle) => Effect.Effect<A, E, R>
+  use: (writer: LocalWriter) => Effect.Effect<A, E, R>
 ): Effect.Effect<A, E | InvalidArgument, R> =>
   Effect.acquireUseRelease(
     Effect.tryPromise({
       try: () => Fs.promises.open(path, "w", mode ?? 0o600),
       catch: (cause) => localFailure(`cannot create ${path}`, cause)
     }),
-    use,
+    (handle) => Effect.flatMap(Effect.promise(() => openWriter(handle, path)), use),
     (handle, exit) =>
       Effect.promise(() =>
         handle.close().catch(() => undefined).then(() =>
@@ -86,12 +87,12 @@ export const saveAnswer = (
   path: string,
   options?: { readonly mode?: number | undefined; readonly observe?: ((piece: Uint8Array) => void) | undefined }
 ): Effect.Effect<number, TransportError | InvalidArgument> =>
-  intoLocalFile(path, options?.mode, (handle) => {
+  intoLocalFile(path, options?.mode, (writer) => {
     const observe = options?.observe
     return response.writeTo(
       (pieces) => {
         if (observe !== undefined) { for (const p of pieces) observe(p) }
-        return handle.writev(pieces as Array<Uint8Array>).then(() => undefined)
+        return writer.append(pieces)
       },
       (cause) => localFailure(`cannot write ${path}`, cause)
     )
@@ -107,14 +108,16 @@ export const saveStream = <E, R>(
   path: string,
   options?: { readonly mode?: number | undefined }
 ): Effect.Effect<number, E | InvalidArgument, R> =>
-  intoLocalFile(path, options?.mode, (handle) => {
+  intoLocalFile(path, options?.mode, (writer) => {
     let bytes = 0
     const written = Stream.runForEachChunk(data, (chunk) =>
       Effect.tryPromise({
-        try: () =>
-          handle.writev(Chunk.toArray(chunk)).then((w) => {
-            bytes += w.bytesWritten
-          }),
+        try: () => {
+          const pieces = Chunk.toArray(chunk)
+          return writer.append(pieces).then(() => {
+            for (const p of pieces) bytes += p.length
+          })
+        },
         catch: (cause) => localFailure(`cannot write ${path}`, cause)
       }))
     return Effect.map(written, () => bytes)

@@ -15,6 +15,7 @@ import * as Fs from "node:fs"
 import type { FilesError, Owner, SftpAttributes, SftpEntry, SftpFile, SftpOpenFlags, SftpSession } from "../Files.js"
 import { DecodeError, InvalidArgument, LXDAPIException, NotFound, TransportError } from "../LxdError.js"
 import type { UpgradedSocket } from "../LxdTransport.js"
+import type { LocalWriter } from "./localWrites.js"
 import {
   type Attrs,
   CodecError,
@@ -332,7 +333,7 @@ const BULK_GROUP = 8
 
 /** A local file (open for writing) that a pull fills, and how a failure to write it is reported. */
 export interface LocalTarget<W> {
-  readonly handle: Fs.promises.FileHandle
+  readonly writer: LocalWriter
   readonly writeFailed: (cause: unknown) => W
 }
 
@@ -866,7 +867,7 @@ export const session = (client: Client, where: Where): Session => {
           slabs.delete(n)
           if (slab.filled > 0) {
             yield* Effect.tryPromise({
-              try: () => local.handle.write(slab.bytes, 0, slab.filled, n * PULL_SLAB),
+              try: () => local.writer.writeAt(slab.bytes, slab.filled, n * PULL_SLAB),
               catch: local.writeFailed
             })
             written += slab.filled
