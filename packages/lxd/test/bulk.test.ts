@@ -22,7 +22,7 @@ import * as Http from "node:http"
 import * as Os from "node:os"
 import * as Path from "node:path"
 import { Files, Images, InstanceBackups, LxdHttp, LxdTransport, Operations, Progress } from "../src/index.js"
-import { error, serverInfo, sync } from "./fakeServer.js"
+import { error, operation, serverInfo, sync } from "./fakeServer.js"
 import { recordingTracer } from "./recordingTracer.js"
 
 interface Seen {
@@ -553,6 +553,91 @@ describe("bulk path: images and backups into local files", () => {
       assert.match(errorText(exit), /^DecodeError: .*hash to/)
       assert.isFalse(Fs.existsSync(Path.join(dir, "bad.tar")))
       assert.strictEqual(LxdHttp.openBulkConnectionCount(), 0)
+    })))
+
+  /** The image service on a server at `socketPath`. */
+  const imagesOn = (socketPath: string) =>
+    Effect.gen(function*() {
+      const http = yield* LxdHttp.connect({ _tag: "Unix", socketPath })
+      return yield* Images.Images.pipe(
+        Effect.provide(
+          Images.layer.pipe(Layer.provide(Operations.layer), Layer.provideMerge(Layer.succeed(LxdHttp.LxdHttp, http)))
+        )
+      )
+    })
+
+  /** The answer of an image upload whose operation reports `fingerprint`. */
+  const uploaded = (fingerprint: string): Route => (_req, res) => {
+    res.writeHead(200, { "content-type": "application/json" })
+    res.end(JSON.stringify(sync({ fingerprint })))
+  }
+
+  it.live("Images.upload(unifiedFile) checks the fingerprint against the file's own hash, taken after the send", () =>
+    scoped(Effect.gen(function*() {
+      const tarball = random(2_500_000)
+      const dir = yield* tmpDir
+      const file = Path.join(dir, "image.tar")
+      Fs.writeFileSync(file, tarball)
+      const { seen, socketPath } = yield* server(uploaded("ab".repeat(32)))
+      const images = yield* imagesOn(socketPath)
+      const error = yield* Effect.flip(images.upload(Images.unifiedFile(file)))
+      assert.strictEqual(error._tag, "DecodeError")
+      assert.include(error.message, `the bytes of ${file} hash to ${sha(tarball)}`)
+      // the bytes went as they are, on the bulk path
+      const post = seen.find((s) => s.method === "POST")!
+      assert.strictEqual(post.headers["connection"], "close")
+      assert.strictEqual(sha(post.body), sha(tarball))
+    })))
+
+  it.live("an empty unified file is hashed too (nothing was read as it was sent)", () =>
+    scoped(Effect.gen(function*() {
+      const dir = yield* tmpDir
+      const file = Path.join(dir, "empty.tar")
+      Fs.writeFileSync(file, "")
+      const { socketPath } = yield* server(uploaded("ab".repeat(32)))
+      const images = yield* imagesOn(socketPath)
+      const error = yield* Effect.flip(images.upload(Images.unifiedFile(file)))
+      assert.include(error.message, `hash to ${sha(Buffer.alloc(0))}`)
+    })))
+
+  it.live("an upload interrupted while the server works stops hashing the file and closes it", () =>
+    scoped(Effect.gen(function*() {
+      const dir = yield* tmpDir
+      const file = Path.join(dir, "image.tar")
+      Fs.writeFileSync(file, random(4_000_000))
+      let waited = false
+      const { socketPath } = yield* server((req, res) => {
+        if (req.method === "POST") {
+          res.writeHead(202, { "content-type": "application/json" })
+          res.end(JSON.stringify({
+            type: "async",
+            status: "Operation created",
+            status_code: 100,
+            operation: "/1.0/operations/op1",
+            metadata: operation("op1", { may_cancel: true })
+          }))
+          return
+        }
+        // the cancel that follows the interruption succeeds; the wait never ends
+        if (req.method === "DELETE") return answerOk(req, res, undefined as never)
+        waited = true
+      })
+      const images = yield* imagesOn(socketPath)
+      const opens = () =>
+        Fs.readdirSync("/proc/self/fd").filter((fd) => {
+          try {
+            return Fs.readlinkSync(`/proc/self/fd/${fd}`) === file
+          } catch {
+            return false
+          }
+        }).length
+      const fiber = yield* Effect.fork(images.upload(Images.unifiedFile(file)))
+      while (!waited) {
+        assert.isNull(fiber.unsafePoll(), "the upload ended before the server's work")
+        yield* Effect.sleep("10 millis")
+      }
+      yield* Effect.timeout(Fiber.interrupt(fiber), "5 seconds")
+      assert.strictEqual(opens(), 0)
     })))
 
   it.live("InstanceBackups.importFile sends the tarball straight from the file", () =>

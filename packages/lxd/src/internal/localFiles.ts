@@ -8,6 +8,7 @@ import * as Chunk from "effect/Chunk"
 import * as Effect from "effect/Effect"
 import * as Exit from "effect/Exit"
 import * as Stream from "effect/Stream"
+import * as Crypto from "node:crypto"
 import * as Fs from "node:fs"
 import { InvalidArgument, type TransportError } from "../LxdError.js"
 import type { RawBody, RawResponse } from "../LxdHttp.js"
@@ -29,6 +30,32 @@ export const fileStream = (path: string): Stream.Stream<Uint8Array, InvalidArgum
     () => Fs.createReadStream(path, { highWaterMark: READ_CHUNK }),
     (cause) => localFailure(`cannot read ${path}`, cause)
   )
+
+/**
+ * The SHA-256 (hex) of the local file at `path`, read in 1 MiB pieces into one buffer. If
+ * interrupted, it stops after the read under way, and the file is closed before the
+ * interruption completes.
+ */
+export const hashFile = (path: string): Effect.Effect<string, InvalidArgument> => {
+  const failed = (cause: unknown) => localFailure(`cannot read ${path}`, cause)
+  return Effect.acquireUseRelease(
+    Effect.tryPromise({ try: () => Fs.promises.open(path, "r"), catch: failed }),
+    (handle) => {
+      const hash = Crypto.createHash("sha256")
+      const buffer = Buffer.allocUnsafe(READ_CHUNK)
+      const next: Effect.Effect<string, InvalidArgument> = Effect.flatMap(
+        Effect.tryPromise({ try: () => handle.read(buffer, 0, buffer.length, null), catch: failed }),
+        ({ bytesRead }) => {
+          if (bytesRead === 0) return Effect.succeed(hash.digest("hex"))
+          hash.update(buffer.subarray(0, bytesRead))
+          return next
+        }
+      )
+      return next
+    },
+    (handle) => Effect.promise(() => handle.close().catch(() => undefined))
+  )
+}
 
 /**
  * A raw body that is a local file (its size taken now): the transport's bulk path reads
