@@ -8,7 +8,7 @@
  * what is left of a repetition's time is the client's own.
  *
  *   node bench/.work/dist/calltimes.js proxy --listen /tmp/p.sock --upstream /var/lib/lxd/unix.socket --log calls.jsonl
- *   node bench/.work/dist/calltimes.js phases --log calls.jsonl --samples driver.jsonl --of backupexport --tool lxc
+ *   node bench/.work/dist/calltimes.js phases --log calls.jsonl --samples drivers.jsonl --of backupexport --tool lxc
  *
  * `proxy` runs until SIGTERM or SIGINT and then writes out its log. It passes bytes both
  * ways with backpressure: it reads from one side only as fast as the other takes them,
@@ -18,7 +18,7 @@
  * of these rows are JSON, or a tarball that does not start with one); on a connection
  * upgraded to a websocket (`101`), every piece from the daemon is noted (an event).
  *
- * `phases` reads that log and the driver's sample line (its seconds per repetition) and
+ * `phases` reads that log and the tool's sample line among the drivers' (its seconds per repetition) and
  * prints one sample line of scenario `phases` (see `Sample.phases`).
  */
 import * as Fs from "node:fs"
@@ -38,7 +38,6 @@ interface CallRecord {
   /** The last byte of the answer seen before the next request or the close. */
   readonly last: number | undefined
   readonly status: number | undefined
-  readonly answerBytes: number
 }
 
 /** A piece the daemon sent on a websocket connection. */
@@ -52,6 +51,16 @@ type LogRecord = CallRecord | EventRecord
 
 const REQUEST_LINE = /^(GET|POST|PUT|PATCH|DELETE|HEAD) (\S+) HTTP\/1\.1\r\n/
 
+/** `from`'s pieces written to `to`, each seen first; `from` waits while `to` is full. */
+const relay = (from: Net.Socket, to: Net.Socket, see: (piece: Buffer) => void) =>
+  from.on("data", (piece: Buffer) => {
+    see(piece)
+    if (!to.write(piece)) {
+      from.pause()
+      to.once("drain", () => from.resume())
+    }
+  })
+
 const proxy = (listen: string, upstream: string, logFile: string) => {
   const started = process.hrtime.bigint()
   const at = () => Number(process.hrtime.bigint() - started) / 1e6
@@ -62,7 +71,7 @@ const proxy = (listen: string, upstream: string, logFile: string) => {
     const conn = ++conns
     const daemon = Net.connect(upstream)
     let call:
-      | { method: string; path: string; request: number; head?: number; last?: number; status?: number; bytes: number }
+      | { method: string; path: string; request: number; head?: number; last?: number; status?: number }
       | undefined
     let upgraded = false
     const finish = () => {
@@ -75,23 +84,18 @@ const proxy = (listen: string, upstream: string, logFile: string) => {
         request: call.request,
         head: call.head,
         last: call.last,
-        status: call.status,
-        answerBytes: call.bytes
+        status: call.status
       })
       call = undefined
     }
-    client.on("data", (piece: Buffer) => {
+    relay(client, daemon, (piece) => {
       const line = upgraded ? null : REQUEST_LINE.exec(piece.subarray(0, 2048).toString("latin1"))
       if (line !== null) {
         finish()
-        call = { method: line[1]!, path: line[2]!, request: at(), bytes: 0 }
-      }
-      if (!daemon.write(piece)) {
-        client.pause()
-        daemon.once("drain", () => client.resume())
+        call = { method: line[1]!, path: line[2]!, request: at() }
       }
     })
-    daemon.on("data", (piece: Buffer) => {
+    relay(daemon, client, (piece) => {
       const now = at()
       if (upgraded) records.push({ kind: "event", conn, at: now })
       else if (call !== undefined) {
@@ -108,11 +112,6 @@ const proxy = (listen: string, upstream: string, logFile: string) => {
           upgraded = true
         }
         call.last = now
-        call.bytes += piece.length
-      }
-      if (!client.write(piece)) {
-        daemon.pause()
-        client.once("drain", () => daemon.resume())
       }
     })
     client.on("end", () => daemon.end())
@@ -212,20 +211,22 @@ const imageUploadParts = (calls: ReadonlyArray<CallRecord>, events: ReadonlyArra
   })
 }
 
+const partsOf: Record<string, typeof backupExportParts | undefined> = {
+  backupexport: backupExportParts,
+  imageup: imageUploadParts
+}
+
 const phases = (logFile: string, samplesFile: string, of: string, tool: string) => {
   const records = Fs.readFileSync(logFile, "utf8").split("\n").filter((l) => l.trim() !== "")
     .map((l) => JSON.parse(l) as LogRecord)
   const calls = records.filter((r): r is CallRecord => r.kind === "call").sort((a, b) => a.request - b.request)
   const events = records.filter((r): r is EventRecord => r.kind === "event").sort((a, b) => a.at - b.at)
   const driver = Fs.readFileSync(samplesFile, "utf8").split("\n").filter((l) => l.trim() !== "")
-    .map((l) => JSON.parse(l) as Sample).find((s) => s.scenario === of)
-  if (driver === undefined) throw new Error(`no ${of} sample in ${samplesFile}`)
-  const reps = of === "backupexport"
-    ? backupExportParts(calls, events)
-    : of === "imageup"
-    ? imageUploadParts(calls, events)
-    : undefined
-  if (reps === undefined) throw new Error(`no phases for ${of}`)
+    .map((l) => JSON.parse(l) as Sample).find((s) => s.scenario === of && s.tool === tool)
+  if (driver === undefined) throw new Error(`no ${of} sample of ${tool} in ${samplesFile}`)
+  const parts = partsOf[of]
+  if (parts === undefined) throw new Error(`no phases for ${of}`)
+  const reps = parts(calls, events)
   if (reps.length !== driver.seconds.length) {
     throw new Error(`${logFile} has ${reps.length} repetitions of ${of}, the driver ${driver.seconds.length}`)
   }

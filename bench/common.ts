@@ -217,6 +217,18 @@ export const fanoutSettings = (flags: Map<string, string>) => ({
   reps: intFlag(flags, "reps", 1)
 })
 
+/** The fan-out scenario's sample line. */
+export const emitFanout = (tool: string, transport: string, times: Reps, count: number, concurrency: number): void =>
+  emit({
+    scenario: "fanout",
+    tool,
+    transport,
+    ...times.fields(),
+    count,
+    concurrency,
+    note: `concurrency ${concurrency}`
+  })
+
 /** The container names of one fan-out round. */
 export const fanoutNames = (prefix: string, round: number, count: number): Array<string> =>
   Array.from({ length: count }, (_, i) => `${prefix}-${round}-${i}`)

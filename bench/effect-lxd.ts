@@ -32,6 +32,7 @@ import * as Stream from "effect/Stream"
 import * as Fs from "node:fs"
 import {
   emit,
+  emitFanout,
   fanoutNames,
   fanoutSettings,
   flag,
@@ -127,15 +128,7 @@ const fanout = Effect.gen(function*() {
     )
     times.stop()
   }
-  emit({
-    scenario: "fanout",
-    tool,
-    transport,
-    ...times.fields(),
-    count,
-    concurrency,
-    note: `concurrency ${concurrency}`
-  })
+  emitFanout(tool, transport, times, count, concurrency)
 })
 
 const execThroughput = Effect.gen(function*() {

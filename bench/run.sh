@@ -214,10 +214,8 @@ by_call() {
   wait "${PROXIES[@]}" 2>/dev/null || true
   PROXIES=()
   if [ "$rc" = 0 ]; then
-    grep '"tool":"effect-lxd"' "$d/drivers.jsonl" >"$d/eff.samples" || true
-    grep '"tool":"lxc"' "$d/drivers.jsonl" >"$d/lxc.samples" || true
-    measure "$of by call (effect-lxd)" drv calltimes.js phases --log "$d/eff.calls" --samples "$d/eff.samples" --of "$of" --tool effect-lxd
-    measure "$of by call (lxc)" drv calltimes.js phases --log "$d/lxc.calls" --samples "$d/lxc.samples" --of "$of" --tool lxc
+    measure "$of by call (effect-lxd)" drv calltimes.js phases --log "$d/eff.calls" --samples "$d/drivers.jsonl" --of "$of" --tool effect-lxd
+    measure "$of by call (lxc)" drv calltimes.js phases --log "$d/lxc.calls" --samples "$d/drivers.jsonl" --of "$of" --tool lxc
   else
     note "  $of by call FAILED (see ${LOG#"$ROOT"/})"
     FAILED+=("$of by call")

@@ -13,7 +13,18 @@
  */
 import { Agent, request } from "@effect/platform-node/Undici"
 import * as Effect from "effect/Effect"
-import { emit, fanoutNames, fanoutSettings, flag, intFlag, parseArgs, pool, readEnvFile, Reps } from "./common.js"
+import {
+  emit,
+  emitFanout,
+  fanoutNames,
+  fanoutSettings,
+  flag,
+  intFlag,
+  parseArgs,
+  pool,
+  readEnvFile,
+  Reps
+} from "./common.js"
 
 const { command, flags } = parseArgs(process.argv.slice(2))
 const socketPath = readEnvFile().LXD_SOCKET ?? "/var/lib/lxd/unix.socket"
@@ -153,15 +164,7 @@ const fanout = async () => {
     })
     times.stop()
   }
-  emit({
-    scenario: "fanout",
-    tool,
-    transport,
-    ...times.fields(),
-    count,
-    concurrency,
-    note: `concurrency ${concurrency}`
-  })
+  emitFanout(tool, transport, times, count, concurrency)
 }
 
 const programs: Record<string, () => Promise<void>> = {

@@ -342,7 +342,7 @@ export interface Service
   /**
    * Upload an image from a stream (or bytes), waiting until the server has it. Fails with
    * `DecodeError` if the server reports another fingerprint than the SHA-256 of the bytes
-   * sent (for `unifiedFile`, of the file: hashed again once it has been sent, while the
+   * sent (for `unifiedFile`, of the file: hashed again as its sending ends, while the
    * server works on it).
    */
   readonly upload: <E = never>(
@@ -551,8 +551,9 @@ export const make: Effect.Effect<Service, never, LxdHttp | Operations> = Effect.
 
   /**
    * A local unified tarball: sent by the bulk path as it is read, and hashed again from
-   * the file once it has all been sent, while the server works on it (it hashes and
-   * unpacks the tarball before the operation ends). Hashing it as it was sent cost the
+   * the file once the last of it has been read for sending (the few MiB in flight then
+   * are the last of the send), while the server works on it (it hashes and unpacks the
+   * tarball before the operation ends). Hashing it as it was sent cost the
    * upload 40–60 ms of its 0.38 s: on two cores, that CPU was taken from the daemon
    * receiving it (bench/README.md, *Image upload: the hash*).
    */

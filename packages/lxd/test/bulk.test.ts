@@ -589,6 +589,43 @@ describe("bulk path: images and backups into local files", () => {
       assert.strictEqual(sha(post.body), sha(tarball))
     })))
 
+  it.live("the hash is the file's as its sending ends: a file changed early in the send fails the check", () =>
+    scoped(Effect.gen(function*() {
+      // more than the bulk path holds in flight (4 MiB of buffers and the socket's): when
+      // the server has read the first 4 MiB, the last piece has not been read for sending
+      const tarball = random(16 * 1024 * 1024)
+      const dir = yield* tmpDir
+      const file = Path.join(dir, "image.tar")
+      Fs.writeFileSync(file, tarball)
+      const changed = Buffer.from(tarball)
+      changed[0] = changed[0]! ^ 0xff
+      const received: Array<Buffer> = []
+      const { socketPath } = yield* server((req, res, raw) => {
+        if (req.method !== "POST") {
+          res.writeHead(404, { "content-type": "application/json" })
+          return res.end(JSON.stringify(error(404, "not found")))
+        }
+        res.writeContinue()
+        let seen = 0
+        raw.on("data", (d: Buffer) => {
+          if (seen < 4 * 1024 * 1024 && seen + d.length >= 4 * 1024 * 1024) {
+            // the first byte, sent long ago, now differs in the file
+            const fd = Fs.openSync(file, "r+")
+            Fs.writeSync(fd, changed, 0, 1, 0)
+            Fs.closeSync(fd)
+          }
+          seen += d.length
+          received.push(d)
+        })
+        raw.on("end", () => uploaded(sha(Buffer.concat(received)))(req, res, raw))
+      }, { readBody: false })
+      const images = yield* imagesOn(socketPath)
+      const failure = yield* Effect.flip(images.upload(Images.unifiedFile(file)))
+      // the server got the bytes as they were; the check hashed the file as it is now
+      assert.strictEqual(sha(Buffer.concat(received)), sha(tarball))
+      assert.include(failure.message, `the bytes of ${file} hash to ${sha(changed)}`)
+    })))
+
   it.live("an empty unified file is hashed too (nothing was read as it was sent)", () =>
     scoped(Effect.gen(function*() {
       const dir = yield* tmpDir

@@ -57,16 +57,18 @@ export const writesInline = async (handle: Fs.promises.FileHandle, path: string)
   }
 }
 
+/** What is left of `pieces` once `written` bytes of them have been written. */
+const unwritten = (pieces: ReadonlyArray<Uint8Array>, written: number): ReadonlyArray<Uint8Array> => {
+  let i = 0
+  while (i < pieces.length && written >= pieces[i]!.length) written -= pieces[i++]!.length
+  const rest = pieces.slice(i)
+  if (written > 0) rest[0] = rest[0]!.subarray(written)
+  return rest
+}
+
 /** All of `pieces` written with `writevSync` (which may write less than asked). */
 const appendSync = (fd: number, pieces: ReadonlyArray<Uint8Array>): void => {
-  let rest = pieces as Array<Uint8Array>
-  while (rest.length > 0) {
-    let written = Fs.writevSync(fd, rest)
-    let i = 0
-    while (i < rest.length && written >= rest[i]!.length) written -= rest[i++]!.length
-    rest = rest.slice(i)
-    if (written > 0) rest[0] = rest[0]!.subarray(written)
-  }
+  for (let rest = pieces; rest.length > 0;) rest = unwritten(rest, Fs.writevSync(fd, rest as Array<Uint8Array>))
 }
 
 const writeAtSync = (fd: number, bytes: Uint8Array, length: number, position: number): void => {
@@ -75,13 +77,8 @@ const writeAtSync = (fd: number, bytes: Uint8Array, length: number, position: nu
 }
 
 const appendAsync = async (handle: Fs.promises.FileHandle, pieces: ReadonlyArray<Uint8Array>): Promise<void> => {
-  let rest = pieces as Array<Uint8Array>
-  while (rest.length > 0) {
-    let { bytesWritten: written } = await handle.writev(rest)
-    let i = 0
-    while (i < rest.length && written >= rest[i]!.length) written -= rest[i++]!.length
-    rest = rest.slice(i)
-    if (written > 0) rest[0] = rest[0]!.subarray(written)
+  for (let rest = pieces; rest.length > 0;) {
+    rest = unwritten(rest, (await handle.writev(rest as Array<Uint8Array>)).bytesWritten)
   }
 }
 
